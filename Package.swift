@@ -1,0 +1,40 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let package = Package(
+    name: "hashidx",
+    products: [
+        .library(name: "HashIdx", targets: ["HashIdx"]),
+        .executable(name: "hashidx", targets: ["hashidx"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        // liblz4 from the system (Debian: liblz4-dev).
+        .systemLibrary(
+            name: "CLZ4",
+            pkgConfig: "liblz4",
+            providers: [.apt(["liblz4-dev"]), .brew(["lz4"])]
+        ),
+        // Small C kernels with run-time CPU dispatch (popcount scan, CRC32C).
+        // No unsafeFlags: each fast path carries its own per-function target attribute.
+        .target(name: "CHashIdxKernels"),
+        .target(
+            name: "HashIdx",
+            dependencies: ["CLZ4", "CHashIdxKernels"]
+        ),
+        .executableTarget(
+            name: "hashidx",
+            dependencies: [
+                "HashIdx",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(
+            name: "HashIdxTests",
+            dependencies: ["HashIdx", "CHashIdxKernels"],
+            resources: []
+        ),
+    ]
+)

@@ -1,0 +1,58 @@
+#ifndef HASHIDX_KERNELS_H
+#define HASHIDX_KERNELS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/// Hamming-scan kernels. `HIDX_KERNEL_AUTO` picks the fastest one the CPU offers.
+enum {
+    HIDX_KERNEL_AUTO = 0,
+    HIDX_KERNEL_PORTABLE = 1,   /* SWAR bit counting, any CPU */
+    HIDX_KERNEL_POPCNT = 2,     /* x86-64 POPCNT instruction, or the compiler's popcount elsewhere */
+    HIDX_KERNEL_AVX512 = 3,     /* AVX-512F + VPOPCNTDQ */
+};
+
+/// Whether `kernel` can run on this CPU.
+int hidx_kernel_available(int kernel);
+
+/// The kernel that HIDX_KERNEL_AUTO resolves to on this CPU.
+int hidx_kernel_best(void);
+
+/// A short name for a kernel ("portable", "popcnt", "avx512-vpopcntdq").
+const char *hidx_kernel_name(int kernel);
+
+/// Hamming distances between `query` and `count` codes of `words` 64-bit words each,
+/// stored contiguously at `codes`. Writes one distance per code to `out`.
+/// Every kernel returns identical results. A kernel that is not available falls back to
+/// the best available one.
+void hidx_hamming_distances(int kernel, const uint64_t *codes, size_t count, size_t words,
+                            const uint64_t *query, uint16_t *out);
+
+/// CRC-32C (Castagnoli), as in iSCSI, ext4 and LevelDB. `crc` is the running value
+/// (0 for a fresh checksum); returns the updated value.
+uint32_t hidx_crc32c(uint32_t crc, const void *data, size_t length);
+
+/// CRC-32C with the portable table-driven code only (for tests).
+uint32_t hidx_crc32c_portable(uint32_t crc, const void *data, size_t length);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
+
+#ifndef HASHIDX_ATOMICS_H
+#define HASHIDX_ATOMICS_H
+/// Atomically ORs `bits` into `*word` (relaxed-release). Used for once-per-block marks.
+static inline void hidx_atomic_or_u64(uint64_t *word, uint64_t bits) {
+    __atomic_fetch_or(word, bits, __ATOMIC_RELEASE);
+}
+/// Atomically loads `*word` (acquire).
+static inline uint64_t hidx_atomic_load_u64(const uint64_t *word) {
+    return __atomic_load_n(word, __ATOMIC_ACQUIRE);
+}
+#endif

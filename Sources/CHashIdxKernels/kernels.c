@@ -1,0 +1,269 @@
+// Hamming-scan and CRC-32C kernels with run-time CPU dispatch.
+//
+// The package may not use unsafeFlags, so every fast path is a separate function
+// compiled for its instruction set through a per-function `target` attribute and
+// chosen at run time after asking the CPU what it supports.
+
+#include "hashidx_kernels.h"
+
+#include <string.h>
+#include <pthread.h>
+
+#if defined(__x86_64__) || defined(_M_X64)
+#define HIDX_X86 1
+#include <immintrin.h>
+#include <cpuid.h>
+#endif
+
+/* ---------- CPU features ---------- */
+
+#if HIDX_X86
+static int cpu_has_popcnt(void) {
+    unsigned a, b, c, d;
+    if (!__get_cpuid(1, &a, &b, &c, &d)) return 0;
+    return (c & bit_POPCNT) != 0;
+}
+
+static int cpu_has_sse42(void) {
+    unsigned a, b, c, d;
+    if (!__get_cpuid(1, &a, &b, &c, &d)) return 0;
+    return (c & bit_SSE4_2) != 0;
+}
+
+static int os_saves_zmm(void) {
+    unsigned a, b, c, d;
+    if (!__get_cpuid(1, &a, &b, &c, &d)) return 0;
+    if (!(c & bit_OSXSAVE)) return 0;
+    unsigned lo, hi;
+    __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+    /* XMM, YMM, opmask, ZMM_Hi256, Hi16_ZMM state enabled by the OS. */
+    return (lo & 0xE6) == 0xE6;
+}
+
+static int cpu_has_avx512_vpopcntdq(void) {
+    unsigned a, b, c, d;
+    if (__get_cpuid_max(0, 0) < 7) return 0;
+    __cpuid_count(7, 0, a, b, c, d);
+    int f = (b & (1u << 16)) != 0;        /* AVX512F */
+    int vpop = (c & (1u << 14)) != 0;     /* AVX512_VPOPCNTDQ */
+    return f && vpop && os_saves_zmm();
+}
+#endif
+
+int hidx_kernel_available(int kernel) {
+    switch (kernel) {
+    case HIDX_KERNEL_AUTO:
+    case HIDX_KERNEL_PORTABLE:
+        return 1;
+    case HIDX_KERNEL_POPCNT:
+#if HIDX_X86
+        return cpu_has_popcnt();
+#else
+        return 1;
+#endif
+    case HIDX_KERNEL_AVX512:
+#if HIDX_X86
+        return cpu_has_avx512_vpopcntdq();
+#else
+        return 0;
+#endif
+    default:
+        return 0;
+    }
+}
+
+int hidx_kernel_best(void) {
+    static int best = 0;
+    int cached = __atomic_load_n(&best, __ATOMIC_RELAXED);
+    if (cached) return cached;
+    int k = HIDX_KERNEL_PORTABLE;
+    if (hidx_kernel_available(HIDX_KERNEL_POPCNT)) k = HIDX_KERNEL_POPCNT;
+    if (hidx_kernel_available(HIDX_KERNEL_AVX512)) k = HIDX_KERNEL_AVX512;
+    __atomic_store_n(&best, k, __ATOMIC_RELAXED);
+    return k;
+}
+
+const char *hidx_kernel_name(int kernel) {
+    switch (kernel) {
+    case HIDX_KERNEL_PORTABLE: return "portable";
+    case HIDX_KERNEL_POPCNT: return "popcnt";
+    case HIDX_KERNEL_AVX512: return "avx512-vpopcntdq";
+    default: return hidx_kernel_name(hidx_kernel_best());
+    }
+}
+
+/* ---------- Hamming distances ---------- */
+
+static inline unsigned swar_popcount64(uint64_t x) {
+    x = x - ((x >> 1) & 0x5555555555555555ULL);
+    x = (x & 0x3333333333333333ULL) + ((x >> 2) & 0x3333333333333333ULL);
+    x = (x + (x >> 4)) & 0x0F0F0F0F0F0F0F0FULL;
+    return (unsigned)((x * 0x0101010101010101ULL) >> 56);
+}
+
+static void hamming_portable(const uint64_t *codes, size_t count, size_t words,
+                             const uint64_t *q, uint16_t *out) {
+    for (size_t i = 0; i < count; i++) {
+        const uint64_t *c = codes + i * words;
+        unsigned s = 0;
+        for (size_t w = 0; w < words; w++) s += swar_popcount64(c[w] ^ q[w]);
+        out[i] = (uint16_t)s;
+    }
+}
+
+#if HIDX_X86
+__attribute__((target("popcnt")))
+static void hamming_popcnt(const uint64_t *codes, size_t count, size_t words,
+                           const uint64_t *q, uint16_t *out) {
+    if (words == 4) {
+        const uint64_t q0 = q[0], q1 = q[1], q2 = q[2], q3 = q[3];
+        for (size_t i = 0; i < count; i++) {
+            const uint64_t *c = codes + i * 4;
+            out[i] = (uint16_t)(__builtin_popcountll(c[0] ^ q0) + __builtin_popcountll(c[1] ^ q1) +
+                                __builtin_popcountll(c[2] ^ q2) + __builtin_popcountll(c[3] ^ q3));
+        }
+        return;
+    }
+    for (size_t i = 0; i < count; i++) {
+        const uint64_t *c = codes + i * words;
+        unsigned s = 0;
+        for (size_t w = 0; w < words; w++) s += (unsigned)__builtin_popcountll(c[w] ^ q[w]);
+        out[i] = (uint16_t)s;
+    }
+}
+
+/* AVX-512: XOR and VPOPCNTQ on whole 512-bit registers, lanes summed per code. */
+__attribute__((target("avx512f,avx512vpopcntdq,popcnt")))
+static void hamming_avx512(const uint64_t *codes, size_t count, size_t words,
+                           const uint64_t *q, uint16_t *out) {
+    size_t i = 0;
+    if (words == 4) {
+        /* Two 256-bit codes per register. */
+        const __m512i qq = _mm512_set_epi64((long long)q[3], (long long)q[2], (long long)q[1], (long long)q[0],
+                                            (long long)q[3], (long long)q[2], (long long)q[1], (long long)q[0]);
+        for (; i + 2 <= count; i += 2) {
+            __m512i v = _mm512_loadu_si512((const void *)(codes + i * 4));
+            __m512i p = _mm512_popcnt_epi64(_mm512_xor_si512(v, qq));
+            __m256i lo = _mm512_castsi512_si256(p);
+            __m256i hi = _mm512_extracti64x4_epi64(p, 1);
+            uint64_t a[4], b[4];
+            _mm256_storeu_si256((__m256i *)a, lo);
+            _mm256_storeu_si256((__m256i *)b, hi);
+            out[i] = (uint16_t)(a[0] + a[1] + a[2] + a[3]);
+            out[i + 1] = (uint16_t)(b[0] + b[1] + b[2] + b[3]);
+        }
+    } else if (words % 8 == 0) {
+        for (; i < count; i++) {
+            const uint64_t *c = codes + i * words;
+            __m512i acc = _mm512_setzero_si512();
+            for (size_t w = 0; w < words; w += 8) {
+                __m512i v = _mm512_xor_si512(_mm512_loadu_si512((const void *)(c + w)),
+                                             _mm512_loadu_si512((const void *)(q + w)));
+                acc = _mm512_add_epi64(acc, _mm512_popcnt_epi64(v));
+            }
+            out[i] = (uint16_t)_mm512_reduce_add_epi64(acc);
+        }
+    }
+    if (i < count) hamming_popcnt(codes + i * words, count - i, words, q, out + i);
+}
+#endif
+
+void hidx_hamming_distances(int kernel, const uint64_t *codes, size_t count, size_t words,
+                            const uint64_t *query, uint16_t *out) {
+    if (kernel == HIDX_KERNEL_AUTO || !hidx_kernel_available(kernel)) kernel = hidx_kernel_best();
+    switch (kernel) {
+#if HIDX_X86
+    case HIDX_KERNEL_AVX512:
+        hamming_avx512(codes, count, words, query, out);
+        return;
+    case HIDX_KERNEL_POPCNT:
+        hamming_popcnt(codes, count, words, query, out);
+        return;
+#else
+    case HIDX_KERNEL_POPCNT: {
+        for (size_t i = 0; i < count; i++) {
+            const uint64_t *c = codes + i * words;
+            unsigned s = 0;
+            for (size_t w = 0; w < words; w++) s += (unsigned)__builtin_popcountll(c[w] ^ query[w]);
+            out[i] = (uint16_t)s;
+        }
+        return;
+    }
+#endif
+    default:
+        hamming_portable(codes, count, words, query, out);
+        return;
+    }
+}
+
+/* ---------- CRC-32C ---------- */
+
+static uint32_t crc_table[8][256];
+static pthread_once_t crc_table_once = PTHREAD_ONCE_INIT;
+
+static void crc_init_table(void) {
+    for (uint32_t i = 0; i < 256; i++) {
+        uint32_t c = i;
+        for (int k = 0; k < 8; k++) c = (c & 1) ? (c >> 1) ^ 0x82F63B78u : (c >> 1);
+        crc_table[0][i] = c;
+    }
+    for (uint32_t i = 0; i < 256; i++) {
+        uint32_t c = crc_table[0][i];
+        for (int t = 1; t < 8; t++) {
+            c = crc_table[0][c & 0xFF] ^ (c >> 8);
+            crc_table[t][i] = c;
+        }
+    }
+}
+
+uint32_t hidx_crc32c_portable(uint32_t crc, const void *data, size_t length) {
+    pthread_once(&crc_table_once, crc_init_table);
+    const unsigned char *p = (const unsigned char *)data;
+    uint32_t c = ~crc;
+    while (length >= 8) {
+        uint64_t v;
+        memcpy(&v, p, 8);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+        v = __builtin_bswap64(v);
+#endif
+        v ^= c;
+        c = crc_table[7][v & 0xFF] ^ crc_table[6][(v >> 8) & 0xFF] ^ crc_table[5][(v >> 16) & 0xFF] ^
+            crc_table[4][(v >> 24) & 0xFF] ^ crc_table[3][(v >> 32) & 0xFF] ^ crc_table[2][(v >> 40) & 0xFF] ^
+            crc_table[1][(v >> 48) & 0xFF] ^ crc_table[0][(v >> 56) & 0xFF];
+        p += 8;
+        length -= 8;
+    }
+    while (length--) c = crc_table[0][(c ^ *p++) & 0xFF] ^ (c >> 8);
+    return ~c;
+}
+
+#if HIDX_X86
+__attribute__((target("sse4.2")))
+static uint32_t crc32c_sse42(uint32_t crc, const void *data, size_t length) {
+    const unsigned char *p = (const unsigned char *)data;
+    uint64_t c = ~crc;
+    while (length >= 8) {
+        uint64_t v;
+        memcpy(&v, p, 8);
+        c = _mm_crc32_u64(c, v);
+        p += 8;
+        length -= 8;
+    }
+    uint32_t c32 = (uint32_t)c;
+    while (length--) c32 = _mm_crc32_u8(c32, *p++);
+    return ~c32;
+}
+#endif
+
+uint32_t hidx_crc32c(uint32_t crc, const void *data, size_t length) {
+#if HIDX_X86
+    static int has = -1;
+    int h = __atomic_load_n(&has, __ATOMIC_RELAXED);
+    if (h < 0) {
+        h = cpu_has_sse42();
+        __atomic_store_n(&has, h, __ATOMIC_RELAXED);
+    }
+    if (h) return crc32c_sse42(crc, data, length);
+#endif
+    return hidx_crc32c_portable(crc, data, length);
+}

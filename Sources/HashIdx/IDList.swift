@@ -1,0 +1,40 @@
+/// Reads an ids file: one UTF-8 id per line, one line per row of the vectors file.
+///
+/// A final newline is optional and a trailing carriage return (Windows line ends) is
+/// dropped. Empty ids, invalid UTF-8 and duplicates are errors naming the line.
+public enum IDList {
+    /// The ids in `path`, in file order.
+    public static func read(path: String) throws(HashIdxError) -> [String] {
+        let file = try MappedFile(path: path)
+        return try parse(file.bytes, path: path)
+    }
+
+    /// Parses ids from `bytes`; `path` names them in errors.
+    static func parse(_ bytes: UnsafeRawBufferPointer, path: String) throws(HashIdxError) -> [String] {
+        var ids: [String] = []
+        var seen: [String: Int] = [:]
+        var start = 0
+        var line = 1
+        let n = bytes.count
+        while start < n {
+            var end = start
+            while end < n && bytes[end] != 0x0A { end += 1 }
+            var stop = end
+            if stop > start && bytes[stop - 1] == 0x0D { stop -= 1 }
+            let slice = UnsafeRawBufferPointer(rebasing: bytes[start..<stop])
+            guard let id = String(validating: slice, as: UTF8.self) else {
+                throw .invalidID(path: path, line: line, reason: "not valid UTF-8")
+            }
+            if id.isEmpty {
+                throw .invalidID(path: path, line: line, reason: "empty id; every row needs a non-empty id")
+            }
+            if let first = seen.updateValue(line, forKey: id) {
+                throw .duplicateID(path: path, id: id, firstLine: first, secondLine: line)
+            }
+            ids.append(id)
+            start = end + 1
+            line += 1
+        }
+        return ids
+    }
+}

@@ -1,0 +1,336 @@
+import CHashIdxKernels
+import Dispatch
+import Synchronization
+
+/// An open hashidx index: memory-mapped shards, ready to search.
+///
+/// Opening maps the files and checks their structure and checksums; nothing is read into
+/// memory beyond the manifest. One `Index` serves any number of threads at once.
+///
+/// ```swift
+/// let index = try Index(path: "words.hidx")
+/// let hits = try index.search([0.1, 0.2, /* … */], options: SearchOptions(k: 10))
+/// for hit in hits { print(hit.id, hit.score) }
+/// ```
+public final class Index: Sendable {
+    /// The index directory.
+    public let path: String
+    /// The number of rows (items).
+    public var count: Int { Int(manifest.rows) }
+    /// The vector dimension.
+    public var dimension: Int { manifest.model.dimension }
+    /// The code length in bits.
+    public var bits: Int { manifest.model.bits }
+    /// The hash function.
+    public var model: HashModel { manifest.model }
+    /// Whether items have string ids (from an ids file) rather than row numbers.
+    public var hasStringIDs: Bool { manifest.hasStringIDs }
+    /// How training ran.
+    public var training: TrainingInfo { manifest.training }
+    /// The on-disk format version.
+    public var formatVersion: Int { Int(Format.version) }
+
+    let manifest: Manifest
+    let shards: [Shard]
+    private let scratchPool = Mutex<[SearchScratch]>([])
+
+    /// Opens the index at `path` (a directory written by ``IndexBuilder``).
+    ///
+    /// - Throws: ``HashIdxError/notAnIndex(path:reason:)`` when `path` holds no index,
+    ///   ``HashIdxError/corruptIndex(path:reason:)`` when its bytes were changed or cut.
+    public init(path: String) throws(HashIdxError) {
+        self.path = path
+        guard FileSystem.exists(path) else { throw .io(path: path, reason: "no such file or directory") }
+        guard FileSystem.isDirectory(path) else { throw .notAnIndex(path: path, reason: "it is a file; an index is a directory") }
+        let currentPath = path + "/" + Format.currentFile
+        guard FileSystem.exists(currentPath) else {
+            throw .notAnIndex(path: path, reason: "no \(Format.currentFile) file; was the build interrupted?")
+        }
+        let current = try FileSystem.readSmallFile(currentPath, limit: 256)
+        guard let text = String(validating: current, as: UTF8.self), text.hasSuffix("\n"),
+              case let name = String(text.dropLast()), Format.generation(ofFile: name) != nil, name.hasPrefix("MANIFEST-") else {
+            throw .corruptIndex(path: path, reason: "\(Format.currentFile) does not name a manifest")
+        }
+        let manifestFile: MappedFile
+        do { manifestFile = try MappedFile(path: path + "/" + name) } catch {
+            throw .corruptIndex(path: path, reason: "manifest \(name) is missing or unreadable")
+        }
+        manifest = try Manifest.decode(manifestFile.bytes, path: path + "/" + name)
+        var shards: [Shard] = []
+        for record in manifest.shards {
+            shards.append(try Shard(path: path + "/" + record.fileName, record: record, manifest: manifest))
+        }
+        self.shards = shards
+    }
+
+    /// Bytes of all the index's live files (manifest, shards, CURRENT).
+    public var bytesOnDisk: Int {
+        manifest.shards.reduce(0) { $0 + Int($1.fileSize) } + manifest.encoded().count + Format.manifestName(0).count + 1
+    }
+
+    /// Stored bytes of the vector sections over their uncompressed size (1.0: stored raw).
+    public var vectorCompressionRatio: Double {
+        var stored = 0, raw = 0
+        for s in shards {
+            stored += s.vectorData.count
+            raw += s.rows * s.dimension * manifest.vectorType.size
+        }
+        return raw == 0 ? 1 : Double(raw) / Double(stored)
+    }
+
+    /// The codec of each shard's vector section.
+    public var vectorCodecs: [SectionCodec] { shards.map(\.vectorCodec) }
+
+    /// The number of shard files.
+    public var shardCount: Int { shards.count }
+
+    // MARK: - Items
+
+    /// The shard holding global row `row`, and the row's local number in it.
+    private func locate(_ row: Int) throws(HashIdxError) -> (Shard, Int) {
+        guard row >= 0, row < count else {
+            throw .invalidArgument(name: "row", reason: "\(row) is outside 0..<\(count)")
+        }
+        var lo = 0, hi = shards.count - 1
+        while lo < hi {
+            let mid = (lo + hi + 1) / 2
+            if shards[mid].firstRow <= row { lo = mid } else { hi = mid - 1 }
+        }
+        return (shards[lo], row - shards[lo].firstRow)
+    }
+
+    /// The id of row `row`.
+    public func id(ofRow row: Int) throws(HashIdxError) -> String {
+        let (shard, local) = try locate(row)
+        if !hasStringIDs { return String(row) }
+        let scratch = BlockBuffer()
+        return try shard.id(local, scratch: scratch)
+    }
+
+    /// The row whose id is `id`, or `nil` when no item has it.
+    public func row(forID id: String) throws(HashIdxError) -> Int? {
+        if !hasStringIDs {
+            guard let r = Int(id), r >= 0, r < count, String(r) == id else { return nil }
+            return r
+        }
+        let scratch = BlockBuffer()
+        for s in shards {
+            if let r = try s.row(forID: id, scratch: scratch) { return s.firstRow + r }
+        }
+        return nil
+    }
+
+    /// The stored vector of row `row`, at its original length.
+    public func vector(ofRow row: Int) throws(HashIdxError) -> [Float] {
+        var unit = try unitVector(ofRow: row)
+        let (shard, local) = try locate(row)
+        let n = shard.norm(local)
+        for i in unit.indices { unit[i] *= n }
+        return unit
+    }
+
+    /// The unit-normalised stored vector of row `row`.
+    func unitVector(ofRow row: Int) throws(HashIdxError) -> [Float] {
+        let (shard, local) = try locate(row)
+        let scratch = BlockBuffer()
+        let b = try shard.block(local / shard.rowsPerBlock, ids: false, scratch: scratch)
+        let at = (local % shard.rowsPerBlock) * dimension * 4
+        return (0..<dimension).map { Float(bitPattern: b.le(UInt32.self, at: at + 4 * $0)) }
+    }
+
+    /// Reads every vector and id block and checks its checksum. Open already checks
+    /// everything else; queries check each block the first time they read it.
+    public func verify() throws(HashIdxError) {
+        for s in shards { try s.verifyAll() }
+    }
+
+    // MARK: - Search
+
+    /// The `options.k` items most cosine-similar to `query`, best first; ties go to the
+    /// lower row.
+    ///
+    /// - Throws: ``HashIdxError/dimensionMismatch(expected:actual:source:)``,
+    ///   ``HashIdxError/nonFiniteValue(source:row:)``, ``HashIdxError/zeroVector(source:row:)``
+    ///   for a bad query; ``HashIdxError/invalidArgument(name:reason:)`` for bad options.
+    public func search(_ query: [Float], options: SearchOptions = SearchOptions()) throws(HashIdxError) -> [SearchResult] {
+        try options.validate()
+        guard query.count == dimension else {
+            throw .dimensionMismatch(expected: dimension, actual: query.count, source: "query")
+        }
+        var q = query
+        try q.withUnsafeMutableBufferPointer { (b) throws(HashIdxError) in _ = try Vectors.normalize(b, source: "query", row: 0) }
+        return try searchUnit(q, options: options, excluding: nil)
+    }
+
+    /// The items most similar to the item with id `id` ("more like this"), leaving the item
+    /// itself out.
+    ///
+    /// - Throws: ``HashIdxError/unknownID(_:)`` when no item has that id.
+    public func search(similarToID id: String, options: SearchOptions = SearchOptions()) throws(HashIdxError) -> [SearchResult] {
+        try options.validate()
+        guard let row = try row(forID: id) else { throw .unknownID(id) }
+        let unit = try unitVector(ofRow: row)
+        return try searchUnit(unit, options: options, excluding: row)
+    }
+
+    /// Searches every row of `queries`, on `threads` threads (all cores when `nil`).
+    /// Result `i` belongs to query row `i`; the first bad query's error is thrown.
+    public func search(batch queries: any VectorSource, options: SearchOptions = SearchOptions(),
+                       threads: Int? = nil) throws(HashIdxError) -> [[SearchResult]] {
+        try options.validate()
+        guard queries.dimension == dimension else {
+            throw .dimensionMismatch(expected: dimension, actual: queries.dimension, source: queries.name)
+        }
+        let n = queries.count
+        let workers = max(1, min(threads ?? Self.processorCount, n))
+        let results = Mutex<[[SearchResult]]>(Array(repeating: [], count: n))
+        let firstError = Mutex<(Int, HashIdxError)?>(nil)
+        let next = Atomic<Int>(0)
+        DispatchQueue.concurrentPerform(iterations: workers) { _ in
+            var q = [Float](repeating: 0, count: dimension)
+            while true {
+                let i = next.add(1, ordering: .relaxed).oldValue
+                if i >= n { break }
+                do throws(HashIdxError) {
+                    try q.withUnsafeMutableBufferPointer { (b) throws(HashIdxError) in
+                        queries.copyRow(i, into: b)
+                        _ = try Vectors.normalize(b, source: queries.name, row: i)
+                    }
+                    let r = try searchUnit(q, options: options, excluding: nil)
+                    results.withLock { $0[i] = r }
+                } catch {
+                    firstError.withLock { if $0 == nil || $0!.0 > i { $0 = (i, error) } }
+                }
+            }
+        }
+        if let (_, e) = firstError.withLock({ $0 }) { throw e }
+        return results.withLock { $0 }
+    }
+
+    /// The number of cores.
+    static var processorCount: Int {
+        max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+    }
+
+    /// Search with a unit-normalised query.
+    func searchUnit(_ q: [Float], options: SearchOptions, excluding: Int?) throws(HashIdxError) -> [SearchResult] {
+        let scratch = takeScratch()
+        defer { returnScratch(scratch) }
+        let words = model.words
+        q.withUnsafeBufferPointer { qb in
+            scratch.query.withUnsafeMutableBufferPointer { model.encode(qb, into: $0) }
+        }
+        // 1. Hamming distance of every code.
+        scratch.query.withUnsafeBufferPointer { qc in
+            scratch.distances.withUnsafeMutableBufferPointer { dist in
+                for s in shards {
+                    hidx_hamming_distances(Int32(HIDX_KERNEL_AUTO), s.codes, s.rows, words, qc.baseAddress!,
+                                           dist.baseAddress! + s.firstRow)
+                }
+            }
+        }
+        // 2. The best C by a histogram over the bounded distances; ties at the cut go to
+        //    the lower rows.
+        let want = min(count, max(options.candidates, options.k) + (excluding == nil ? 0 : 1))
+        let candidates = Self.selectSmallest(scratch.distances, count: count, want: want, maxValue: bits,
+                                             histogram: &scratch.histogram)
+        // 3. Exact cosine on the candidates' vectors, block by block.
+        var scored: [(row: Int, score: Float)] = []
+        scored.reserveCapacity(candidates.count)
+        var shardIndex = 0
+        var lastBlock = -1
+        var block = UnsafeRawBufferPointer(start: nil, count: 0)
+        try q.withUnsafeBufferPointer { (qb) throws(HashIdxError) in
+            for row in candidates where row != excluding {
+                while shards[shardIndex].firstRow + shards[shardIndex].rows <= row { shardIndex += 1; lastBlock = -1 }
+                let shard = shards[shardIndex]
+                let local = row - shard.firstRow
+                let b = local / shard.rowsPerBlock
+                if b != lastBlock {
+                    block = try shard.block(b, ids: false, scratch: scratch.block)
+                    lastBlock = b
+                }
+                let v = (block.baseAddress! + (local % shard.rowsPerBlock) * dimension * 4).assumingMemoryBound(to: Float.self)
+                scored.append((row, Vectors.dot(qb.baseAddress!, v, count: dimension)))
+            }
+        }
+        // 4. Top k, best first, ties by row.
+        scored.sort { $0.score > $1.score || ($0.score == $1.score && $0.row < $1.row) }
+        var out: [SearchResult] = []
+        out.reserveCapacity(min(options.k, scored.count))
+        for (row, score) in scored.prefix(options.k) {
+            let id: String
+            if hasStringIDs {
+                let (shard, local) = try locate(row)
+                id = try shard.id(local, scratch: scratch.block)
+            } else {
+                id = String(row)
+            }
+            out.append(SearchResult(row: row, id: id, score: min(1, max(-1, score))))
+        }
+        return out
+    }
+
+    /// Indices (ascending) of the `want` smallest of `values[0..<count]`, ties broken by
+    /// lower index, found with one histogram pass and one collection pass.
+    static func selectSmallest(_ values: [UInt16], count: Int, want: Int, maxValue: Int,
+                               histogram: inout [Int]) -> [Int] {
+        if want >= count { return Array(0..<count) }
+        for i in 0...maxValue { histogram[i] = 0 }
+        values.withUnsafeBufferPointer { v in
+            histogram.withUnsafeMutableBufferPointer { h in
+                for i in 0..<count { h[Int(v[i])] += 1 }
+            }
+        }
+        // Threshold t: all values < t are taken, plus the first (want - below) equal to t.
+        var below = 0
+        var t = 0
+        while below + histogram[t] < want { below += histogram[t]; t += 1 }
+        var atThreshold = want - below
+        var out: [Int] = []
+        out.reserveCapacity(want)
+        values.withUnsafeBufferPointer { v in
+            for i in 0..<count {
+                let x = Int(v[i])
+                if x < t {
+                    out.append(i)
+                } else if x == t && atThreshold > 0 {
+                    out.append(i)
+                    atThreshold -= 1
+                }
+            }
+        }
+        return out
+    }
+
+    private func takeScratch() -> SearchScratch {
+        if let s = scratchPool.withLock({ $0.popLast() }) { return s }
+        return SearchScratch(rows: count, words: model.words, bits: bits)
+    }
+
+    private func returnScratch(_ s: SearchScratch) {
+        scratchPool.withLock { $0.append(s) }
+    }
+}
+
+/// Per-search working memory, reused across searches.
+final class SearchScratch: @unchecked Sendable {
+    var query: [UInt64]
+    var distances: [UInt16]
+    var histogram: [Int]
+    let block = BlockBuffer()
+
+    init(rows: Int, words: Int, bits: Int) {
+        query = [UInt64](repeating: 0, count: words)
+        distances = [UInt16](repeating: 0, count: rows)
+        histogram = [Int](repeating: 0, count: bits + 1)
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif

@@ -1,0 +1,237 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Options for building an index.
+public struct BuildOptions: Sendable {
+    /// How the hash function is trained.
+    public var training: TrainingOptions
+    /// Rows per shard file.
+    public var shardSize: Int
+    /// Rows per vector (and id) block: the unit of decompression at query time.
+    public var rowsPerBlock: Int
+    /// Codec of the vector sections.
+    public var vectorCodec: CodecChoice
+    /// Codec of the id sections.
+    public var idCodec: CodecChoice
+
+    /// The default shard size.
+    public static let defaultShardSize = 1_000_000
+
+    /// Creates build options.
+    public init(training: TrainingOptions = TrainingOptions(), shardSize: Int = BuildOptions.defaultShardSize,
+                rowsPerBlock: Int = 64, vectorCodec: CodecChoice = .auto, idCodec: CodecChoice = .auto) {
+        self.training = training
+        self.shardSize = shardSize
+        self.rowsPerBlock = rowsPerBlock
+        self.vectorCodec = vectorCodec
+        self.idCodec = idCodec
+    }
+
+    func validate() throws(HashIdxError) {
+        try training.validate()
+        guard shardSize > 0, shardSize <= Int(UInt32.max) else {
+            throw .invalidArgument(name: "shard-size", reason: "must be 1…\(UInt32.max) rows, got \(shardSize)")
+        }
+        guard rowsPerBlock > 0, rowsPerBlock <= 65_536 else {
+            throw .invalidArgument(name: "rows-per-block", reason: "must be 1…65536, got \(rowsPerBlock)")
+        }
+    }
+}
+
+/// Progress of a build, reported to the caller's closure.
+public struct BuildProgress: Sendable {
+    /// The current phase.
+    public enum Phase: String, Sendable {
+        case training, encoding, finishing
+    }
+    /// The phase.
+    public var phase: Phase
+    /// Units done in this phase.
+    public var done: Int
+    /// Units in this phase.
+    public var total: Int
+}
+
+/// What a build produced.
+public struct BuildSummary: Sendable {
+    /// Rows indexed.
+    public var rows: Int
+    /// Vector dimension.
+    public var dimension: Int
+    /// Code length.
+    public var bits: Int
+    /// Shard files written.
+    public var shards: Int
+    /// Bytes of the index on disk.
+    public var bytesOnDisk: Int
+    /// Wall-clock seconds.
+    public var seconds: Double
+}
+
+/// Builds indexes. A build writes a new generation of files next to any old index in the
+/// directory and switches to it with one atomic rename, so an interrupted build leaves
+/// either the previous index or nothing that opens.
+public enum IndexBuilder {
+    /// Builds an index at `path` from the vectors file `vectorsPath` (`.npy`, `.fvecs`,
+    /// `.fbin`) with ids from `idsPath` (one per line) or row numbers.
+    @discardableResult
+    public static func build(vectorsPath: String, idsPath: String? = nil, to path: String,
+                             options: BuildOptions = BuildOptions(),
+                             progress: @escaping (BuildProgress) -> Void = { _ in }) throws(HashIdxError) -> BuildSummary {
+        let source = try VectorFile(path: vectorsPath)
+        var ids: [String]? = nil
+        if let idsPath {
+            let list = try IDList.read(path: idsPath)
+            guard list.count == source.count else {
+                throw .idCountMismatch(path: idsPath, ids: list.count, rows: source.count)
+            }
+            ids = list
+        }
+        return try build(source: source, ids: ids, to: path, options: options, progress: progress)
+    }
+
+    /// Builds an index at `path` from `source`, with `ids` (one per row, unique, non-empty)
+    /// or row numbers when `ids` is `nil`.
+    @discardableResult
+    public static func build(source: any VectorSource, ids: [String]? = nil, to path: String,
+                             options: BuildOptions = BuildOptions(),
+                             progress: @escaping (BuildProgress) -> Void = { _ in }) throws(HashIdxError) -> BuildSummary {
+        let start = monotonicSeconds()
+        try options.validate()
+        guard source.count > 0 else { throw .emptyInput(path: source.name) }
+        guard source.count <= Int(UInt32.max) || options.shardSize <= Int(UInt32.max) else {
+            throw .invalidArgument(name: "rows", reason: "too many rows")
+        }
+        if let ids {
+            guard ids.count == source.count else {
+                throw .idCountMismatch(path: "ids", ids: ids.count, rows: source.count)
+            }
+            var seen: [String: Int] = [:]
+            for (i, id) in ids.enumerated() {
+                guard !id.isEmpty else { throw .invalidID(path: "ids", line: i + 1, reason: "empty id; every row needs a non-empty id") }
+                if let first = seen.updateValue(i + 1, forKey: id) {
+                    throw .duplicateID(path: "ids", id: id, firstLine: first, secondLine: i + 1)
+                }
+            }
+        }
+
+        let created = try prepareDirectory(path)
+        let lock: Int32
+        do { lock = try FileSystem.lock(path + "/" + Format.lockFile) } catch {
+            if created { removeDirectory(path) }
+            throw error
+        }
+        defer { FileSystem.unlock(lock) }
+        let generation = (try existingGenerations(path).max() ?? 0) + 1
+        var written: [String] = []
+        do {
+            progress(BuildProgress(phase: .training, done: 0, total: 1))
+            let model = try Trainer.train(source: source, options: options.training)
+            progress(BuildProgress(phase: .training, done: 1, total: 1))
+
+            let writer = ShardWriter(model: model, rowsPerBlock: options.rowsPerBlock,
+                                     vectorCodec: options.vectorCodec, idCodec: options.idCodec)
+            var records: [ShardRecord] = []
+            var lo = 0
+            var shardNo = 0
+            while lo < source.count {
+                let hi = min(source.count, lo + options.shardSize)
+                let name = Format.shardName(generation, shardNo)
+                written.append(name)
+                let base = lo
+                let record = try writer.write(source: source, rows: lo..<hi, ids: ids.map { $0[lo..<hi] },
+                                              path: path + "/" + name, fileName: name) { done in
+                    if done % 4096 == 0 || base + done == source.count {
+                        progress(BuildProgress(phase: .encoding, done: base + done, total: source.count))
+                    }
+                }
+                records.append(record)
+                lo = hi
+                shardNo += 1
+            }
+            progress(BuildProgress(phase: .finishing, done: 0, total: 1))
+            let manifest = Manifest(rows: UInt64(source.count), model: model, hasStringIDs: ids != nil,
+                                    vectorType: .float32, rowsPerBlock: options.rowsPerBlock,
+                                    training: TrainingInfo(sampleSize: min(options.training.sampleSize, source.count),
+                                                           iterations: options.training.iterations,
+                                                           seed: options.training.seed),
+                                    shards: records)
+            let manifestName = Format.manifestName(generation)
+            written.append(manifestName)
+            let m = try OutputFile(creating: path + "/" + manifestName)
+            try m.write(manifest.encoded(), at: 0)
+            try m.syncAndClose()
+            try FileSystem.syncDirectory(path)
+
+            // The commit point: CURRENT names the new manifest.
+            let tmp = path + "/" + Format.currentFile + ".tmp-\(generation)"
+            written.append(Format.currentFile + ".tmp-\(generation)")
+            let c = try OutputFile(creating: tmp)
+            try c.write(Array((manifestName + "\n").utf8), at: 0)
+            try c.syncAndClose()
+            try FileSystem.replace(tmp, path + "/" + Format.currentFile)
+            try FileSystem.syncDirectory(path)
+
+            // Old generations and leftovers of interrupted builds are now unreferenced.
+            let keep = Set(records.map(\.fileName) + [manifestName, Format.currentFile, Format.lockFile])
+            for name in (try? FileSystem.list(path)) ?? [] where !keep.contains(name) && isOurs(name) {
+                FileSystem.remove(path + "/" + name)
+            }
+            progress(BuildProgress(phase: .finishing, done: 1, total: 1))
+            let bytes = records.reduce(0) { $0 + Int($1.fileSize) } + manifest.encoded().count + manifestName.count + 1
+            return BuildSummary(rows: source.count, dimension: source.dimension, bits: model.bits,
+                                shards: records.count, bytesOnDisk: bytes, seconds: monotonicSeconds() - start)
+        } catch {
+            for name in written { FileSystem.remove(path + "/" + name) }
+            if created { removeDirectory(path) }
+            throw error
+        }
+    }
+
+    /// Makes sure `path` is a directory we may write an index into. Returns whether it
+    /// was created now.
+    private static func prepareDirectory(_ path: String) throws(HashIdxError) -> Bool {
+        if FileSystem.exists(path) {
+            guard FileSystem.isDirectory(path) else {
+                throw .io(path: path, reason: "exists and is a file; give a new path or an existing index directory")
+            }
+            let foreign = try FileSystem.list(path).filter { !isOurs($0) }
+            if !foreign.isEmpty {
+                throw .io(path: path, reason: "exists and holds files that are not a hashidx index (\(foreign.prefix(3).joined(separator: ", "))); give a new path")
+            }
+            return false
+        }
+        try FileSystem.makeDirectory(path)
+        return true
+    }
+
+    /// Whether `name` is a file an index directory may hold.
+    static func isOurs(_ name: String) -> Bool {
+        name == Format.currentFile || name == Format.lockFile || name.hasPrefix(Format.currentFile + ".tmp-")
+            || Format.generation(ofFile: name) != nil
+    }
+
+    private static func existingGenerations(_ path: String) throws(HashIdxError) -> [UInt64] {
+        try FileSystem.list(path).compactMap { name in
+            if name.hasPrefix(Format.currentFile + ".tmp-") { return UInt64(name.dropFirst(Format.currentFile.count + 5)) }
+            return Format.generation(ofFile: name)
+        }
+    }
+
+    private static func removeDirectory(_ path: String) {
+        for name in (try? FileSystem.list(path)) ?? [] where isOurs(name) { FileSystem.remove(path + "/" + name) }
+        rmdir(path)
+    }
+}
+
+/// Seconds on a monotonic clock.
+func monotonicSeconds() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
+}

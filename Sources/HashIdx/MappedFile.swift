@@ -1,0 +1,63 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A file mapped read-only into memory.
+///
+/// The bytes live in the OS page cache; nothing is copied. The mapping is released when
+/// the last reference goes away.
+final class MappedFile: @unchecked Sendable {
+    /// The file's path, for error messages.
+    let path: String
+    /// The file's bytes. Empty for an empty file.
+    let bytes: UnsafeRawBufferPointer
+
+    private let base: UnsafeMutableRawPointer?
+    private let length: Int
+
+    /// Maps the file at `path`.
+    init(path: String) throws(HashIdxError) {
+        self.path = path
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw .io(path: path, reason: systemError("cannot open")) }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { throw .io(path: path, reason: systemError("cannot stat")) }
+        if (st.st_mode & S_IFMT) == S_IFDIR {
+            throw .io(path: path, reason: "is a directory, not a file")
+        }
+        let size = Int(st.st_size)
+        length = size
+        if size == 0 {
+            base = nil
+            bytes = UnsafeRawBufferPointer(start: nil, count: 0)
+            return
+        }
+        let p = mmap(nil, size, PROT_READ, MAP_SHARED, fd, 0)
+        guard let p, p != MAP_FAILED else { throw .io(path: path, reason: systemError("cannot map")) }
+        base = p
+        bytes = UnsafeRawBufferPointer(start: p, count: size)
+    }
+
+    deinit {
+        if let base { munmap(base, length) }
+    }
+}
+
+/// "`what`: <strerror(errno)>".
+func systemError(_ what: String) -> String {
+    let code = errno
+    return "\(what): \(String(cString: strerror(code)))"
+}
+
+extension UnsafeRawBufferPointer {
+    /// Reads a little-endian integer at `offset` (no alignment needed). The caller checks bounds.
+    @inline(__always)
+    func le<T: FixedWidthInteger>(_ type: T.Type, at offset: Int) -> T {
+        T(littleEndian: loadUnaligned(fromByteOffset: offset, as: T.self))
+    }
+}

@@ -1,0 +1,43 @@
+/// Settings of one search.
+public struct SearchOptions: Sendable, Equatable {
+    /// How many results to return (the `k` of top-k). Must be positive.
+    public var k: Int
+    /// How many Hamming candidates are re-ranked by exact cosine. Raised to `k` when
+    /// smaller. More candidates: higher recall, slower queries.
+    public var candidates: Int
+
+    /// The default candidate count, chosen by measurement on GloVe-50 (see README).
+    public static let defaultCandidates = 1000
+
+    /// Creates search options.
+    public init(k: Int = 10, candidates: Int = SearchOptions.defaultCandidates) {
+        self.k = k
+        self.candidates = candidates
+    }
+
+    func validate() throws(HashIdxError) {
+        guard k > 0 else { throw .invalidArgument(name: "k", reason: "must be a positive number of results, got \(k)") }
+        guard candidates > 0 else {
+            throw .invalidArgument(name: "candidates", reason: "must be positive, got \(candidates)")
+        }
+    }
+}
+
+/// One search result.
+public struct SearchResult: Sendable, Equatable, CustomStringConvertible {
+    /// The item's row number in the index (the order the vectors were given in).
+    public var row: Int
+    /// The item's id: the string from the ids file, or the row number as text.
+    public var id: String
+    /// Cosine similarity between the query and the item, in [-1, 1].
+    public var score: Float
+
+    /// Creates a result.
+    public init(row: Int, id: String, score: Float) {
+        self.row = row
+        self.id = id
+        self.score = score
+    }
+
+    public var description: String { "\(id) (\(score))" }
+}

@@ -1,0 +1,57 @@
+/// Rows of float vectors that an index can be built from.
+///
+/// Conforming types hand out one row at a time, converted to `Float`, so that a source
+/// backed by a memory-mapped file never has to be read into memory whole.
+public protocol VectorSource: Sendable {
+    /// The number of rows.
+    var count: Int { get }
+    /// The length of every row.
+    var dimension: Int { get }
+    /// A name for error messages: a file path, or a description of in-memory data.
+    var name: String { get }
+    /// Copies row `row` (0-based, `< count`) into `buffer`, which holds `dimension` floats.
+    func copyRow(_ row: Int, into buffer: UnsafeMutableBufferPointer<Float>)
+}
+
+/// Vectors held in memory as one flat, row-major `[Float]`.
+public struct InMemoryVectors: VectorSource {
+    /// The rows, concatenated.
+    public let values: [Float]
+    public let dimension: Int
+    public let name: String
+    public var count: Int { dimension == 0 ? 0 : values.count / dimension }
+
+    /// Wraps `values` (row-major, `count × dimension`).
+    ///
+    /// - Throws: ``HashIdxError/invalidArgument(name:reason:)`` when `dimension` is not
+    ///   positive or does not divide `values.count`.
+    public init(values: [Float], dimension: Int, name: String = "in-memory vectors") throws(HashIdxError) {
+        guard dimension > 0 else {
+            throw .invalidArgument(name: "dimension", reason: "must be positive, got \(dimension)")
+        }
+        guard values.count % dimension == 0 else {
+            throw .invalidArgument(name: "values", reason: "\(values.count) floats is not a whole number of rows of dimension \(dimension)")
+        }
+        self.values = values
+        self.dimension = dimension
+        self.name = name
+    }
+
+    /// Wraps an array of rows, all of the same length.
+    public init(rows: [[Float]], name: String = "in-memory vectors") throws(HashIdxError) {
+        guard let first = rows.first else {
+            throw .emptyInput(path: name)
+        }
+        for (i, r) in rows.enumerated() where r.count != first.count {
+            throw .dimensionMismatch(expected: first.count, actual: r.count, source: "\(name) row \(i)")
+        }
+        try self.init(values: rows.flatMap { $0 }, dimension: first.count, name: name)
+    }
+
+    public func copyRow(_ row: Int, into buffer: UnsafeMutableBufferPointer<Float>) {
+        values.withUnsafeBufferPointer { v in
+            let start = row * dimension
+            for j in 0..<dimension { buffer[j] = v[start + j] }
+        }
+    }
+}
