@@ -37,8 +37,11 @@ public struct HashModel: Sendable, Equatable {
     /// Per-bit thresholds `t_j` (`bits` floats).
     public let thresholds: [Float]
 
-    /// Per-bit offsets `t_j + ⟨w_j, μ⟩`, so that encoding is one dot product per bit.
+    /// Per-bit offsets `t_j + ⟨w_j, μ⟩`, so that encoding is one projection and a compare.
     private let offsets: [Float]
+    /// The projection transposed (`dimension × bits`), so that encoding runs over
+    /// contiguous bits with SIMD.
+    private let projectionT: [Float]
 
     /// The number of 64-bit words in one code.
     public var words: Int { bits / 64 }
@@ -70,6 +73,9 @@ public struct HashModel: Sendable, Equatable {
             }
         }
         self.offsets = offsets
+        var t = [Float](repeating: 0, count: bits * dimension)
+        for j in 0..<bits { for i in 0..<dimension { t[i * bits + j] = projection[j * dimension + i] } }
+        self.projectionT = t
     }
 
     public static func == (a: HashModel, b: HashModel) -> Bool {
@@ -78,16 +84,27 @@ public struct HashModel: Sendable, Equatable {
     }
 
     /// Encodes the unit vector `x` (`dimension` floats) into `code` (`words` words).
+    ///
+    /// Computes `y = Wx` as a sum of scaled columns (`y += x_i · Wᵀ[i]`), 8 bits at a time, in
+    /// a fixed order: the same `x` always gives the same code.
     public func encode(_ x: UnsafeBufferPointer<Float>, into code: UnsafeMutableBufferPointer<UInt64>) {
         precondition(x.count >= dimension && code.count >= words)
-        projection.withUnsafeBufferPointer { w in
+        projectionT.withUnsafeBufferPointer { wt in
             offsets.withUnsafeBufferPointer { off in
+                let w = UnsafeRawPointer(wt.baseAddress!)
+                let o = UnsafeRawPointer(off.baseAddress!)
                 for word in 0..<words {
                     var v: UInt64 = 0
-                    for b in 0..<64 {
-                        let j = word * 64 + b
-                        let y = Vectors.dot(w.baseAddress! + j * dimension, x.baseAddress!, count: dimension)
-                        if y > off[j] { v |= 1 << UInt64(b) }
+                    for group in 0..<8 {
+                        let j0 = word * 64 + group * 8
+                        var y = SIMD8<Float>()
+                        for i in 0..<dimension {
+                            let col = w.loadUnaligned(fromByteOffset: (i * bits + j0) * 4, as: SIMD8<Float>.self)
+                            y += SIMD8<Float>(repeating: x[i]) * col
+                        }
+                        let t = o.loadUnaligned(fromByteOffset: j0 * 4, as: SIMD8<Float>.self)
+                        let mask = y .> t
+                        for b in 0..<8 where mask[b] { v |= 1 << UInt64(group * 8 + b) }
                     }
                     code[word] = v
                 }

@@ -172,7 +172,8 @@ struct ShardWriter {
             end = idBlocksOffset + data.count
         }
 
-        // Header last: it records every section's place and checksum.
+        // Header last: it records every section's place and checksum, in file order.
+        sections.sort { $0.2 < $1.2 }
         var h = ByteWriter()
         h.raw(Format.shardMagic)
         h.u32(Format.version)

@@ -9,7 +9,7 @@ enum Vectors {
         while i + 8 <= count {
             let va = ra.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
             let vb = rb.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
-            acc.addProduct(va, vb)
+            acc += va * vb
             i += 8
         }
         var s = acc.sum()

@@ -1,0 +1,124 @@
+import ArgumentParser
+import HashIdx
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+struct Build: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Build an index from a vectors file.",
+        discussion: """
+        VECTORS is a .npy (2-D, C-order, little-endian float32/float16/float64), .fvecs or
+        .fbin file. Each row is one item. Vectors are compared by cosine similarity.
+
+        Example — index the 20,000 GloVe words shipped in Data/, with the words as ids:
+
+          hashidx build Data/glove-20k.npy --ids Data/glove-20k.txt -o words.hidx
+
+        If INDEX already holds an index it is replaced atomically: until the new one is
+        complete, the old one stays readable.
+        """
+    )
+
+    @Argument(help: "The vectors file (.npy, .fvecs or .fbin).")
+    var vectors: String
+
+    @Option(name: .shortAndLong, help: "The index directory to write.")
+    var output: String
+
+    @Option(help: "A text file with one UTF-8 id per line, one per row (default: row numbers).")
+    var ids: String?
+
+    @Option(help: "Code length in bits, a multiple of 64.")
+    var bits: Int = TrainingOptions.defaultBits
+
+    @Option(name: .customLong("shard-size"), help: "Rows per shard file.")
+    var shardSize: Int = BuildOptions.defaultShardSize
+
+    @Option(name: .customLong("train-sample"), help: "Rows sampled to train the hash function.")
+    var trainSample: Int = TrainingOptions.defaultSampleSize
+
+    @Option(name: .customLong("vector-codec"), help: "Vector compression: auto (LZ4 where it saves ≥10%), lz4 or none.")
+    var vectorCodec: CodecChoice = .auto
+
+    @Option(name: .customLong("id-codec"), help: "Id compression: auto, lz4 or none.")
+    var idCodec: CodecChoice = .auto
+
+    func run() throws {
+        try runReportingErrors { () throws(HashIdxError) in
+            var options = BuildOptions()
+            options.training.bits = bits
+            options.training.sampleSize = trainSample
+            options.shardSize = shardSize
+            options.vectorCodec = vectorCodec
+            options.idCodec = idCodec
+            let meter = ProgressMeter()
+            let summary = try IndexBuilder.build(vectorsPath: vectors, idsPath: ids, to: output, options: options) {
+                meter.update($0)
+            }
+            meter.finish()
+            print("""
+            built \(output)
+              rows:       \(summary.rows)
+              dimension:  \(summary.dimension)
+              bits:       \(summary.bits)
+              shards:     \(summary.shards)
+              on disk:    \(formatBytes(summary.bytesOnDisk))
+              seconds:    \(formatFixed(summary.seconds, 2))
+            """)
+        }
+    }
+}
+
+/// Progress on stderr: a bar with rate and ETA on a terminal, plain lines otherwise.
+final class ProgressMeter: @unchecked Sendable {
+    private let isTerminal = isatty(STDERR_FILENO) == 1
+    private var phaseStart = 0.0
+    private var phase: BuildProgress.Phase?
+    private var lastPrint = 0.0
+    private var lastPercent = -1
+
+    func update(_ p: BuildProgress) {
+        let now = Self.now()
+        if p.phase != phase {
+            if isTerminal && phase != nil { writeStderr("\n") }
+            phase = p.phase
+            phaseStart = now
+            lastPercent = -1
+            if p.phase != .encoding { writeStderr("\(p.phase.rawValue)…\(isTerminal ? "" : "\n")") }
+        }
+        guard p.phase == .encoding, p.total > 0 else { return }
+        let fraction = Double(p.done) / Double(p.total)
+        let elapsed = now - phaseStart
+        let rate = elapsed > 0 ? Double(p.done) / elapsed : 0
+        let eta = rate > 0 ? Double(p.total - p.done) / rate : 0
+        if isTerminal {
+            guard now - lastPrint > 0.1 || p.done == p.total else { return }
+            lastPrint = now
+            let width = 30
+            let filled = Int(fraction * Double(width))
+            let bar = String(repeating: "█", count: filled) + String(repeating: "·", count: width - filled)
+            writeStderr("\rencoding [\(bar)] \(Int(fraction * 100))%  \(p.done)/\(p.total) rows  \(Int(rate)) rows/s  ETA \(formatFixed(eta, 0)) s ")
+        } else {
+            let percent = Int(fraction * 10) * 10
+            guard percent != lastPercent else { return }
+            lastPercent = percent
+            writeStderr("encoding: \(p.done)/\(p.total) rows (\(percent)%), \(Int(rate)) rows/s, ETA \(formatFixed(eta, 0)) s\n")
+        }
+    }
+
+    func finish() {
+        if isTerminal && phase != nil { writeStderr("\n") }
+    }
+
+    static func now() -> Double {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
+    }
+}

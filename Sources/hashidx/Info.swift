@@ -1,0 +1,46 @@
+import ArgumentParser
+import HashIdx
+
+struct Info: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Describe an index: size, settings, format.",
+        discussion: """
+        Example:
+
+          hashidx info words.hidx
+          hashidx info words.hidx --verify     # also read and check every block
+
+        Opening already checks the structure and the checksums of the codes and metadata;
+        --verify also checks every vector and id block.
+        """
+    )
+
+    @Argument(help: "The index directory.")
+    var index: String
+
+    @Flag(help: "Read every vector and id block and check its checksum.")
+    var verify = false
+
+    func run() throws {
+        try runReportingErrors { () throws(HashIdxError) in
+            let index = try Index(path: self.index)
+            if verify { try index.verify() }
+            let raw = index.count * index.dimension * 4
+            let codecs = Set(index.vectorCodecs.map(\.description)).sorted().joined(separator: ", ")
+            print("""
+            index:            \(index.path)
+            format version:   \(index.formatVersion)
+            rows:             \(index.count)
+            dimension:        \(index.dimension)
+            bits:             \(index.bits)
+            shards:           \(index.shardCount)
+            ids:              \(index.hasStringIDs ? "strings (ids file)" : "row numbers")
+            bytes on disk:    \(formatBytes(index.bytesOnDisk)), \(formatFixed(Double(index.bytesOnDisk) / Double(raw), 2))× the raw float32 vectors
+            vector codec:     \(codecs), compression ratio \(formatFixed(index.vectorCompressionRatio, 3))
+            hashing:          \(index.model.scheme)
+            training sample:  \(index.training.sampleSize) rows, \(index.training.iterations) ITQ iterations, seed \(index.training.seed)
+            """)
+            if verify { print("verify:           every block checked, no corruption") }
+        }
+    }
+}

@@ -1,0 +1,147 @@
+import ArgumentParser
+import HashIdx
+
+enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
+    case table, json, jsonl
+}
+
+struct Query: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Find the items most similar to a vector, to an item, or to each row of a file.",
+        discussion: """
+        Give exactly one of --vector, --id or --queries.
+
+        Examples:
+
+          hashidx query words.hidx --id paris --k 5
+          hashidx query words.hidx --vector "0.1,-0.3,…" --k 10 --format json
+          hashidx query words.hidx --queries queries.npy --k 10 --format jsonl
+
+        Scores are cosine similarities. --id leaves the item itself out of its results.
+        """
+    )
+
+    @Argument(help: "The index directory.")
+    var index: String
+
+    @Option(help: "How many results per query.")
+    var k: Int = 10
+
+    @Option(help: "A query vector: comma-separated numbers.")
+    var vector: String?
+
+    @Option(help: "The id of an item in the index: find items like it.")
+    var id: String?
+
+    @Option(help: "A vectors file (.npy, .fvecs, .fbin): one query per row.")
+    var queries: String?
+
+    @Option(help: "Hamming candidates re-ranked by exact cosine (more: better recall, slower).")
+    var candidates: Int = SearchOptions.defaultCandidates
+
+    @Option(help: "Threads for --queries (default: all cores).")
+    var threads: Int?
+
+    @Option(help: "Output: table, json (one document) or jsonl (one line per query).")
+    var format: OutputFormat = .table
+
+    func run() throws {
+        try runReportingErrors { () throws(HashIdxError) in
+            let given = [vector != nil, id != nil, queries != nil].filter { $0 }.count
+            guard given == 1 else {
+                throw .invalidArgument(name: "query", reason: "give exactly one of --vector, --id or --queries")
+            }
+            if let threads, threads <= 0 { throw .invalidArgument(name: "threads", reason: "must be positive, got \(threads)") }
+            let options = SearchOptions(k: k, candidates: candidates)
+            try options.validateForCLI()
+            let index = try Index(path: self.index)
+            var labelled: [(label: String, results: [SearchResult])] = []
+            if let vector {
+                let values = try parseVector(vector)
+                labelled = [("vector", try index.search(values, options: options))]
+            } else if let id {
+                labelled = [(id, try index.search(similarToID: id, options: options))]
+            } else if let queries {
+                let file = try VectorFile(path: queries)
+                let results = try index.search(batch: file, options: options, threads: threads)
+                labelled = results.enumerated().map { (String($0.offset), $0.element) }
+            }
+            print(render(labelled), terminator: "")
+        }
+    }
+
+    func parseVector(_ text: String) throws(HashIdxError) -> [Float] {
+        var out: [Float] = []
+        for (i, part) in text.split(separator: ",", omittingEmptySubsequences: false).enumerated() {
+            let t = part.filter { $0 != " " }
+            guard let v = Float(t) else {
+                throw .invalidArgument(name: "vector", reason: "element \(i) ('\(part)') is not a number")
+            }
+            out.append(v)
+        }
+        return out
+    }
+
+    func render(_ all: [(label: String, results: [SearchResult])]) -> String {
+        switch format {
+        case .table:
+            var s = ""
+            for (n, q) in all.enumerated() {
+                if n > 0 { s += "\n" }
+                s += "query \(q.label)\n"
+                let width = max(2, q.results.map { $0.id.count }.max() ?? 2)
+                s += "rank  " + "id".padding(width) + "  score\n"
+                for (r, hit) in q.results.enumerated() {
+                    s += String(r + 1).padding(4) + "  " + hit.id.padding(width) + "  " + formatFixed(Double(hit.score), 4) + "\n"
+                }
+            }
+            return s
+        case .json:
+            let items = all.map { q in "{\"query\":\(jsonString(q.label)),\"results\":\(jsonResults(q.results))}" }
+            return "{\"k\":\(k),\"queries\":[\(items.joined(separator: ","))]}\n"
+        case .jsonl:
+            return all.map { q in "{\"query\":\(jsonString(q.label)),\"results\":\(jsonResults(q.results))}\n" }.joined()
+        }
+    }
+
+    func jsonResults(_ r: [SearchResult]) -> String {
+        "[" + r.enumerated().map { i, hit in
+            "{\"rank\":\(i + 1),\"id\":\(jsonString(hit.id)),\"score\":\(formatFixed(Double(hit.score), 6))}"
+        }.joined(separator: ",") + "]"
+    }
+}
+
+extension SearchOptions {
+    func validateForCLI() throws(HashIdxError) {
+        guard k > 0 else { throw .invalidArgument(name: "k", reason: "must be a positive number of results, got \(k)") }
+        guard candidates > 0 else { throw .invalidArgument(name: "candidates", reason: "must be positive, got \(candidates)") }
+    }
+}
+
+extension String {
+    func padding(_ width: Int) -> String {
+        count >= width ? self : self + String(repeating: " ", count: width - count)
+    }
+}
+
+/// `s` as a JSON string literal.
+func jsonString(_ s: String) -> String {
+    var out = "\""
+    for u in s.unicodeScalars {
+        switch u {
+        case "\"": out += "\\\""
+        case "\\": out += "\\\\"
+        case "\n": out += "\\n"
+        case "\r": out += "\\r"
+        case "\t": out += "\\t"
+        default:
+            if u.value < 0x20 {
+                let hex = String(u.value, radix: 16)
+                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+            } else {
+                out.unicodeScalars.append(u)
+            }
+        }
+    }
+    return out + "\""
+}
