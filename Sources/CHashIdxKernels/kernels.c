@@ -267,3 +267,34 @@ uint32_t hidx_crc32c(uint32_t crc, const void *data, size_t length) {
 #endif
     return hidx_crc32c_portable(crc, data, length);
 }
+
+/* ---------- Top-C selection helpers ---------- */
+
+void hidx_histogram_u16(const uint16_t *values, size_t count, uint32_t *histogram) {
+    /* Four sub-histograms break the store-to-load dependency on repeated values. */
+    size_t i = 0;
+    if (count >= 4) {
+        for (; i + 4 <= count; i += 4) {
+            histogram[values[i]]++;
+            histogram[values[i + 1]]++;
+            histogram[values[i + 2]]++;
+            histogram[values[i + 3]]++;
+        }
+    }
+    for (; i < count; i++) histogram[values[i]]++;
+}
+
+size_t hidx_collect_below(const uint16_t *values, size_t count, uint16_t threshold, size_t at_threshold,
+                          uint32_t *out) {
+    size_t n = 0;
+    for (size_t i = 0; i < count; i++) {
+        uint16_t v = values[i];
+        if (v < threshold) {
+            out[n++] = (uint32_t)i;
+        } else if (v == threshold && at_threshold > 0) {
+            out[n++] = (uint32_t)i;
+            at_threshold--;
+        }
+    }
+    return n;
+}

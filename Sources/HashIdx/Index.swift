@@ -81,6 +81,21 @@ public final class Index: Sendable {
     /// The codec of each shard's vector section.
     public var vectorCodecs: [SectionCodec] { shards.map(\.vectorCodec) }
 
+    /// The codec of each shard's id section (empty when ids are row numbers).
+    public var idCodecs: [SectionCodec] { shards.compactMap(\.idCodec) }
+
+    /// Stored bytes of the id sections over their uncompressed size (1.0 when stored raw
+    /// or when ids are row numbers).
+    public var idCompressionRatio: Double {
+        var stored = 0, raw = 0
+        for s in shards {
+            guard let index = s.idIndex, let data = s.idData else { continue }
+            stored += data.count
+            for b in 0..<s.blockCount { raw += Int(index.le(UInt32.self, at: b * Format.blockEntrySize + 12)) }
+        }
+        return stored == 0 ? 1 : Double(raw) / Double(stored)
+    }
+
     /// The number of shard files.
     public var shardCount: Int { shards.count }
 
@@ -274,33 +289,23 @@ public final class Index: Sendable {
     /// Indices (ascending) of the `want` smallest of `values[0..<count]`, ties broken by
     /// lower index, found with one histogram pass and one collection pass.
     static func selectSmallest(_ values: [UInt16], count: Int, want: Int, maxValue: Int,
-                               histogram: inout [Int]) -> [Int] {
+                               histogram: inout [UInt32]) -> [Int] {
         if want >= count { return Array(0..<count) }
         for i in 0...maxValue { histogram[i] = 0 }
         values.withUnsafeBufferPointer { v in
-            histogram.withUnsafeMutableBufferPointer { h in
-                for i in 0..<count { h[Int(v[i])] += 1 }
-            }
+            histogram.withUnsafeMutableBufferPointer { h in hidx_histogram_u16(v.baseAddress!, count, h.baseAddress!) }
         }
         // Threshold t: all values < t are taken, plus the first (want - below) equal to t.
         var below = 0
         var t = 0
-        while below + histogram[t] < want { below += histogram[t]; t += 1 }
-        var atThreshold = want - below
-        var out: [Int] = []
-        out.reserveCapacity(want)
-        values.withUnsafeBufferPointer { v in
-            for i in 0..<count {
-                let x = Int(v[i])
-                if x < t {
-                    out.append(i)
-                } else if x == t && atThreshold > 0 {
-                    out.append(i)
-                    atThreshold -= 1
-                }
+        while below + Int(histogram[t]) < want { below += Int(histogram[t]); t += 1 }
+        var picked = [UInt32](repeating: 0, count: want)
+        let n = values.withUnsafeBufferPointer { v in
+            picked.withUnsafeMutableBufferPointer { p in
+                hidx_collect_below(v.baseAddress!, count, UInt16(t), want - below, p.baseAddress!)
             }
         }
-        return out
+        return picked.prefix(n).map { Int($0) }
     }
 
     private func takeScratch() -> SearchScratch {
@@ -317,13 +322,13 @@ public final class Index: Sendable {
 final class SearchScratch: @unchecked Sendable {
     var query: [UInt64]
     var distances: [UInt16]
-    var histogram: [Int]
+    var histogram: [UInt32]
     let block = BlockBuffer()
 
     init(rows: Int, words: Int, bits: Int) {
         query = [UInt64](repeating: 0, count: words)
         distances = [UInt16](repeating: 0, count: rows)
-        histogram = [Int](repeating: 0, count: bits + 1)
+        histogram = [UInt32](repeating: 0, count: bits + 1)
     }
 }
 

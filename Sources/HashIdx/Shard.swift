@@ -87,6 +87,8 @@ final class Shard: @unchecked Sendable {
                   off <= UInt64(b.count) - len, b.le(UInt32.self, at: e + 28) == 0 else {
                 throw bad("section \(kind) lies outside the file or overlaps another")
             }
+            // Alignment padding must be zero, so that no byte of the file goes unchecked.
+            for p in lastEnd..<Int(off) where b[p] != 0 { throw bad("padding before section \(kind) is not zero") }
             lastEnd = Int(off + len)
             found[kind] = (codec, Int(off)..<Int(off + len), b.le(UInt32.self, at: e + 24))
         }

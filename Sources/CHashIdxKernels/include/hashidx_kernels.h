@@ -32,6 +32,14 @@ const char *hidx_kernel_name(int kernel);
 void hidx_hamming_distances(int kernel, const uint64_t *codes, size_t count, size_t words,
                             const uint64_t *query, uint16_t *out);
 
+/// Adds one to `histogram[v]` for every value `v` of `values` (histogram must be large enough).
+void hidx_histogram_u16(const uint16_t *values, size_t count, uint32_t *histogram);
+
+/// Writes to `out`, in ascending order, the index of every value below `threshold` and of the
+/// first `at_threshold` values equal to it. Returns how many were written.
+size_t hidx_collect_below(const uint16_t *values, size_t count, uint16_t threshold, size_t at_threshold,
+                          uint32_t *out);
+
 /// CRC-32C (Castagnoli), as in iSCSI, ext4 and LevelDB. `crc` is the running value
 /// (0 for a fresh checksum); returns the updated value.
 uint32_t hidx_crc32c(uint32_t crc, const void *data, size_t length);

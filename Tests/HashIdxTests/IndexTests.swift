@@ -1,0 +1,172 @@
+import Foundation
+import XCTest
+@testable import HashIdx
+
+final class IndexTests: XCTestCase {
+    private func build(_ rows: [[Float]], ids: [String]? = nil, options: BuildOptions = BuildOptions()) throws -> (String, Index) {
+        let dir = makeTemporaryDirectory(self)
+        let path = dir + "/i.hidx"
+        try IndexBuilder.build(source: try InMemoryVectors(rows: rows), ids: ids, to: path, options: options)
+        return (path, try Index(path: path))
+    }
+
+    func testManifestRoundTrip() throws {
+        let data = try InMemoryVectors(rows: clusteredVectors(count: 300, dim: 16))
+        let model = try Trainer.train(source: data, options: TrainingOptions(bits: 64))
+        let m = Manifest(rows: 300, model: model, hasStringIDs: true, vectorType: .float32, rowsPerBlock: 64,
+                         training: TrainingInfo(sampleSize: 300, iterations: 50, seed: 1),
+                         shards: [ShardRecord(fileName: "shard-000001-000000.hidx", firstRow: 0, rows: 200, fileSize: 1234, headerCRC: 7),
+                                  ShardRecord(fileName: "shard-000001-000001.hidx", firstRow: 200, rows: 100, fileSize: 99, headerCRC: 8)])
+        let bytes = m.encoded()
+        let back = try bytes.withUnsafeBytes { try Manifest.decode($0, path: "m") }
+        XCTAssertEqual(back, m)
+    }
+
+    /// Vectors, norms, ids and codes survive the trip to disk, for every codec and for
+    /// several shards.
+    func testFormatRoundTrip() throws {
+        let rows = clusteredVectors(count: 700, dim: 12)
+        let ids = (0..<700).map { "item-\($0)-é" }
+        for codec in [CodecChoice.none, .lz4, .auto] {
+            var options = BuildOptions(training: TrainingOptions(bits: 128), shardSize: 250, rowsPerBlock: 32)
+            options.vectorCodec = codec
+            options.idCodec = codec
+            let (_, index) = try build(rows, ids: ids, options: options)
+            XCTAssertEqual(index.count, 700)
+            XCTAssertEqual(index.dimension, 12)
+            XCTAssertEqual(index.bits, 128)
+            XCTAssertEqual(index.shardCount, 3)
+            if codec == .lz4 { XCTAssertEqual(index.vectorCodecs, [.lz4, .lz4, .lz4]) }
+            if codec == .none { XCTAssertEqual(index.vectorCodecs, [.none, .none, .none]) }
+            try index.verify()
+            for r in [0, 1, 249, 250, 499, 500, 699] {
+                XCTAssertEqual(try index.id(ofRow: r), ids[r])
+                XCTAssertEqual(try index.row(forID: ids[r]), r)
+                let v = try index.vector(ofRow: r)
+                for j in 0..<12 { XCTAssertEqual(v[j], rows[r][j], accuracy: 1e-5 * max(1, abs(rows[r][j]))) }
+                // Stored codes equal a fresh encoding of the stored vector.
+                let (shard, local) = (index.shards[r / 250], r % 250)
+                let stored = (0..<2).map { shard.codes[local * 2 + $0] }
+                XCTAssertEqual(stored, index.model.encode(try index.unitVector(ofRow: r)))
+            }
+            XCTAssertNil(try index.row(forID: "absent"))
+        }
+    }
+
+    func testRowNumberIDs() throws {
+        let (_, index) = try build(clusteredVectors(count: 100, dim: 8), options: BuildOptions(training: TrainingOptions(bits: 64)))
+        XCTAssertFalse(index.hasStringIDs)
+        XCTAssertEqual(try index.id(ofRow: 42), "42")
+        XCTAssertEqual(try index.row(forID: "42"), 42)
+        XCTAssertNil(try index.row(forID: "042"))
+        XCTAssertNil(try index.row(forID: "100"))
+        let hits = try index.search(similarToID: "3", options: SearchOptions(k: 5))
+        XCTAssertFalse(hits.contains { $0.row == 3 })
+    }
+
+    /// Results equal an exhaustive cosine ranking when every row is a candidate, best
+    /// first, and a multi-shard index answers exactly like a single-shard one.
+    func testSearchIsExactWhenAllRowsAreCandidates() throws {
+        let rows = clusteredVectors(count: 500, dim: 10)
+        let (_, one) = try build(rows, options: BuildOptions(training: TrainingOptions(bits: 64)))
+        let (_, many) = try build(rows, options: BuildOptions(training: TrainingOptions(bits: 64), shardSize: 77))
+        var rng = SplitMix64(seed: 4)
+        for _ in 0..<20 {
+            let q = (0..<10).map { _ in Float(rng.nextGaussian()) }
+            let a = try one.search(q, options: SearchOptions(k: 10, candidates: 500))
+            XCTAssertEqual(a.map(\.row), exactTopK(q, rows, k: 10))
+            XCTAssertEqual(a.map(\.score), a.map(\.score).sorted(by: >))
+            let b = try many.search(q, options: SearchOptions(k: 10, candidates: 500))
+            XCTAssertEqual(a, b)
+            // Fewer candidates still return k results from the same index, deterministically.
+            let c1 = try many.search(q, options: SearchOptions(k: 10, candidates: 30))
+            let c2 = try many.search(q, options: SearchOptions(k: 10, candidates: 30))
+            XCTAssertEqual(c1.count, 10)
+            XCTAssertEqual(c1, c2)
+        }
+    }
+
+    func testTiesAreBrokenByRowOrder() throws {
+        // Rows 1, 3 and 4 are the same direction as the query; they tie at cosine 1.
+        let rows: [[Float]] = [[0, 1, 0], [1, 0, 0], [0, 0, 1], [2, 0, 0], [5, 0, 0], [-1, 0, 0]]
+        let (_, index) = try build(rows, options: BuildOptions(training: TrainingOptions(bits: 64)))
+        let hits = try index.search([3, 0, 0], options: SearchOptions(k: 4, candidates: 6))
+        XCTAssertEqual(hits.map(\.row), [1, 3, 4, 0])
+        XCTAssertEqual(hits[0].score, 1, accuracy: 1e-6)
+    }
+
+    func testKLargerThanIndexReturnsEverything() throws {
+        let rows = clusteredVectors(count: 7, dim: 4)
+        let (_, index) = try build(rows, options: BuildOptions(training: TrainingOptions(bits: 64)))
+        XCTAssertEqual(try index.search(rows[0], options: SearchOptions(k: 50)).count, 7)
+        XCTAssertEqual(try index.search(similarToID: "0", options: SearchOptions(k: 50)).count, 6)
+    }
+
+    /// Recall@10 over the GloVe words shipped in Data/, against exact cosine computed here.
+    func testRecallOnShippedGloVe() throws {
+        let npy = repositoryRoot + "/Data/glove-20k.npy"
+        let words = repositoryRoot + "/Data/glove-20k.txt"
+        let file = try VectorFile(path: npy)
+        XCTAssertEqual(file.count, 20_000)
+        let dir = makeTemporaryDirectory(self)
+        try IndexBuilder.build(vectorsPath: npy, idsPath: words, to: dir + "/g.hidx")
+        let index = try Index(path: dir + "/g.hidx")
+        let ids = try IDList.read(path: words)
+
+        // All rows unit-normalised, for the exact ranking.
+        let d = file.dimension
+        var unit = [Float](repeating: 0, count: file.count * d)
+        unit.withUnsafeMutableBufferPointer { u in
+            for r in 0..<file.count {
+                let row = UnsafeMutableBufferPointer(rebasing: u[(r * d)..<((r + 1) * d)])
+                file.copyRow(r, into: row)
+                _ = try! Vectors.normalize(row, source: "test", row: r)
+            }
+        }
+        var found = 0, total = 0
+        var rng = SplitMix64(seed: 2026)
+        for _ in 0..<300 {
+            let q = Int(rng.next() % UInt64(file.count))
+            var scores = [(Int, Float)]()
+            scores.reserveCapacity(file.count)
+            unit.withUnsafeBufferPointer { u in
+                for r in 0..<file.count where r != q {
+                    scores.append((r, Vectors.dot(u.baseAddress! + q * d, u.baseAddress! + r * d, count: d)))
+                }
+            }
+            scores.sort { $0.1 > $1.1 || ($0.1 == $1.1 && $0.0 < $1.0) }
+            let truth = Set(scores.prefix(10).map { ids[$0.0] })
+            let hits = try index.search(similarToID: ids[q])
+            XCTAssertEqual(hits.count, 10)
+            XCTAssertFalse(hits.contains { $0.id == ids[q] })
+            found += hits.filter { truth.contains($0.id) }.count
+            total += 10
+        }
+        let recall = Double(found) / Double(total)
+        XCTAssertGreaterThanOrEqual(recall, 0.95, "recall@10 \(recall)")
+        let king = try index.search(similarToID: "king", options: SearchOptions(k: 5)).map(\.id)
+        XCTAssertTrue(king.contains("queen") && king.contains("prince"), "\(king)")
+    }
+
+    /// Eight threads searching one index get exactly what one thread gets.
+    func testConcurrentSearchesMatchSequential() throws {
+        let rows = clusteredVectors(count: 2000, dim: 16)
+        let (_, index) = try build(rows, ids: (0..<2000).map { "id\($0)" },
+                                   options: BuildOptions(training: TrainingOptions(bits: 128), shardSize: 600, vectorCodec: .lz4))
+        let queries = Array(rows.prefix(64))
+        let sequential = try queries.map { try index.search($0, options: SearchOptions(k: 10, candidates: 100)) }
+        let results = Mutex<[Int: [SearchResult]]>([:])
+        DispatchQueue.concurrentPerform(iterations: 8) { t in
+            for (i, q) in queries.enumerated() where i % 8 == t || true {
+                let r = try! index.search(q, options: SearchOptions(k: 10, candidates: 100))
+                if i % 8 == t { results.withLock { $0[i] = r } }
+                XCTAssertEqual(r, sequential[i])
+            }
+        }
+        XCTAssertEqual(results.withLock { $0.count }, 64)
+        let batch = try index.search(batch: try InMemoryVectors(rows: queries), options: SearchOptions(k: 10, candidates: 100), threads: 8)
+        XCTAssertEqual(batch, sequential)
+    }
+}
+
+import Synchronization

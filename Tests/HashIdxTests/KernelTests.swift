@@ -1,0 +1,106 @@
+import CHashIdxKernels
+import XCTest
+@testable import HashIdx
+
+final class KernelTests: XCTestCase {
+    private func naiveHamming(_ a: ArraySlice<UInt64>, _ b: [UInt64]) -> UInt16 {
+        var n = 0
+        for (x, y) in zip(a, b) {
+            var v = x ^ y
+            while v != 0 { n += Int(v & 1); v >>= 1 }
+        }
+        return UInt16(n)
+    }
+
+    /// Every kernel this CPU can run gives exactly the naive bit count, for every code
+    /// length and for counts that leave a tail.
+    func testEveryAvailableKernelMatchesNaiveCount() {
+        var rng = SplitMix64(seed: 42)
+        let kernels = [HIDX_KERNEL_PORTABLE, HIDX_KERNEL_POPCNT, HIDX_KERNEL_AVX512, HIDX_KERNEL_AUTO].map { Int32($0) }
+        var ran = 0
+        for words in [1, 2, 3, 4, 8, 16] {
+            for count in [0, 1, 2, 3, 7, 64, 101] {
+                let codes = (0..<(count * words)).map { _ in rng.next() }
+                let query = (0..<words).map { _ in rng.next() }
+                let expected = (0..<count).map { naiveHamming(codes[($0 * words)..<(($0 + 1) * words)], query) }
+                for k in kernels where hidx_kernel_available(k) != 0 {
+                    var out = [UInt16](repeating: 0xFFFF, count: count)
+                    codes.withUnsafeBufferPointer { c in
+                        out.withUnsafeMutableBufferPointer { o in
+                            hidx_hamming_distances(k, c.baseAddress, count, words, query, o.baseAddress)
+                        }
+                    }
+                    XCTAssertEqual(out, expected, "kernel \(String(cString: hidx_kernel_name(k))) words \(words) count \(count)")
+                    ran += 1
+                }
+            }
+        }
+        XCTAssertGreaterThan(ran, 0)
+    }
+
+    func testExtremeCodes() {
+        let words = 4
+        let codes: [UInt64] = [0, 0, 0, 0, .max, .max, .max, .max, 1, 0, 0, 1 << 63]
+        let query: [UInt64] = [0, 0, 0, 0]
+        for k in [HIDX_KERNEL_PORTABLE, HIDX_KERNEL_POPCNT, HIDX_KERNEL_AVX512].map(Int32.init) where hidx_kernel_available(k) != 0 {
+            var out = [UInt16](repeating: 0, count: 3)
+            hidx_hamming_distances(k, codes, 3, words, query, &out)
+            XCTAssertEqual(out, [0, 256, 2])
+        }
+    }
+
+    func testCRC32CKnownValuesAndPortableAgreement() {
+        let check = Array("123456789".utf8)
+        XCTAssertEqual(hidx_crc32c(0, check, check.count), 0xE306_9283)
+        XCTAssertEqual(hidx_crc32c_portable(0, check, check.count), 0xE306_9283)
+        var rng = SplitMix64(seed: 1)
+        for length in [0, 1, 7, 8, 9, 63, 1000] {
+            let bytes = (0..<length).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
+            XCTAssertEqual(hidx_crc32c(0, bytes, length), hidx_crc32c_portable(0, bytes, length))
+            // Incremental equals one-shot.
+            let half = length / 2
+            let a = hidx_crc32c(0, bytes, half)
+            let b = bytes.withUnsafeBufferPointer { hidx_crc32c(a, $0.baseAddress! + half, length - half) }
+            XCTAssertEqual(b, hidx_crc32c(0, bytes, length))
+        }
+    }
+
+    func testSelectSmallestTakesLowestRowsOnTies() {
+        let values: [UInt16] = [5, 1, 3, 1, 5, 0, 3, 3]
+        var h = [UInt32](repeating: 0, count: 7)
+        XCTAssertEqual(Index.selectSmallest(values, count: 8, want: 3, maxValue: 6, histogram: &h), [1, 3, 5])
+        XCTAssertEqual(Index.selectSmallest(values, count: 8, want: 4, maxValue: 6, histogram: &h), [1, 2, 3, 5])
+        XCTAssertEqual(Index.selectSmallest(values, count: 8, want: 6, maxValue: 6, histogram: &h), [1, 2, 3, 5, 6, 7])
+        XCTAssertEqual(Index.selectSmallest(values, count: 8, want: 20, maxValue: 6, histogram: &h), Array(0..<8))
+    }
+}
+
+final class LZ4Tests: XCTestCase {
+    func testRoundTrip() {
+        var rng = SplitMix64(seed: 3)
+        let text = Array(String(repeating: "hashidx compresses ids well ", count: 50).utf8)
+        let random = (0..<4096).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
+        for input in [text, random, [7]] {
+            let stored = input.withUnsafeBytes { LZ4.compress($0) } ?? LZ4.compressAlways(input)
+            var out = [UInt8](repeating: 0, count: input.count)
+            let ok = stored.withUnsafeBytes { s in out.withUnsafeMutableBytes { LZ4.decompress(s, into: $0) } }
+            XCTAssertTrue(ok)
+            XCTAssertEqual(out, input)
+        }
+        XCTAssertLessThan(text.withUnsafeBytes { LZ4.compress($0) }!.count, text.count / 4)
+        XCTAssertNil(random.withUnsafeBytes { LZ4.compress($0) }, "incompressible input is reported as not paying")
+    }
+
+    func testMalformedInputFailsCleanly() {
+        let input = Array(String(repeating: "abcdefgh", count: 100).utf8)
+        let stored = LZ4.compressAlways(input)
+        var out = [UInt8](repeating: 0, count: input.count)
+        // Wrong size, truncated, garbage: all fail without reading or writing out of bounds.
+        let short = stored.withUnsafeBytes { s in out.withUnsafeMutableBytes { LZ4.decompress(s, into: UnsafeMutableRawBufferPointer(rebasing: $0[0..<10])) } }
+        XCTAssertFalse(short)
+        let cut = Array(stored.prefix(stored.count / 2))
+        XCTAssertFalse(cut.withUnsafeBytes { s in out.withUnsafeMutableBytes { LZ4.decompress(s, into: $0) } })
+        let garbage: [UInt8] = [0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x00]
+        XCTAssertFalse(garbage.withUnsafeBytes { s in out.withUnsafeMutableBytes { LZ4.decompress(s, into: $0) } })
+    }
+}
