@@ -231,24 +231,8 @@ public final class Index: Sendable {
     func searchUnit(_ q: [Float], options: SearchOptions, excluding: Int?) throws(HashIdxError) -> [SearchResult] {
         let scratch = takeScratch()
         defer { returnScratch(scratch) }
-        let words = model.words
-        q.withUnsafeBufferPointer { qb in
-            scratch.query.withUnsafeMutableBufferPointer { model.encode(qb, into: $0) }
-        }
-        // 1. Hamming distance of every code.
-        scratch.query.withUnsafeBufferPointer { qc in
-            scratch.distances.withUnsafeMutableBufferPointer { dist in
-                for s in shards {
-                    hidx_hamming_distances(Int32(HIDX_KERNEL_AUTO), s.codes, s.rows, words, qc.baseAddress!,
-                                           dist.baseAddress! + s.firstRow)
-                }
-            }
-        }
-        // 2. The best C by a histogram over the bounded distances; ties at the cut go to
-        //    the lower rows.
         let want = min(count, max(options.candidates, options.k) + (excluding == nil ? 0 : 1))
-        let candidates = Self.selectSmallest(scratch.distances, count: count, want: want, maxValue: bits,
-                                             histogram: &scratch.histogram)
+        let candidates = hammingCandidates(q, want: want, scratch: scratch)
         // 3. Exact cosine on the candidates' vectors, block by block.
         var scored: [(row: Int, score: Float)] = []
         scored.reserveCapacity(candidates.count)
@@ -284,6 +268,39 @@ public final class Index: Sendable {
             out.append(SearchResult(row: row, id: id, score: min(1, max(-1, score))))
         }
         return out
+    }
+
+    /// The rows of the `want` codes nearest to the code of the unit vector `q` in Hamming
+    /// distance, ascending; ties at the cut go to the lower rows.
+    func hammingCandidates(_ q: [Float], want: Int, scratch: SearchScratch) -> [Int] {
+        let words = model.words
+        q.withUnsafeBufferPointer { qb in
+            scratch.query.withUnsafeMutableBufferPointer { model.encode(qb, into: $0) }
+        }
+        // 1. Hamming distance of every code.
+        scratch.query.withUnsafeBufferPointer { qc in
+            scratch.distances.withUnsafeMutableBufferPointer { dist in
+                for s in shards {
+                    hidx_hamming_distances(Int32(HIDX_KERNEL_AUTO), s.codes, s.rows, words, qc.baseAddress!,
+                                           dist.baseAddress! + s.firstRow)
+                }
+            }
+        }
+        // 2. The best `want` by a histogram over the bounded distances.
+        return Self.selectSmallest(scratch.distances, count: count, want: want, maxValue: bits,
+                                   histogram: &scratch.histogram)
+    }
+
+    /// The rows of the `count` items whose codes are nearest to the query's code (the
+    /// candidates a search with `candidates: count` re-ranks), in row order.
+    public func hammingCandidates(for query: [Float], count: Int) throws(HashIdxError) -> [Int] {
+        guard query.count == dimension else { throw .dimensionMismatch(expected: dimension, actual: query.count, source: "query") }
+        guard count > 0 else { throw .invalidArgument(name: "count", reason: "must be positive, got \(count)") }
+        var q = query
+        try q.withUnsafeMutableBufferPointer { (b) throws(HashIdxError) in _ = try Vectors.normalize(b, source: "query", row: 0) }
+        let scratch = takeScratch()
+        defer { returnScratch(scratch) }
+        return hammingCandidates(q, want: min(count, self.count), scratch: scratch)
     }
 
     /// Indices (ascending) of the `want` smallest of `values[0..<count]`, ties broken by

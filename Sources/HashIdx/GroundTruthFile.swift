@@ -1,0 +1,105 @@
+/// A ground-truth file: for each query, the row numbers of its true nearest neighbours,
+/// best first.
+///
+/// - `.npy`: a 2-D C-order array of little-endian `int32` or `int64` (rows × ≥ k).
+/// - `.ivecs` (TEXMEX): each row is an `int32` count followed by that many `int32`.
+/// - `.ibin`: `uint32` rows, `uint32` columns, then the rows as `int32`.
+public struct GroundTruthFile: Sendable {
+    /// The file's path.
+    public let path: String
+    /// Rows (one per query).
+    public let count: Int
+    /// Neighbours per row.
+    public let columns: Int
+    /// The neighbours, row-major (`count × columns`).
+    public let neighbours: [Int]
+
+    /// Reads and validates the ground-truth file at `path`.
+    public init(path: String) throws(HashIdxError) {
+        self.path = path
+        let file = try MappedFile(path: path)
+        let b = file.bytes
+        let lower = path.lowercased()
+        var values: [Int] = []
+        if lower.hasSuffix(".npy") {
+            let (rows, cols, offset, width) = try Self.parseNpy(file)
+            values.reserveCapacity(rows * cols)
+            for i in 0..<(rows * cols) {
+                values.append(width == 4 ? Int(Int32(bitPattern: b.le(UInt32.self, at: offset + 4 * i)))
+                                         : Int(Int64(bitPattern: b.le(UInt64.self, at: offset + 8 * i))))
+            }
+            count = rows; columns = cols
+        } else if lower.hasSuffix(".ivecs") {
+            guard b.count >= 4 else { throw b.count == 0 ? .emptyInput(path: path) : .malformedInput(path: path, reason: "truncated: shorter than one row header") }
+            let k = Int(Int32(bitPattern: b.le(UInt32.self, at: 0)))
+            guard k > 0, k <= 1 << 20 else { throw .malformedInput(path: path, reason: "row 0 declares \(k) neighbours") }
+            let stride = 4 + 4 * k
+            guard b.count % stride == 0 else {
+                throw .malformedInput(path: path, reason: "file size \(b.count) is not a whole number of rows of \(k) neighbours")
+            }
+            let rows = b.count / stride
+            for r in 0..<rows {
+                guard Int(Int32(bitPattern: b.le(UInt32.self, at: r * stride))) == k else {
+                    throw .malformedInput(path: path, reason: "row \(r) declares a different neighbour count than row 0")
+                }
+                for j in 0..<k { values.append(Int(Int32(bitPattern: b.le(UInt32.self, at: r * stride + 4 + 4 * j)))) }
+            }
+            count = rows; columns = k
+        } else if lower.hasSuffix(".ibin") {
+            guard b.count >= 8 else { throw b.count == 0 ? .emptyInput(path: path) : .malformedInput(path: path, reason: "truncated header: \(b.count) bytes, need 8") }
+            let rows = Int(b.le(UInt32.self, at: 0)), k = Int(b.le(UInt32.self, at: 4))
+            let (cells, o) = rows.multipliedReportingOverflow(by: k)
+            guard !o, cells <= (b.count - 8) / 4, 8 + 4 * cells == b.count else {
+                throw .malformedInput(path: path, reason: "file size \(b.count) does not match its header: \(rows) rows × \(k) int32")
+            }
+            for i in 0..<cells { values.append(Int(Int32(bitPattern: b.le(UInt32.self, at: 8 + 4 * i)))) }
+            count = rows; columns = k
+        } else {
+            throw .unknownFormat(path: path, reason: "unknown extension; ground truth must be .npy, .ivecs or .ibin")
+        }
+        guard count > 0, columns > 0 else { throw .emptyInput(path: path) }
+        neighbours = values
+    }
+
+    /// The true neighbours of query `row`, best first.
+    public func row(_ row: Int) -> ArraySlice<Int> {
+        neighbours[(row * columns)..<((row + 1) * columns)]
+    }
+
+    private static func parseNpy(_ file: MappedFile) throws(HashIdxError) -> (Int, Int, Int, Int) {
+        let b = file.bytes
+        let path = file.path
+        let magic: [UInt8] = [0x93, 0x4E, 0x55, 0x4D, 0x50, 0x59]
+        guard b.count >= 10, (0..<6).allSatisfy({ b[$0] == magic[$0] }) else {
+            throw .malformedInput(path: path, reason: "not a NumPy .npy file (bad magic)")
+        }
+        let (headerStart, headerLength): (Int, Int)
+        switch b[6] {
+        case 1: (headerStart, headerLength) = (10, Int(b.le(UInt16.self, at: 8)))
+        case 2, 3:
+            guard b.count >= 12 else { throw .malformedInput(path: path, reason: "truncated .npy header") }
+            (headerStart, headerLength) = (12, Int(b.le(UInt32.self, at: 8)))
+        default: throw .malformedInput(path: path, reason: "unsupported .npy format version \(b[6])")
+        }
+        guard headerLength <= b.count - headerStart,
+              let text = String(validating: UnsafeRawBufferPointer(rebasing: b[headerStart..<(headerStart + headerLength)]), as: UTF8.self) else {
+            throw .malformedInput(path: path, reason: "truncated .npy header")
+        }
+        let h = try NpyHeader(text: text, path: path)
+        let width: Int
+        switch h.descr {
+        case "<i4", "=i4": width = 4
+        case "<i8", "=i8": width = 8
+        default: throw .malformedInput(path: path, reason: "unsupported dtype '\(h.descr)'; ground truth must be little-endian int32 or int64")
+        }
+        guard !h.fortranOrder else { throw .malformedInput(path: path, reason: "Fortran-order array; save it C-ordered") }
+        guard h.shape.count == 2 else { throw .malformedInput(path: path, reason: "array has \(h.shape.count) dimensions, expected 2 (queries × neighbours)") }
+        let offset = headerStart + headerLength
+        let (cells, o1) = h.shape[0].multipliedReportingOverflow(by: h.shape[1])
+        let (bytes, o2) = cells.multipliedReportingOverflow(by: width)
+        guard !o1, !o2, bytes == b.count - offset else {
+            throw .malformedInput(path: path, reason: "file size \(b.count) does not match its header")
+        }
+        return (h.shape[0], h.shape[1], offset, width)
+    }
+}

@@ -1,0 +1,100 @@
+import ArgumentParser
+import HashIdx
+
+struct Eval: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Measure recall and speed against ground truth, as ann-benchmarks does.",
+        discussion: """
+        For each --candidates value: recall@k, candidate recall (true top-k among the Hamming
+        candidates), queries/s one query at a time on one thread, batch queries/s on
+        --threads threads, and latency p50/p95/p99. Also the time to open the index and the
+        process's peak resident memory.
+
+        Example (GloVe-50 from ../shared/datasets/glove50.py):
+
+          hashidx build base.npy -o glove.hidx
+          hashidx eval glove.hidx --queries queries.npy --ground-truth gt.npy --k 10 \\
+              --candidates 100,200,500,1000 --format json
+
+        Ground truth: .npy (int32/int64, queries × ≥k), .ivecs or .ibin; row numbers of the
+        indexed vectors, best first.
+        """
+    )
+
+    @Argument(help: "The index directory.")
+    var index: String
+
+    @Option(help: "Query vectors (.npy, .fvecs, .fbin).")
+    var queries: String
+
+    @Option(name: .customLong("ground-truth"), help: "True neighbours per query (.npy, .ivecs, .ibin).")
+    var groundTruth: String
+
+    @Option(help: "k of recall@k.")
+    var k: Int = 10
+
+    @Option(help: "Comma-separated candidate counts to sweep.")
+    var candidates: String = String(SearchOptions.defaultCandidates)
+
+    @Option(help: "Threads for the batch measurement (default: all cores).")
+    var threads: Int?
+
+    @Option(help: "Use only the first N queries.")
+    var limit: Int?
+
+    @Option(help: "Output: table or json.")
+    var format: OutputFormat = .table
+
+    func run() throws {
+        try runReportingErrors { () throws(HashIdxError) in
+            var sweep: [Int] = []
+            for part in candidates.split(separator: ",") {
+                guard let c = Int(part.filter { $0 != " " }), c > 0 else {
+                    throw .invalidArgument(name: "candidates", reason: "'\(part)' is not a positive integer")
+                }
+                sweep.append(c)
+            }
+            if let limit, limit <= 0 { throw .invalidArgument(name: "limit", reason: "must be positive, got \(limit)") }
+            let file = try VectorFile(path: queries)
+            let source: any VectorSource = limit.map { PrefixVectors(base: file, count: min($0, file.count)) } ?? file
+            let truth = try GroundTruthFile(path: groundTruth)
+            let report = try Evaluation.run(indexPath: index, queries: source, groundTruth: truth, k: k,
+                                            candidates: sweep, threads: threads)
+            print(format == .table ? table(report) : json(report), terminator: "")
+        }
+    }
+
+    func table(_ r: Evaluation.Report) -> String {
+        var s = "index \(index): \(r.rows) rows, dim \(r.dimension), \(r.bits) bits; \(r.queries) queries, k \(r.k)\n"
+        s += "open \(formatFixed(r.openMilliseconds, 2)) ms, peak RSS \(formatBytes(r.peakRSSBytes))\n"
+        s += "candidates  recall@\(r.k)  cand.recall  QPS(1 thr)  QPS(\(r.threads) thr)  p50 ms  p95 ms  p99 ms\n"
+        for p in r.points {
+            s += String(p.candidates).padding(10) + "  " + formatFixed(p.recall, 4).padding(9) + "  "
+            s += formatFixed(p.candidateRecall, 4).padding(11) + "  " + formatFixed(p.qps, 0).padding(10) + "  "
+            s += formatFixed(p.batchQPS, 0).padding(10 + String(r.threads).count - 1) + "  " + formatFixed(p.p50ms, 3).padding(6) + "  "
+            s += formatFixed(p.p95ms, 3).padding(6) + "  " + formatFixed(p.p99ms, 3) + "\n"
+        }
+        return s
+    }
+
+    func json(_ r: Evaluation.Report) -> String {
+        let points = r.points.map { p in
+            "{\"candidates\":\(p.candidates),\"recall\":\(formatFixed(p.recall, 6)),\"candidate_recall\":\(formatFixed(p.candidateRecall, 6)),"
+                + "\"qps\":\(formatFixed(p.qps, 2)),\"batch_qps\":\(formatFixed(p.batchQPS, 2)),"
+                + "\"p50_ms\":\(formatFixed(p.p50ms, 4)),\"p95_ms\":\(formatFixed(p.p95ms, 4)),\"p99_ms\":\(formatFixed(p.p99ms, 4))}"
+        }
+        return "{\"index\":\(jsonString(index)),\"rows\":\(r.rows),\"dim\":\(r.dimension),\"bits\":\(r.bits),"
+            + "\"queries\":\(r.queries),\"k\":\(r.k),\"threads\":\(r.threads),"
+            + "\"open_ms\":\(formatFixed(r.openMilliseconds, 3)),\"peak_rss_bytes\":\(r.peakRSSBytes),"
+            + "\"settings\":[\(points.joined(separator: ","))]}\n"
+    }
+}
+
+/// The first `count` rows of another source.
+struct PrefixVectors: VectorSource {
+    let base: any VectorSource
+    let count: Int
+    var dimension: Int { base.dimension }
+    var name: String { base.name }
+    func copyRow(_ row: Int, into buffer: UnsafeMutableBufferPointer<Float>) { base.copyRow(row, into: buffer) }
+}
