@@ -109,27 +109,36 @@ enum LinearAlgebra {
     /// Makes the columns of the `n × n` matrix `a` orthonormal (modified Gram–Schmidt),
     /// replacing zero or dependent columns by unit vectors orthogonal to the others.
     static func orthonormalizeColumns(_ a: inout [Double], n: Int) {
+        orthonormalizeColumns(&a, rows: n, columns: n)
+    }
+
+    /// Makes the columns of the `rows × columns` matrix `a` (`rows ≥ columns`) orthonormal
+    /// (modified Gram–Schmidt, twice), replacing degenerate columns by unit vectors
+    /// orthogonal to the others.
+    static func orthonormalizeColumns(_ a: inout [Double], rows: Int, columns: Int) {
+        let n = rows
+        let stride = columns
         var basisIndex = 0
-        for j in 0..<n {
+        for j in 0..<columns {
             for attempt in 0...n {
                 if attempt > 0 {
                     // Replace a degenerate column with the next standard basis vector.
-                    for i in 0..<n { a[i * n + j] = 0 }
-                    a[(basisIndex % n) * n + j] = 1
+                    for i in 0..<n { a[i * stride + j] = 0 }
+                    a[(basisIndex % n) * stride + j] = 1
                     basisIndex += 1
                 }
                 for _ in 0..<2 {
                     for p in 0..<j {
                         var dot = 0.0
-                        for i in 0..<n { dot += a[i * n + p] * a[i * n + j] }
-                        for i in 0..<n { a[i * n + j] -= dot * a[i * n + p] }
+                        for i in 0..<n { dot += a[i * stride + p] * a[i * stride + j] }
+                        for i in 0..<n { a[i * stride + j] -= dot * a[i * stride + p] }
                     }
                 }
                 var norm = 0.0
-                for i in 0..<n { norm += a[i * n + j] * a[i * n + j] }
+                for i in 0..<n { norm += a[i * stride + j] * a[i * stride + j] }
                 norm = norm.squareRoot()
                 if norm > 1e-6 {
-                    for i in 0..<n { a[i * n + j] /= norm }
+                    for i in 0..<n { a[i * stride + j] /= norm }
                     break
                 }
             }

@@ -42,8 +42,8 @@ public struct TrainingOptions: Sendable, Equatable {
 /// - bits ≤ dimension: mean-centring, PCA to `bits` components, ITQ rotation
 ///   (Gong & Lazebnik 2011): alternately fix the codes `B = sign(V R)` and solve the
 ///   orthogonal Procrustes problem for `R`.
-/// - bits > dimension: PCA + ITQ for the first `dimension` bits, random orthonormal
-///   blocks for the rest (see ``HashModel/Scheme/itqPlusRandomRotations``).
+/// - bits > dimension: mean-centring and a random tight frame
+///   (see ``HashModel/Scheme/centredRandomFrame``).
 enum Trainer {
     /// ITQ runs on at most this many sampled rows; more changes the rotation little and
     /// costs linear time.
@@ -73,40 +73,32 @@ enum Trainer {
         for j in 0..<d { mean[j] /= Double(s) }
         let meanF = mean.map { Float($0) }
         for i in 0..<s { for j in 0..<d { x[i * d + j] -= meanF[j] } }
-        var cov = [Double](repeating: 0, count: d * d)
-        x.withUnsafeBufferPointer { xb in
-            var rowD = [Double](repeating: 0, count: d)
-            for i in 0..<s {
-                for j in 0..<d { rowD[j] = Double(xb[i * d + j]) }
-                for a in 0..<d {
-                    let va = rowD[a]
-                    for b in a..<d { cov[a * d + b] += va * rowD[b] }
-                }
-            }
-        }
-        for a in 0..<d { for b in a..<d { cov[a * d + b] /= Double(max(s - 1, 1)); cov[b * d + a] = cov[a * d + b] } }
-        let (_, pcs) = LinearAlgebra.symmetricEigen(cov, n: d)   // rows: principal directions
-
         var projection: [Double]   // bits × d
         let scheme: HashModel.Scheme
         let itqSample = min(s, itqRows)
         if bits <= d {
             scheme = .pcaITQ
+            var cov = [Double](repeating: 0, count: d * d)
+            x.withUnsafeBufferPointer { xb in
+                var rowD = [Double](repeating: 0, count: d)
+                for i in 0..<s {
+                    for j in 0..<d { rowD[j] = Double(xb[i * d + j]) }
+                    for a in 0..<d {
+                        let va = rowD[a]
+                        for b in a..<d { cov[a * d + b] += va * rowD[b] }
+                    }
+                }
+            }
+            for a in 0..<d { for b in a..<d { cov[a * d + b] /= Double(max(s - 1, 1)); cov[b * d + a] = cov[a * d + b] } }
+            let (_, pcs) = LinearAlgebra.symmetricEigen(cov, n: d)   // rows: principal directions
             let p = Array(pcs[0..<(bits * d)])                      // bits × d
             let r = itq(x: x, rows: itqSample, d: d, basis: p, m: bits, iterations: options.iterations, rng: &rng)
             projection = LinearAlgebra.multiply(LinearAlgebra.transpose(r, r: bits, c: bits), p, r: bits, k: bits, c: d)
         } else {
-            scheme = .itqPlusRandomRotations
-            let r = itq(x: x, rows: itqSample, d: d, basis: pcs, m: d, iterations: options.iterations, rng: &rng)
-            projection = LinearAlgebra.multiply(LinearAlgebra.transpose(r, r: d, c: d), pcs, r: d, k: d, c: d)
-            var remaining = bits - d
-            while remaining > 0 {
-                let m = min(d, remaining)
-                let q = LinearAlgebra.randomOrthogonal(n: d, using: &rng)      // columns orthonormal
-                let rows = LinearAlgebra.transpose(q, r: d, c: d)               // rows orthonormal
-                projection += LinearAlgebra.multiply(Array(rows[0..<(m * d)]), pcs, r: m, k: d, c: d)
-                remaining -= m
-            }
+            scheme = .centredRandomFrame
+            var g = (0..<(bits * d)).map { _ in rng.nextGaussian() }    // bits × d
+            LinearAlgebra.orthonormalizeColumns(&g, rows: bits, columns: d)
+            projection = g
         }
         return try HashModel(dimension: d, bits: bits, scheme: scheme, mean: meanF,
                              projection: projection.map { Float($0) },

@@ -47,34 +47,35 @@ final class TrainingTests: XCTestCase {
         assertOrthonormalRows(model.projection, rows: 64, cols: 96, accuracy: 1e-4)
     }
 
-    /// bits > dimension: each block of `dimension` bits has orthonormal rows.
-    func testWideCodesUseOrthonormalBlocks() throws {
+    /// bits > dimension: the projection's columns are orthonormal (its rows a tight frame).
+    func testWideCodesUseATightFrame() throws {
         let d = 24
         let data = try InMemoryVectors(rows: clusteredVectors(count: 2000, dim: d))
         let model = try Trainer.train(source: data, options: TrainingOptions(bits: 128, sampleSize: 2000, iterations: 10))
-        XCTAssertEqual(model.scheme, .itqPlusRandomRotations)
-        var start = 0
-        while start < 128 {
-            let m = min(d, 128 - start)
-            assertOrthonormalRows(Array(model.projection[(start * d)..<((start + m) * d)]), rows: m, cols: d, accuracy: 1e-4)
-            start += m
+        XCTAssertEqual(model.scheme, .centredRandomFrame)
+        for a in 0..<d {
+            for b in a..<d {
+                var dot: Float = 0
+                for j in 0..<128 { dot += model.projection[j * d + a] * model.projection[j * d + b] }
+                XCTAssertEqual(dot, a == b ? 1 : 0, accuracy: 1e-4, "columns \(a), \(b)")
+            }
         }
     }
 
     /// ITQ lowers the quantisation loss ‖B − V R‖ compared with its random starting rotation.
     func testITQReducesQuantizationLoss() throws {
-        let d = 32
+        let d = 96
         let rows = clusteredVectors(count: 4000, dim: d)
         let data = try InMemoryVectors(rows: rows)
         func loss(_ iterations: Int) throws -> Double {
-            let model = try Trainer.train(source: data, options: TrainingOptions(bits: 64 > d ? d * 2 : 64, sampleSize: 4000, iterations: iterations))
-            // Loss on the ITQ block (the first d bits).
+            let model = try Trainer.train(source: data, options: TrainingOptions(bits: 64, sampleSize: 4000, iterations: iterations))
+            XCTAssertEqual(model.scheme, .pcaITQ)
             var total = 0.0
             for r in rows.prefix(2000) {
                 var x = r
                 let n = x.reduce(0) { $0 + $1 * $1 }.squareRoot()
                 for i in x.indices { x[i] = x[i] / n - model.mean[i] }
-                for j in 0..<d {
+                for j in 0..<64 {
                     var y: Float = 0
                     for i in 0..<d { y += model.projection[j * d + i] * x[i] }
                     total += Double((abs(y) - 1) * (abs(y) - 1))
