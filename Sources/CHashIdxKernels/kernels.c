@@ -7,6 +7,7 @@
 #include "hashidx_kernels.h"
 
 #include <string.h>
+#include <stdlib.h>
 #include <pthread.h>
 
 #if defined(__x86_64__) || defined(_M_X64)
@@ -138,19 +139,25 @@ static void hamming_avx512(const uint64_t *codes, size_t count, size_t words,
                            const uint64_t *q, uint16_t *out) {
     size_t i = 0;
     if (words == 4) {
-        /* Two 256-bit codes per register. */
+        /* Two 256-bit codes per register, eight codes per round: popcount every word,
+           then add each code's four word counts with two unpack/shuffle steps. */
         const __m512i qq = _mm512_set_epi64((long long)q[3], (long long)q[2], (long long)q[1], (long long)q[0],
                                             (long long)q[3], (long long)q[2], (long long)q[1], (long long)q[0]);
-        for (; i + 2 <= count; i += 2) {
-            __m512i v = _mm512_loadu_si512((const void *)(codes + i * 4));
-            __m512i p = _mm512_popcnt_epi64(_mm512_xor_si512(v, qq));
-            __m256i lo = _mm512_castsi512_si256(p);
-            __m256i hi = _mm512_extracti64x4_epi64(p, 1);
-            uint64_t a[4], b[4];
-            _mm256_storeu_si256((__m256i *)a, lo);
-            _mm256_storeu_si256((__m256i *)b, hi);
-            out[i] = (uint16_t)(a[0] + a[1] + a[2] + a[3]);
-            out[i + 1] = (uint16_t)(b[0] + b[1] + b[2] + b[3]);
+        const __m512i order = _mm512_set_epi64(7, 5, 6, 4, 3, 1, 2, 0);
+        for (; i + 8 <= count; i += 8) {
+            const uint64_t *c = codes + i * 4;
+            __m512i p0 = _mm512_popcnt_epi64(_mm512_xor_si512(_mm512_loadu_si512((const void *)(c + 0)), qq));
+            __m512i p1 = _mm512_popcnt_epi64(_mm512_xor_si512(_mm512_loadu_si512((const void *)(c + 8)), qq));
+            __m512i p2 = _mm512_popcnt_epi64(_mm512_xor_si512(_mm512_loadu_si512((const void *)(c + 16)), qq));
+            __m512i p3 = _mm512_popcnt_epi64(_mm512_xor_si512(_mm512_loadu_si512((const void *)(c + 24)), qq));
+            /* a: per 128-bit lane, [pair sum of p0, pair sum of p1]; b likewise for p2, p3. */
+            __m512i a = _mm512_add_epi64(_mm512_unpacklo_epi64(p0, p1), _mm512_unpackhi_epi64(p0, p1));
+            __m512i b = _mm512_add_epi64(_mm512_unpacklo_epi64(p2, p3), _mm512_unpackhi_epi64(p2, p3));
+            /* Add 128-bit lanes 0+1 and 2+3: codes in order 0,2,1,3,4,6,5,7. */
+            __m512i x = _mm512_shuffle_i64x2(a, b, _MM_SHUFFLE(2, 0, 2, 0));
+            __m512i y = _mm512_shuffle_i64x2(a, b, _MM_SHUFFLE(3, 1, 3, 1));
+            __m512i sum = _mm512_permutexvar_epi64(order, _mm512_add_epi64(x, y));
+            _mm_storeu_si128((__m128i *)(out + i), _mm512_cvtepi64_epi16(sum));
         }
     } else if (words % 8 == 0) {
         for (; i < count; i++) {
@@ -270,24 +277,66 @@ uint32_t hidx_crc32c(uint32_t crc, const void *data, size_t length) {
 
 /* ---------- Top-C selection helpers ---------- */
 
-void hidx_histogram_u16(const uint16_t *values, size_t count, uint32_t *histogram) {
-    /* Four sub-histograms break the store-to-load dependency on repeated values. */
+/* Adds `values` into four interleaved sub-histograms (stride `bins`), so that runs of equal
+   values do not serialise on one counter. */
+static void histogram4(const uint16_t *values, size_t count, uint32_t *sub, size_t bins) {
     size_t i = 0;
-    if (count >= 4) {
-        for (; i + 4 <= count; i += 4) {
-            histogram[values[i]]++;
-            histogram[values[i + 1]]++;
-            histogram[values[i + 2]]++;
-            histogram[values[i + 3]]++;
-        }
+    for (; i + 4 <= count; i += 4) {
+        sub[values[i]]++;
+        sub[bins + values[i + 1]]++;
+        sub[2 * bins + values[i + 2]]++;
+        sub[3 * bins + values[i + 3]]++;
     }
-    for (; i < count; i++) histogram[values[i]]++;
+    for (; i < count; i++) sub[values[i]]++;
+}
+
+void hidx_hamming_histogram(int kernel, const uint64_t *codes, size_t count, size_t words,
+                            const uint64_t *query, uint16_t *out, uint32_t *histogram) {
+    const size_t bins = words * 64 + 1;
+    uint32_t stack_sub[4 * 1025];
+    uint32_t *sub = bins <= 1025 ? stack_sub : (uint32_t *)calloc(4 * bins, sizeof(uint32_t));
+    if (!sub) {   /* out of memory: count directly */
+        hidx_hamming_distances(kernel, codes, count, words, query, out);
+        hidx_histogram_u16(out, count, histogram);
+        return;
+    }
+    memset(sub, 0, 4 * bins * sizeof(uint32_t));
+    /* Chunks small enough that the distances are still in L1 when they are counted. */
+    const size_t chunk = 512;
+    for (size_t start = 0; start < count; start += chunk) {
+        size_t n = count - start < chunk ? count - start : chunk;
+        hidx_hamming_distances(kernel, codes + start * words, n, words, query, out + start);
+        histogram4(out + start, n, sub, bins);
+    }
+    for (size_t b = 0; b < bins; b++) histogram[b] += sub[b] + sub[bins + b] + sub[2 * bins + b] + sub[3 * bins + b];
+    if (sub != stack_sub) free(sub);
+}
+
+void hidx_histogram_u16(const uint16_t *values, size_t count, uint32_t *histogram) {
+    for (size_t i = 0; i < count; i++) histogram[values[i]]++;
 }
 
 size_t hidx_collect_below(const uint16_t *values, size_t count, uint16_t threshold, size_t at_threshold,
                           uint32_t *out) {
     size_t n = 0;
-    for (size_t i = 0; i < count; i++) {
+    size_t i = 0;
+    /* Most values are above the threshold: skip 32 at a time when their minimum is
+       (the compiler vectorises the minimum). */
+    for (; i + 32 <= count; i += 32) {
+        uint16_t m = values[i];
+        for (size_t j = 1; j < 32; j++) m = values[i + j] < m ? values[i + j] : m;
+        if (m > threshold) continue;
+        for (size_t j = i; j < i + 32; j++) {
+            uint16_t v = values[j];
+            if (v < threshold) {
+                out[n++] = (uint32_t)j;
+            } else if (v == threshold && at_threshold > 0) {
+                out[n++] = (uint32_t)j;
+                at_threshold--;
+            }
+        }
+    }
+    for (; i < count; i++) {
         uint16_t v = values[i];
         if (v < threshold) {
             out[n++] = (uint32_t)i;

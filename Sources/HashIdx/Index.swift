@@ -254,10 +254,10 @@ public final class Index: Sendable {
             }
         }
         // 4. Top k, best first, ties by row.
-        scored.sort { $0.score > $1.score || ($0.score == $1.score && $0.row < $1.row) }
+        let best = Self.topK(scored, k: options.k)
         var out: [SearchResult] = []
-        out.reserveCapacity(min(options.k, scored.count))
-        for (row, score) in scored.prefix(options.k) {
+        out.reserveCapacity(best.count)
+        for (row, score) in best {
             let id: String
             if hasStringIDs {
                 let (shard, local) = try locate(row)
@@ -270,6 +270,27 @@ public final class Index: Sendable {
         return out
     }
 
+    /// The `k` best of `scored` (higher score first, then lower row), best first.
+    static func topK(_ scored: [(row: Int, score: Float)], k: Int) -> [(row: Int, score: Float)] {
+        func better(_ a: (row: Int, score: Float), _ b: (row: Int, score: Float)) -> Bool {
+            a.score > b.score || (a.score == b.score && a.row < b.row)
+        }
+        if k >= 64 || k >= scored.count {
+            return Array(scored.sorted(by: better).prefix(k))
+        }
+        // Insertion into a sorted list of k: a few comparisons per candidate.
+        var top: [(row: Int, score: Float)] = []
+        top.reserveCapacity(k + 1)
+        for c in scored {
+            if top.count == k, !better(c, top[k - 1]) { continue }
+            var i = top.count
+            while i > 0 && better(c, top[i - 1]) { i -= 1 }
+            top.insert(c, at: i)
+            if top.count > k { top.removeLast() }
+        }
+        return top
+    }
+
     /// The rows of the `want` codes nearest to the code of the unit vector `q` in Hamming
     /// distance, ascending; ties at the cut go to the lower rows.
     func hammingCandidates(_ q: [Float], want: Int, scratch: SearchScratch) -> [Int] {
@@ -277,18 +298,20 @@ public final class Index: Sendable {
         q.withUnsafeBufferPointer { qb in
             scratch.query.withUnsafeMutableBufferPointer { model.encode(qb, into: $0) }
         }
-        // 1. Hamming distance of every code.
+        // 1. Hamming distance of every code, counted into a histogram as it goes.
+        for i in 0...bits { scratch.histogram[i] = 0 }
         scratch.query.withUnsafeBufferPointer { qc in
             scratch.distances.withUnsafeMutableBufferPointer { dist in
-                for s in shards {
-                    hidx_hamming_distances(Int32(HIDX_KERNEL_AUTO), s.codes, s.rows, words, qc.baseAddress!,
-                                           dist.baseAddress! + s.firstRow)
+                scratch.histogram.withUnsafeMutableBufferPointer { h in
+                    for s in shards {
+                        hidx_hamming_histogram(Int32(HIDX_KERNEL_AUTO), s.codes, s.rows, words, qc.baseAddress!,
+                                               dist.baseAddress! + s.firstRow, h.baseAddress!)
+                    }
                 }
             }
         }
-        // 2. The best `want` by a histogram over the bounded distances.
-        return Self.selectSmallest(scratch.distances, count: count, want: want, maxValue: bits,
-                                   histogram: &scratch.histogram)
+        // 2. The best `want`: a threshold from the histogram, then one collecting pass.
+        return Self.collectSmallest(scratch.distances, count: count, want: want, histogram: scratch.histogram)
     }
 
     /// The rows of the `count` items whose codes are nearest to the query's code (the
@@ -307,11 +330,16 @@ public final class Index: Sendable {
     /// lower index, found with one histogram pass and one collection pass.
     static func selectSmallest(_ values: [UInt16], count: Int, want: Int, maxValue: Int,
                                histogram: inout [UInt32]) -> [Int] {
-        if want >= count { return Array(0..<count) }
         for i in 0...maxValue { histogram[i] = 0 }
         values.withUnsafeBufferPointer { v in
             histogram.withUnsafeMutableBufferPointer { h in hidx_histogram_u16(v.baseAddress!, count, h.baseAddress!) }
         }
+        return collectSmallest(values, count: count, want: want, histogram: histogram)
+    }
+
+    /// `selectSmallest` with the histogram of `values` already counted.
+    static func collectSmallest(_ values: [UInt16], count: Int, want: Int, histogram: [UInt32]) -> [Int] {
+        if want >= count { return Array(0..<count) }
         // Threshold t: all values < t are taken, plus the first (want - below) equal to t.
         var below = 0
         var t = 0

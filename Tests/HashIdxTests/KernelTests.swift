@@ -65,6 +65,35 @@ final class KernelTests: XCTestCase {
         }
     }
 
+    func testTopKMatchesFullSort() {
+        var rng = SplitMix64(seed: 8)
+        for n in [0, 1, 5, 100, 1000] {
+            // Few distinct scores, so that ties are common.
+            let scored = (0..<n).map { (row: Int($0), score: Float(rng.next() % 7) / 7) }
+            let sorted = scored.sorted { $0.score > $1.score || ($0.score == $1.score && $0.row < $1.row) }
+            for k in [1, 3, 10, 63, 64, 200] {
+                let top = Index.topK(scored, k: k)
+                XCTAssertEqual(top.map(\.row), sorted.prefix(k).map(\.row), "n \(n) k \(k)")
+            }
+        }
+    }
+
+    func testFusedHistogramMatchesSeparatePasses() {
+        var rng = SplitMix64(seed: 12)
+        for words in [1, 4, 8] {
+            let count = 1500
+            let codes = (0..<(count * words)).map { _ in rng.next() }
+            let query = (0..<words).map { _ in rng.next() }
+            var d1 = [UInt16](repeating: 0, count: count), d2 = d1
+            var h1 = [UInt32](repeating: 0, count: words * 64 + 1), h2 = h1
+            hidx_hamming_distances(Int32(HIDX_KERNEL_PORTABLE), codes, count, words, query, &d1)
+            hidx_histogram_u16(d1, count, &h1)
+            hidx_hamming_histogram(Int32(HIDX_KERNEL_AUTO), codes, count, words, query, &d2, &h2)
+            XCTAssertEqual(d1, d2)
+            XCTAssertEqual(h1, h2)
+        }
+    }
+
     func testSelectSmallestTakesLowestRowsOnTies() {
         let values: [UInt16] = [5, 1, 3, 1, 5, 0, 3, 3]
         var h = [UInt32](repeating: 0, count: 7)

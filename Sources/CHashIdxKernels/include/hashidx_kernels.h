@@ -32,6 +32,11 @@ const char *hidx_kernel_name(int kernel);
 void hidx_hamming_distances(int kernel, const uint64_t *codes, size_t count, size_t words,
                             const uint64_t *query, uint16_t *out);
 
+/// `hidx_hamming_distances` followed by adding every distance to `histogram` (which has at
+/// least `words * 64 + 1` entries), in one cache-friendly pass.
+void hidx_hamming_histogram(int kernel, const uint64_t *codes, size_t count, size_t words,
+                            const uint64_t *query, uint16_t *out, uint32_t *histogram);
+
 /// Adds one to `histogram[v]` for every value `v` of `values` (histogram must be large enough).
 void hidx_histogram_u16(const uint16_t *values, size_t count, uint32_t *histogram);
 
