@@ -1,0 +1,105 @@
+import Foundation
+import XCTest
+@testable import HashIdx
+
+/// The command line end to end: build, query in every format, info, eval.
+final class CLITests: XCTestCase {
+    private var dir = ""
+    private var index = ""
+    private var rows: [[Float]] = []
+
+    override func setUpWithError() throws {
+        dir = makeTemporaryDirectory(self)
+        rows = clusteredVectors(count: 400, dim: 12)
+        writeNpy(dir + "/v.npy", rows: rows)
+        writeFile(dir + "/ids.txt", Array((0..<400).map { "item \($0) \"q\"\n" }.joined().utf8))
+        index = dir + "/v.hidx"
+        let r = try runCLI(["build", dir + "/v.npy", "--ids", dir + "/ids.txt", "-o", index, "--bits", "128"])
+        XCTAssertEqual(r.status, 0, r.err)
+        for field in ["rows:       400", "dimension:  12", "bits:       128", "shards:     1", "on disk:", "seconds:"] {
+            XCTAssertTrue(r.out.contains(field), "summary lacks \(field): \(r.out)")
+        }
+        XCTAssertTrue(r.err.contains("encoding: 400/400 rows (100%)"), "progress: \(r.err)")
+    }
+
+    private func json(_ text: String) throws -> Any {
+        try JSONSerialization.jsonObject(with: Data(text.utf8))
+    }
+
+    func testQueryByIDInEveryFormat() throws {
+        let table = try runCLI(["query", index, "--id", "item 7 \"q\"", "--k", "3"])
+        XCTAssertEqual(table.status, 0, table.err)
+        XCTAssertTrue(table.out.contains("rank  id"))
+        XCTAssertEqual(table.out.split(separator: "\n").count, 5)   // label, header, 3 results
+
+        let j = try runCLI(["query", index, "--id", "item 7 \"q\"", "--k", "3", "--format", "json"])
+        XCTAssertEqual(j.status, 0, j.err)
+        let doc = try XCTUnwrap(try json(j.out) as? [String: Any])
+        XCTAssertEqual(doc["k"] as? Int, 3)
+        let queries = try XCTUnwrap(doc["queries"] as? [[String: Any]])
+        XCTAssertEqual(queries.count, 1)
+        XCTAssertEqual(queries[0]["query"] as? String, "item 7 \"q\"")
+        let results = try XCTUnwrap(queries[0]["results"] as? [[String: Any]])
+        XCTAssertEqual(results.map { $0["rank"] as? Int }, [1, 2, 3])
+        let scores = results.compactMap { ($0["score"] as? NSNumber)?.doubleValue }
+        XCTAssertEqual(scores, scores.sorted(by: >))
+        XCTAssertFalse(results.contains { $0["id"] as? String == "item 7 \"q\"" }, "the item itself is left out")
+
+        // The library gives the same answer.
+        let lib = try Index(path: index).search(similarToID: "item 7 \"q\"", options: SearchOptions(k: 3))
+        XCTAssertEqual(results.compactMap { $0["id"] as? String }, lib.map(\.id))
+    }
+
+    func testQueryByVectorAndFile() throws {
+        let v = rows[11].map { String($0) }.joined(separator: ",")
+        let r = try runCLI(["query", index, "--vector", v, "--k", "1", "--format", "jsonl"])
+        XCTAssertEqual(r.status, 0, r.err)
+        let line = try XCTUnwrap(try json(r.out) as? [String: Any])
+        let first = try XCTUnwrap((line["results"] as? [[String: Any]])?.first)
+        XCTAssertEqual(first["id"] as? String, "item 11 \"q\"")
+        XCTAssertEqual((first["score"] as? NSNumber)?.doubleValue ?? 0, 1, accuracy: 1e-5)
+
+        writeNpy(dir + "/q.npy", rows: Array(rows[20..<25]))
+        let many = try runCLI(["query", index, "--queries", dir + "/q.npy", "--k", "2", "--format", "jsonl", "--threads", "2"])
+        XCTAssertEqual(many.status, 0, many.err)
+        let lines = many.out.split(separator: "\n")
+        XCTAssertEqual(lines.count, 5)
+        for (i, l) in lines.enumerated() {
+            let o = try XCTUnwrap(try json(String(l)) as? [String: Any])
+            XCTAssertEqual(o["query"] as? String, String(i))
+            XCTAssertEqual(((o["results"] as? [[String: Any]])?.first?["id"]) as? String, "item \(20 + i) \"q\"")
+        }
+    }
+
+    func testInfo() throws {
+        let r = try runCLI(["info", index, "--verify"])
+        XCTAssertEqual(r.status, 0, r.err)
+        for field in ["format version:   1", "rows:             400", "dimension:        12", "bits:             128",
+                      "shards:           1", "bytes on disk:", "compression ratio", "training sample:  400 rows",
+                      "every block checked"] {
+            XCTAssertTrue(r.out.contains(field), "info lacks \(field): \(r.out)")
+        }
+    }
+
+    func testEvalJSONKeys() throws {
+        // Exact ground truth computed here: row numbers of the 10 best by cosine.
+        let queries = Array(rows[100..<140])
+        writeNpy(dir + "/eq.npy", rows: queries)
+        let truth = queries.map { exactTopK($0, rows, k: 10) }
+        let payload = truth.flatMap { $0 }.flatMap { v in withUnsafeBytes(of: Int32(v).littleEndian) { Array($0) } }
+        writeFile(dir + "/gt.npy", npyBytes(descr: "<i4", shape: [40, 10], payload: payload))
+        let r = try runCLI(["eval", index, "--queries", dir + "/eq.npy", "--ground-truth", dir + "/gt.npy",
+                            "--k", "10", "--candidates", "20,400", "--threads", "2", "--format", "json"])
+        XCTAssertEqual(r.status, 0, r.err)
+        let doc = try XCTUnwrap(try json(r.out) as? [String: Any])
+        for key in ["open_ms", "peak_rss_bytes", "rows", "dim", "bits"] { XCTAssertNotNil(doc[key], key) }
+        XCTAssertEqual(doc["rows"] as? Int, 400)
+        let settings = try XCTUnwrap(doc["settings"] as? [[String: Any]])
+        XCTAssertEqual(settings.count, 2)
+        for s in settings {
+            for key in ["candidates", "recall", "qps", "batch_qps", "p50_ms", "p95_ms", "p99_ms"] { XCTAssertNotNil(s[key], key) }
+        }
+        // With every row a candidate the re-rank is exact.
+        XCTAssertEqual((settings[1]["recall"] as? NSNumber)?.doubleValue, 1.0)
+    }
+}
