@@ -34,7 +34,7 @@ let package = Package(
         .testTarget(
             name: "HashIdxTests",
             dependencies: ["HashIdx", "CHashIdxKernels"],
-            resources: []
+            exclude: ["Fixtures"]
         ),
     ]
 )

@@ -103,3 +103,55 @@ public struct GroundTruthFile: Sendable {
         return (h.shape[0], h.shape[1], offset, width)
     }
 }
+
+extension GroundTruthFile {
+    /// Writes `neighbours` (one row per query, all of the same length) to `path` as `.npy`
+    /// (`int32`), `.ivecs` or `.ibin`, chosen by the extension. The file appears whole or
+    /// not at all (written to a temporary name, then renamed).
+    public static func write(_ neighbours: [[Int]], to path: String) throws(HashIdxError) {
+        let k = neighbours.first?.count ?? 0
+        guard neighbours.allSatisfy({ $0.count == k }) else {
+            throw .invalidArgument(name: "neighbours", reason: "rows have different lengths")
+        }
+        guard neighbours.allSatisfy({ $0.allSatisfy { $0 >= 0 && $0 <= Int(Int32.max) } }) else {
+            throw .invalidArgument(name: "neighbours", reason: "row numbers must fit in int32")
+        }
+        var w = ByteWriter()
+        let lower = path.lowercased()
+        if lower.hasSuffix(".npy") {
+            var header = "{'descr': '<i4', 'fortran_order': False, 'shape': (\(neighbours.count), \(k)), }"
+            while (10 + header.utf8.count + 1) % 64 != 0 { header += " " }
+            header += "\n"
+            w.raw([0x93] + Array("NUMPY".utf8) + [1, 0])
+            let n = header.utf8.count
+            w.raw([UInt8(n & 0xFF), UInt8(n >> 8)])
+            w.raw(Array(header.utf8))
+            for row in neighbours { for v in row { w.u32(UInt32(v)) } }
+        } else if lower.hasSuffix(".ivecs") {
+            for row in neighbours { w.u32(UInt32(k)); for v in row { w.u32(UInt32(v)) } }
+        } else if lower.hasSuffix(".ibin") {
+            w.u32(UInt32(neighbours.count)); w.u32(UInt32(k))
+            for row in neighbours { for v in row { w.u32(UInt32(v)) } }
+        } else {
+            throw .unknownFormat(path: path, reason: "unknown extension; write ground truth as .npy, .ivecs or .ibin")
+        }
+        let tmp = path + ".tmp-\(getpid())"
+        do {
+            let out = try OutputFile(creating: tmp)
+            try out.write(w.bytes, at: 0)
+            try out.syncAndClose()
+            try FileSystem.replace(tmp, path)
+        } catch {
+            FileSystem.remove(tmp)
+            throw error
+        }
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
