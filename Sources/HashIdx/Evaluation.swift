@@ -41,6 +41,9 @@ public enum Evaluation {
     }
 
     /// Opens the index at `indexPath` and evaluates it on `queries` against `groundTruth`.
+    ///
+    /// The first 200 queries are run once, untimed, before the measurements, so that the
+    /// memory-mapped index is in the page cache.
     public static func run(indexPath: String, queries: any VectorSource, groundTruth: GroundTruthFile, k: Int,
                            candidates: [Int], threads: Int? = nil) throws(HashIdxError) -> Report {
         guard k > 0 else { throw .invalidArgument(name: "k", reason: "must be positive, got \(k)") }
@@ -75,6 +78,9 @@ public enum Evaluation {
         }
         let inMemory = try InMemoryVectors(values: rows.flatMap { $0 }, dimension: d, name: queries.name)
         let workers = threads ?? Index.processorCount
+        // Warm-up, untimed: the first queries fault the mapped pages in (peers that read
+        // their index into memory at load time start warm too).
+        for q in rows.prefix(200) { _ = try index.search(q, options: SearchOptions(k: k, candidates: candidates.max()!)) }
         var points: [Point] = []
         for c in candidates {
             let options = SearchOptions(k: k, candidates: c)
