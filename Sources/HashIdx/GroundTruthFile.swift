@@ -67,40 +67,16 @@ public struct GroundTruthFile: Sendable {
     }
 
     private static func parseNpy(_ file: MappedFile) throws(HashIdxError) -> (Int, Int, Int, Int) {
-        let b = file.bytes
-        let path = file.path
-        let magic: [UInt8] = [0x93, 0x4E, 0x55, 0x4D, 0x50, 0x59]
-        guard b.count >= 10, (0..<6).allSatisfy({ b[$0] == magic[$0] }) else {
-            throw .malformedInput(path: path, reason: "not a NumPy .npy file (bad magic)")
-        }
-        let (headerStart, headerLength): (Int, Int)
-        switch b[6] {
-        case 1: (headerStart, headerLength) = (10, Int(b.le(UInt16.self, at: 8)))
-        case 2, 3:
-            guard b.count >= 12 else { throw .malformedInput(path: path, reason: "truncated .npy header") }
-            (headerStart, headerLength) = (12, Int(b.le(UInt32.self, at: 8)))
-        default: throw .malformedInput(path: path, reason: "unsupported .npy format version \(b[6])")
-        }
-        guard headerLength <= b.count - headerStart,
-              let text = String(validating: UnsafeRawBufferPointer(rebasing: b[headerStart..<(headerStart + headerLength)]), as: UTF8.self) else {
-            throw .malformedInput(path: path, reason: "truncated .npy header")
-        }
-        let h = try NpyHeader(text: text, path: path)
+        let header = try NpyHeader(file: file)
         let width: Int
-        switch h.descr {
+        switch header.descr {
         case "<i4", "=i4": width = 4
         case "<i8", "=i8": width = 8
-        default: throw .malformedInput(path: path, reason: "unsupported dtype '\(h.descr)'; ground truth must be little-endian int32 or int64")
+        default:
+            throw .malformedInput(path: file.path, reason: "unsupported dtype '\(header.descr)'; ground truth must be little-endian int32 or int64")
         }
-        guard !h.fortranOrder else { throw .malformedInput(path: path, reason: "Fortran-order array; save it C-ordered") }
-        guard h.shape.count == 2 else { throw .malformedInput(path: path, reason: "array has \(h.shape.count) dimensions, expected 2 (queries × neighbours)") }
-        let offset = headerStart + headerLength
-        let (cells, o1) = h.shape[0].multipliedReportingOverflow(by: h.shape[1])
-        let (bytes, o2) = cells.multipliedReportingOverflow(by: width)
-        guard !o1, !o2, bytes == b.count - offset else {
-            throw .malformedInput(path: path, reason: "file size \(b.count) does not match its header")
-        }
-        return (h.shape[0], h.shape[1], offset, width)
+        try header.checkMatrix(itemSize: width, fileSize: file.bytes.count, path: file.path, what: "queries × neighbours")
+        return (header.shape[0], header.shape[1], header.dataOffset, width)
     }
 }
 

@@ -91,56 +91,21 @@ public struct VectorFile: VectorSource {
     // MARK: - Parsers
 
     private static func parseNpy(_ file: MappedFile) throws(HashIdxError) -> (Int, Int, ScalarType, Int, Int) {
-        let b = file.bytes
         let path = file.path
-        let magic: [UInt8] = [0x93, 0x4E, 0x55, 0x4D, 0x50, 0x59] // \x93NUMPY
-        guard b.count >= 10, (0..<6).allSatisfy({ b[$0] == magic[$0] }) else {
-            throw .malformedInput(path: path, reason: "not a NumPy .npy file (bad magic)")
-        }
-        let major = b[6]
-        let headerLength: Int
-        let headerStart: Int
-        switch major {
-        case 1:
-            headerLength = Int(b.le(UInt16.self, at: 8)); headerStart = 10
-        case 2, 3:
-            guard b.count >= 12 else { throw .malformedInput(path: path, reason: "truncated .npy header") }
-            headerLength = Int(b.le(UInt32.self, at: 8)); headerStart = 12
-        default:
-            throw .malformedInput(path: path, reason: "unsupported .npy format version \(major)")
-        }
-        guard headerLength <= b.count - headerStart else {
-            throw .malformedInput(path: path, reason: "truncated .npy header: it claims \(headerLength) bytes, the file has \(b.count - headerStart) left")
-        }
-        let headerBytes = UnsafeRawBufferPointer(rebasing: b[headerStart..<(headerStart + headerLength)])
-        guard let header = String(validating: headerBytes, as: UTF8.self) else {
-            throw .malformedInput(path: path, reason: "the .npy header is not text")
-        }
-        let dict = try NpyHeader(text: header, path: path)
+        let header = try NpyHeader(file: file)
         let type: ScalarType
-        switch dict.descr {
+        switch header.descr {
         case "<f4", "=f4": type = .float32
         case "<f2", "=f2": type = .float16
         case "<f8", "=f8": type = .float64
         default:
-            throw .malformedInput(path: path, reason: "unsupported dtype '\(dict.descr)'; use little-endian float32, float16 or float64")
+            throw .malformedInput(path: path, reason: "unsupported dtype '\(header.descr)'; use little-endian float32, float16 or float64")
         }
-        if dict.fortranOrder {
-            throw .malformedInput(path: path, reason: "Fortran-order array; save it C-ordered (numpy.ascontiguousarray)")
-        }
-        guard dict.shape.count == 2 else {
-            throw .malformedInput(path: path, reason: "array has \(dict.shape.count) dimensions, expected 2 (rows × dimension)")
-        }
-        let rows = dict.shape[0], dim = dict.shape[1]
+        try header.checkMatrix(itemSize: type.size, fileSize: file.bytes.count, path: path, what: "rows × dimension")
+        let rows = header.shape[0], dim = header.shape[1]
         guard dim > 0 || rows == 0 else { throw .malformedInput(path: path, reason: "dimension is 0") }
-        let offset = headerStart + headerLength
-        let (payload, o1) = rows.multipliedReportingOverflow(by: dim)
-        let (bytes, o2) = payload.multipliedReportingOverflow(by: type.size)
-        guard !o1, !o2, bytes == b.count - offset else {
-            throw .malformedInput(path: path, reason: "file size \(b.count) does not match its header: shape (\(rows), \(dim)) of \(type.rawValue) needs \(offset) + \(o1 || o2 ? "too many" : String(bytes)) bytes")
-        }
         if rows == 0 { throw .emptyInput(path: path) }
-        return (rows, dim, type, offset, dim * type.size)
+        return (rows, dim, type, header.dataOffset, dim * type.size)
     }
 
     private static func parseFvecs(_ file: MappedFile) throws(HashIdxError) -> (Int, Int, ScalarType, Int, Int) {
@@ -184,11 +149,59 @@ public struct VectorFile: VectorSource {
     }
 }
 
-/// The fields of a `.npy` header dictionary that HashIdx needs.
+/// The fields of a `.npy` header that HashIdx needs, and where the data starts.
 struct NpyHeader {
     var descr: String
     var fortranOrder: Bool
     var shape: [Int]
+    /// Offset of the array data in the file.
+    var dataOffset = 0
+
+    /// Reads the magic, version and header dictionary of the `.npy` file `file`.
+    init(file: MappedFile) throws(HashIdxError) {
+        let b = file.bytes
+        let path = file.path
+        let magic: [UInt8] = [0x93, 0x4E, 0x55, 0x4D, 0x50, 0x59] // \x93NUMPY
+        guard b.count >= 10, (0..<6).allSatisfy({ b[$0] == magic[$0] }) else {
+            throw .malformedInput(path: path, reason: "not a NumPy .npy file (bad magic)")
+        }
+        let headerLength: Int
+        let headerStart: Int
+        switch b[6] {
+        case 1:
+            headerLength = Int(b.le(UInt16.self, at: 8)); headerStart = 10
+        case 2, 3:
+            guard b.count >= 12 else { throw .malformedInput(path: path, reason: "truncated .npy header") }
+            headerLength = Int(b.le(UInt32.self, at: 8)); headerStart = 12
+        default:
+            throw .malformedInput(path: path, reason: "unsupported .npy format version \(b[6])")
+        }
+        guard headerLength <= b.count - headerStart else {
+            throw .malformedInput(path: path, reason: "truncated .npy header: it claims \(headerLength) bytes, the file has \(b.count - headerStart) left")
+        }
+        let headerBytes = UnsafeRawBufferPointer(rebasing: b[headerStart..<(headerStart + headerLength)])
+        guard let text = String(validating: headerBytes, as: UTF8.self) else {
+            throw .malformedInput(path: path, reason: "the .npy header is not text")
+        }
+        try self.init(text: text, path: path)
+        dataOffset = headerStart + headerLength
+    }
+
+    /// Checks that the array is a C-order matrix (`what` names its axes) whose data of
+    /// `itemSize`-byte elements fills the rest of the file exactly.
+    func checkMatrix(itemSize: Int, fileSize: Int, path: String, what: String) throws(HashIdxError) {
+        if fortranOrder {
+            throw .malformedInput(path: path, reason: "Fortran-order array; save it C-ordered (numpy.ascontiguousarray)")
+        }
+        guard shape.count == 2 else {
+            throw .malformedInput(path: path, reason: "array has \(shape.count) dimensions, expected 2 (\(what))")
+        }
+        let (cells, o1) = shape[0].multipliedReportingOverflow(by: shape[1])
+        let (bytes, o2) = cells.multipliedReportingOverflow(by: itemSize)
+        guard !o1, !o2, bytes == fileSize - dataOffset else {
+            throw .malformedInput(path: path, reason: "file size \(fileSize) does not match its header: shape (\(shape[0]), \(shape[1])) of \(itemSize)-byte elements needs \(dataOffset) + \(o1 || o2 ? "too many" : String(bytes)) bytes")
+        }
+    }
 
     /// Parses `{'descr': '<f4', 'fortran_order': False, 'shape': (3, 4), }`.
     init(text: String, path: String) throws(HashIdxError) {
