@@ -14,6 +14,8 @@ public enum Evaluation {
     public struct Point: Sendable {
         /// Candidates re-ranked.
         public var candidates: Int
+        /// Partitions probed (ignored by an index without partitions).
+        public var probes: Int
         /// Mean recall@k: |results ∩ true top-k| / k.
         public var recall: Double
         /// Mean fraction of the true top-k among the Hamming candidates (before re-ranking).
@@ -44,8 +46,13 @@ public enum Evaluation {
     ///
     /// The first 200 queries are run once, untimed, before the measurements, so that the
     /// memory-mapped index is in the page cache.
+    /// Every pair of `candidates` and `probes` values is one setting.
     public static func run(indexPath: String, queries: any VectorSource, groundTruth: GroundTruthFile, k: Int,
-                           candidates: [Int], threads: Int? = nil) throws(HashIdxError) -> Report {
+                           candidates: [Int], probes: [Int] = [SearchOptions.defaultProbes],
+                           threads: Int? = nil) throws(HashIdxError) -> Report {
+        guard !probes.isEmpty, probes.allSatisfy({ $0 > 0 }) else {
+            throw .invalidArgument(name: "probes", reason: "every value must be positive")
+        }
         guard k > 0 else { throw .invalidArgument(name: "k", reason: "must be positive, got \(k)") }
         guard !candidates.isEmpty, candidates.allSatisfy({ $0 > 0 }) else {
             throw .invalidArgument(name: "candidates", reason: "every value must be positive")
@@ -80,10 +87,11 @@ public enum Evaluation {
         let workers = threads ?? Index.processorCount
         // Warm-up, untimed: the first queries fault the mapped pages in (peers that read
         // their index into memory at load time start warm too).
-        for q in rows.prefix(200) { _ = try index.search(q, options: SearchOptions(k: k, candidates: candidates.max()!)) }
+        for q in rows.prefix(200) { _ = try index.search(q, options: SearchOptions(k: k, candidates: candidates.max()!, probes: probes.max()!)) }
         var points: [Point] = []
-        for c in candidates {
-            let options = SearchOptions(k: k, candidates: c)
+        let settings = index.partitionCount == 0 ? candidates.map { (probes[0], $0) } : probes.flatMap { p in candidates.map { (p, $0) } }
+        for (p, c) in settings {
+            let options = SearchOptions(k: k, candidates: c, probes: p)
             var latencies: [Double] = []
             latencies.reserveCapacity(n)
             var found = 0, candidateFound = 0
@@ -99,14 +107,14 @@ public enum Evaluation {
             let elapsed = monotonicSeconds() - start
             for (i, q) in rows.enumerated() {
                 let truth = Set(groundTruth.row(i).prefix(k))
-                candidateFound += try index.hammingCandidates(for: q, count: max(c, k)).filter { truth.contains($0) }.count
+                candidateFound += try index.hammingCandidates(for: q, count: max(c, k), probes: p).filter { truth.contains($0) }.count
             }
             let b0 = monotonicSeconds()
             _ = try index.search(batch: inMemory, options: options, threads: workers)
             let batchElapsed = monotonicSeconds() - b0
             latencies.sort()
             func pct(_ p: Double) -> Double { latencies[min(n - 1, Int((p * Double(n)).rounded(.up)) - 1)] * 1000 }
-            points.append(Point(candidates: c, recall: Double(found) / Double(n * k),
+            points.append(Point(candidates: c, probes: p, recall: Double(found) / Double(n * k),
                                 candidateRecall: Double(candidateFound) / Double(n * k),
                                 qps: Double(n) / elapsed, batchQPS: Double(n) / batchElapsed,
                                 p50ms: pct(0.50), p95ms: pct(0.95), p99ms: pct(0.99)))

@@ -1,7 +1,7 @@
 /// Constants of the on-disk format. `docs/FORMAT.md` describes every byte.
 enum Format {
     /// The format version this code writes and reads.
-    static let version: UInt32 = 1
+    static let version: UInt32 = 2
 
     /// First 8 bytes of a shard file.
     static let shardMagic: [UInt8] = Array("HIDXSHRD".utf8)
@@ -59,8 +59,15 @@ enum SectionKind: UInt32, CaseIterable {
     case idBlocks = 5
     /// The block index of `idBlocks`.
     case idIndex = 6
-    /// Row numbers (`uint32`, shard-local) sorted by id bytes, for id look-up.
+    /// Positions (`uint32`) sorted by their id's bytes, for id look-up.
     case idOrder = 7
+    /// Partition offsets: `partitions + 1` `uint32` positions; partition `p` holds positions
+    /// `[offsets[p], offsets[p+1])`. Partitioned indexes only.
+    case partitionOffsets = 8
+    /// The shard-local row number at each position (`uint32`). Partitioned indexes only.
+    case rowNumbers = 9
+    /// The position of each shard-local row number (`uint32`). Partitioned indexes only.
+    case positions = 10
 }
 
 /// How a section's bytes (or each of its blocks) are stored.

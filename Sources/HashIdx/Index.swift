@@ -96,6 +96,9 @@ public final class Index: Sendable {
         return stored == 0 ? 1 : Double(raw) / Double(stored)
     }
 
+    /// The number of partitions (0: none, every query scans every code).
+    public var partitionCount: Int { manifest.centroids?.count ?? 0 }
+
     /// The number of shard files.
     public var shardCount: Int { shards.count }
 
@@ -118,8 +121,7 @@ public final class Index: Sendable {
     public func id(ofRow row: Int) throws(HashIdxError) -> String {
         let (shard, local) = try locate(row)
         if !hasStringIDs { return String(row) }
-        let scratch = BlockBuffer()
-        return try shard.id(local, scratch: scratch)
+        return try shard.id(shard.position(ofRow: local), scratch: BlockBuffer())
     }
 
     /// The row whose id is `id`, or `nil` when no item has it.
@@ -130,7 +132,7 @@ public final class Index: Sendable {
         }
         let scratch = BlockBuffer()
         for s in shards {
-            if let r = try s.row(forID: id, scratch: scratch) { return s.firstRow + r }
+            if let position = try s.row(forID: id, scratch: scratch) { return s.firstRow + s.rowNumber(atPosition: position) }
         }
         return nil
     }
@@ -139,7 +141,7 @@ public final class Index: Sendable {
     public func vector(ofRow row: Int) throws(HashIdxError) -> [Float] {
         var unit = try unitVector(ofRow: row)
         let (shard, local) = try locate(row)
-        let n = shard.norm(local)
+        let n = shard.norm(shard.position(ofRow: local))
         for i in unit.indices { unit[i] *= n }
         return unit
     }
@@ -147,10 +149,13 @@ public final class Index: Sendable {
     /// The unit-normalised stored vector of row `row`.
     func unitVector(ofRow row: Int) throws(HashIdxError) -> [Float] {
         let (shard, local) = try locate(row)
+        let position = shard.position(ofRow: local)
         let scratch = BlockBuffer()
-        let b = try shard.block(local / shard.rowsPerBlock, ids: false, scratch: scratch)
-        let at = (local % shard.rowsPerBlock) * dimension * 4
-        return (0..<dimension).map { Float(bitPattern: b.le(UInt32.self, at: at + 4 * $0)) }
+        return try withExtendedLifetime(scratch) { () throws(HashIdxError) -> [Float] in
+            let b = try shard.block(position / shard.rowsPerBlock, ids: false, scratch: scratch)
+            let at = (position % shard.rowsPerBlock) * dimension * 4
+            return (0..<dimension).map { Float(bitPattern: b.le(UInt32.self, at: at + 4 * $0)) }
+        }
     }
 
     /// Reads every vector and id block and checks its checksum. Open already checks
@@ -231,25 +236,27 @@ public final class Index: Sendable {
     func searchUnit(_ q: [Float], options: SearchOptions, excluding: Int?) throws(HashIdxError) -> [SearchResult] {
         let scratch = takeScratch()
         defer { returnScratch(scratch) }
-        let want = min(count, max(options.candidates, options.k) + (excluding == nil ? 0 : 1))
-        let candidates = hammingCandidates(q, want: want, scratch: scratch)
-        // 3. Exact cosine on the candidates' vectors, block by block.
+        let want = max(options.candidates, options.k) + (excluding == nil ? 0 : 1)
+        let candidates = candidatePositions(q, want: want, probes: options.probes, scratch: scratch)
+        // 3. Exact cosine on the candidates' vectors, block by block (candidates come sorted
+        //    by shard and position, so each block is read once).
         var scored: [(row: Int, score: Float)] = []
         scored.reserveCapacity(candidates.count)
-        var shardIndex = 0
+        var lastShard = -1
         var lastBlock = -1
         var block = UnsafeRawBufferPointer(start: nil, count: 0)
         try q.withUnsafeBufferPointer { (qb) throws(HashIdxError) in
-            for row in candidates where row != excluding {
-                while shards[shardIndex].firstRow + shards[shardIndex].rows <= row { shardIndex += 1; lastBlock = -1 }
+            for (shardIndex, position) in candidates {
                 let shard = shards[shardIndex]
-                let local = row - shard.firstRow
-                let b = local / shard.rowsPerBlock
-                if b != lastBlock {
+                let row = shard.firstRow + shard.rowNumber(atPosition: position)
+                if row == excluding { continue }
+                let b = position / shard.rowsPerBlock
+                if b != lastBlock || shardIndex != lastShard {
                     block = try shard.block(b, ids: false, scratch: scratch.block)
                     lastBlock = b
+                    lastShard = shardIndex
                 }
-                let v = (block.baseAddress! + (local % shard.rowsPerBlock) * dimension * 4).assumingMemoryBound(to: Float.self)
+                let v = (block.baseAddress! + (position % shard.rowsPerBlock) * dimension * 4).assumingMemoryBound(to: Float.self)
                 scored.append((row, Vectors.dot(qb.baseAddress!, v, count: dimension)))
             }
         }
@@ -261,7 +268,7 @@ public final class Index: Sendable {
             let id: String
             if hasStringIDs {
                 let (shard, local) = try locate(row)
-                id = try shard.id(local, scratch: scratch.block)
+                id = try shard.id(shard.position(ofRow: local), scratch: scratch.block)
             } else {
                 id = String(row)
             }
@@ -291,39 +298,68 @@ public final class Index: Sendable {
         return top
     }
 
-    /// The rows of the `want` codes nearest to the code of the unit vector `q` in Hamming
-    /// distance, ascending; ties at the cut go to the lower rows.
-    func hammingCandidates(_ q: [Float], want: Int, scratch: SearchScratch) -> [Int] {
+    /// The `want` items whose codes are nearest to the code of the unit vector `q` in
+    /// Hamming distance, among the partitions nearest to `q` (all rows without partitions),
+    /// as (shard index, position), sorted. Ties at the cut go to the earlier position.
+    func candidatePositions(_ q: [Float], want: Int, probes: Int, scratch: SearchScratch) -> [(Int, Int)] {
         let words = model.words
         q.withUnsafeBufferPointer { qb in
             scratch.query.withUnsafeMutableBufferPointer { model.encode(qb, into: $0) }
         }
-        // 1. Hamming distance of every code, counted into a histogram as it goes.
+        // 1. The ranges of positions to scan: every row, or the probed partitions of each shard.
+        var segments: [(shard: Int, start: Int, count: Int)] = []
+        if let centroids = manifest.centroids, probes < centroids.count {
+            let lists = q.withUnsafeBufferPointer { qb in
+                scratch.centroidScores.withUnsafeMutableBufferPointer { centroids.nearest(qb.baseAddress!, n: probes, scratch: $0.baseAddress!) }
+            }.sorted()
+            for (i, s) in shards.enumerated() {
+                let offsets = s.partitionOffsets!
+                for p in lists where offsets[p + 1] > offsets[p] {
+                    segments.append((i, offsets[p], offsets[p + 1] - offsets[p]))
+                }
+            }
+        } else {
+            for (i, s) in shards.enumerated() { segments.append((i, 0, s.rows)) }
+        }
+        // 2. Hamming distance of every code in them, counted into a histogram as it goes.
         for i in 0...bits { scratch.histogram[i] = 0 }
+        var scanned = 0
         scratch.query.withUnsafeBufferPointer { qc in
             scratch.distances.withUnsafeMutableBufferPointer { dist in
                 scratch.histogram.withUnsafeMutableBufferPointer { h in
-                    for s in shards {
-                        hidx_hamming_histogram(Int32(HIDX_KERNEL_AUTO), s.codes, s.rows, words, qc.baseAddress!,
-                                               dist.baseAddress! + s.firstRow, h.baseAddress!)
+                    for seg in segments {
+                        hidx_hamming_histogram(Int32(HIDX_KERNEL_AUTO), shards[seg.shard].codes + seg.start * words, seg.count,
+                                               words, qc.baseAddress!, dist.baseAddress! + scanned, h.baseAddress!)
+                        scanned += seg.count
                     }
                 }
             }
         }
-        // 2. The best `want`: a threshold from the histogram, then one collecting pass.
-        return Self.collectSmallest(scratch.distances, count: count, want: want, histogram: scratch.histogram)
+        // 3. The best `want`: a threshold from the histogram, then one collecting pass.
+        let picked = Self.collectSmallest(scratch.distances, count: scanned, want: want, histogram: scratch.histogram)
+        var out: [(Int, Int)] = []
+        out.reserveCapacity(picked.count)
+        var segment = 0
+        var segmentStart = 0
+        for i in picked {
+            while i >= segmentStart + segments[segment].count { segmentStart += segments[segment].count; segment += 1 }
+            out.append((segments[segment].shard, segments[segment].start + i - segmentStart))
+        }
+        return out
     }
 
-    /// The rows of the `count` items whose codes are nearest to the query's code (the
-    /// candidates a search with `candidates: count` re-ranks), in row order.
-    public func hammingCandidates(for query: [Float], count: Int) throws(HashIdxError) -> [Int] {
+    /// The rows of the items whose codes are nearest to the query's code (the candidates a
+    /// search with `candidates: count` and `probes: probes` re-ranks), in ascending order.
+    public func hammingCandidates(for query: [Float], count: Int, probes: Int = SearchOptions.defaultProbes) throws(HashIdxError) -> [Int] {
         guard query.count == dimension else { throw .dimensionMismatch(expected: dimension, actual: query.count, source: "query") }
         guard count > 0 else { throw .invalidArgument(name: "count", reason: "must be positive, got \(count)") }
+        guard probes > 0 else { throw .invalidArgument(name: "probes", reason: "must be positive, got \(probes)") }
         var q = query
         try q.withUnsafeMutableBufferPointer { (b) throws(HashIdxError) in _ = try Vectors.normalize(b, source: "query", row: 0) }
         let scratch = takeScratch()
         defer { returnScratch(scratch) }
-        return hammingCandidates(q, want: min(count, self.count), scratch: scratch)
+        return candidatePositions(q, want: count, probes: probes, scratch: scratch)
+            .map { shards[$0.0].firstRow + shards[$0.0].rowNumber(atPosition: $0.1) }.sorted()
     }
 
     /// Indices (ascending) of the `want` smallest of `values[0..<count]`, ties broken by
@@ -355,7 +391,7 @@ public final class Index: Sendable {
 
     private func takeScratch() -> SearchScratch {
         if let s = scratchPool.withLock({ $0.popLast() }) { return s }
-        return SearchScratch(rows: count, words: model.words, bits: bits)
+        return SearchScratch(rows: count, words: model.words, bits: bits, partitions: manifest.centroids?.count ?? 0)
     }
 
     private func returnScratch(_ s: SearchScratch) {
@@ -369,8 +405,10 @@ final class SearchScratch: @unchecked Sendable {
     var distances: [UInt16]
     var histogram: [UInt32]
     let block = BlockBuffer()
+    var centroidScores: [Float]
 
-    init(rows: Int, words: Int, bits: Int) {
+    init(rows: Int, words: Int, bits: Int, partitions: Int) {
+        centroidScores = [Float](repeating: 0, count: partitions + 8)
         query = [UInt64](repeating: 0, count: words)
         distances = [UInt16](repeating: 0, count: rows)
         histogram = [UInt32](repeating: 0, count: bits + 1)

@@ -6,6 +6,8 @@ struct Manifest: Equatable {
     var vectorType: VectorType
     var rowsPerBlock: Int
     var training: TrainingInfo
+    /// The partition centroids, or `nil` for an index without partitions.
+    var centroids: Centroids?
     var shards: [ShardRecord]
 
     /// Serialises the manifest (see `docs/FORMAT.md`), ending with its CRC-32C.
@@ -28,6 +30,8 @@ struct Manifest: Equatable {
         for v in model.mean { w.f32(v) }
         for v in model.projection { w.f32(v) }
         for v in model.thresholds { w.f32(v) }
+        w.u32(UInt32(centroids?.count ?? 0))
+        for v in centroids?.rows ?? [] { w.f32(v) }
         w.u32(UInt32(shards.count))
         for s in shards {
             let name = Array(s.fileName.utf8)
@@ -81,6 +85,14 @@ struct Manifest: Equatable {
         } catch {
             throw bad("hash model: \(error)")
         }
+        let partitions = Int(try r.u32("partition count"))
+        guard partitions != 1, partitions <= 1 << 20 else { throw bad("implausible partition count \(partitions)") }
+        var centroids: Centroids? = nil
+        if partitions > 0 {
+            let rows = try r.f32s(partitions * dim, "centroids")
+            guard rows.allSatisfy(\.isFinite) else { throw bad("centroids contain NaN or infinite values") }
+            centroids = Centroids(rows: rows, count: partitions, dimension: dim)
+        }
         let shardCount = Int(try r.u32("shard count"))
         guard shardCount >= 1, shardCount <= (bytes.count - r.offset) / 32 else { throw bad("implausible shard count \(shardCount)") }
         var shards: [ShardRecord] = []
@@ -103,7 +115,7 @@ struct Manifest: Equatable {
         return Manifest(rows: rows, model: model, hasStringIDs: idKind == 1, vectorType: vectorType,
                         rowsPerBlock: rowsPerBlock,
                         training: TrainingInfo(sampleSize: Int(sample), iterations: Int(iterations), seed: seed),
-                        shards: shards)
+                        centroids: centroids, shards: shards)
     }
 }
 

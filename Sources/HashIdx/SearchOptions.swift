@@ -6,13 +6,21 @@ public struct SearchOptions: Sendable, Equatable {
     /// smaller. More candidates: higher recall, slower queries.
     public var candidates: Int
 
+    /// How many partitions (the ones whose centroids are nearest to the query) are scanned,
+    /// in an index built with partitions; ignored otherwise. More probes: higher recall,
+    /// slower queries.
+    public var probes: Int
+
     /// The default candidate count, chosen by measurement on GloVe-50 (see README).
     public static let defaultCandidates = 1000
+    /// The default number of partitions probed, chosen by measurement on GloVe-50 (see README).
+    public static let defaultProbes = 64
 
     /// Creates search options.
-    public init(k: Int = 10, candidates: Int = SearchOptions.defaultCandidates) {
+    public init(k: Int = 10, candidates: Int = SearchOptions.defaultCandidates, probes: Int = SearchOptions.defaultProbes) {
         self.k = k
         self.candidates = candidates
+        self.probes = probes
     }
 
     func validate() throws(HashIdxError) {
@@ -20,6 +28,7 @@ public struct SearchOptions: Sendable, Equatable {
         guard candidates > 0 else {
             throw .invalidArgument(name: "candidates", reason: "must be positive, got \(candidates)")
         }
+        guard probes > 0 else { throw .invalidArgument(name: "probes", reason: "must be positive, got \(probes)") }
     }
 }
 

@@ -26,6 +26,11 @@ final class Shard: @unchecked Sendable {
     let idIndex: UnsafeRawBufferPointer?
     let idData: UnsafeRawBufferPointer?
     let idDataCRC: UInt32
+    /// Partition `p` holds positions `[partitionOffsets[p], partitionOffsets[p+1])`; `nil`
+    /// without partitions (then positions are row numbers).
+    let partitionOffsets: [Int]?
+    private let rowNumbers: UnsafeRawBufferPointer?
+    private let positions: UnsafeRawBufferPointer?
 
     /// One bit per vector block (then per id block): set once the block's checksum passed.
     private let verified: UnsafeMutablePointer<UInt64>
@@ -130,11 +135,34 @@ final class Shard: @unchecked Sendable {
             idData = id.0
             idCodec = ic
             idDataCRC = id.2
-            guard found.count == 7 else { throw bad("unexpected sections") }
         } else {
-            guard found.count == 4 else { throw bad("unexpected sections") }
             idOrder = nil; idIndex = nil; idData = nil; idCodec = nil; idDataCRC = 0
         }
+        if let centroids = manifest.centroids {
+            let p = centroids.count
+            let offsets = try section(.partitionOffsets, length: (p + 1) * 4, checked: true).0
+            var starts: [Int] = []
+            starts.reserveCapacity(p + 1)
+            for i in 0...p { starts.append(Int(offsets.le(UInt32.self, at: 4 * i))) }
+            guard starts.first == 0, starts.last == rows, zip(starts, starts.dropFirst()).allSatisfy({ $0 <= $1 }) else {
+                throw bad("partition offsets do not tile the rows")
+            }
+            let numbers = try section(.rowNumbers, length: rows * 4, checked: true).0
+            let inverse = try section(.positions, length: rows * 4, checked: true).0
+            for position in 0..<rows {
+                let row = Int(numbers.le(UInt32.self, at: 4 * position))
+                guard row < rows, Int(inverse.le(UInt32.self, at: 4 * row)) == position else {
+                    throw bad("row-number maps are not inverse permutations")
+                }
+            }
+            partitionOffsets = starts
+            rowNumbers = numbers
+            positions = inverse
+        } else {
+            partitionOffsets = nil; rowNumbers = nil; positions = nil
+        }
+        let expected = 4 + (manifest.hasStringIDs ? 3 : 0) + (manifest.centroids != nil ? 3 : 0)
+        guard found.count == expected else { throw bad("unexpected sections") }
         verifiedWords = (2 * blocks + 63) / 64
         verified = .allocate(capacity: verifiedWords)
         verified.initialize(repeating: 0, count: verifiedWords)
@@ -200,13 +228,27 @@ final class Shard: @unchecked Sendable {
         }
     }
 
-    /// The original norm of local row `row`.
-    func norm(_ row: Int) -> Float { Float(bitPattern: norms.le(UInt32.self, at: 4 * row)) }
+    /// The stored norm at `position`.
+    func norm(_ position: Int) -> Float { Float(bitPattern: norms.le(UInt32.self, at: 4 * position)) }
 
-    /// The id of local row `row` (string ids only).
-    func id(_ row: Int, scratch: BlockBuffer) throws(HashIdxError) -> String {
-        let blockNo = row / rowsPerBlock
-        let inBlock = row % rowsPerBlock
+    /// The shard-local row number stored at `position`.
+    @inline(__always)
+    func rowNumber(atPosition position: Int) -> Int {
+        guard let rowNumbers else { return position }
+        return Int(rowNumbers.le(UInt32.self, at: 4 * position))
+    }
+
+    /// The position of shard-local row `row`.
+    @inline(__always)
+    func position(ofRow row: Int) -> Int {
+        guard let positions else { return row }
+        return Int(positions.le(UInt32.self, at: 4 * row))
+    }
+
+    /// The id stored at `position` (string ids only).
+    func id(_ position: Int, scratch: BlockBuffer) throws(HashIdxError) -> String {
+        let blockNo = position / rowsPerBlock
+        let inBlock = position % rowsPerBlock
         let blockRows = min(rowsPerBlock, rows - blockNo * rowsPerBlock)
         let b = try block(blockNo, ids: true, scratch: scratch)
         var start = 4 * blockRows
@@ -219,7 +261,7 @@ final class Shard: @unchecked Sendable {
         return s
     }
 
-    /// Local row whose id is `id`, by binary search over the id order.
+    /// Position whose id is `id`, by binary search over the id order.
     func row(forID id: String, scratch: BlockBuffer) throws(HashIdxError) -> Int? {
         guard let order = idOrder else { return nil }
         let key = Array(id.utf8)

@@ -32,7 +32,12 @@ struct ShardWriter {
 
     /// Writes rows `rows` of `source` (with `ids`, one per row of the range, or `nil` for
     /// row-number ids) to `path`. `progress` is called with the number of rows done.
-    func write(source: any VectorSource, rows: Range<Int>, ids: ArraySlice<String>?, path: String,
+    ///
+    /// With `partitions` (the partition of each row of the range, `0..<partitionCount`), rows
+    /// are laid out grouped by partition, in row order within a partition, and the shard gets
+    /// the partition offsets and both row-number maps.
+    func write(source: any VectorSource, rows: Range<Int>, ids: ArraySlice<String>?, partitions: ArraySlice<Int>? = nil,
+               partitionCount: Int = 0, path: String,
                fileName: String, progress: (Int) -> Void) throws(HashIdxError) -> ShardRecord {
         let n = rows.count
         let d = model.dimension
@@ -41,8 +46,21 @@ struct ShardWriter {
         let hasIDs = ids != nil
 
         // Fixed-size sections first, at offsets known before any row is read.
+        // Position → shard-local row: grouped by partition (a stable counting sort).
+        var order = Array(0..<n)
+        var partitionStarts: [Int] = []
+        if let partitions {
+            var counts = [Int](repeating: 0, count: partitionCount + 1)
+            for p in partitions { counts[p + 1] += 1 }
+            for p in 0..<partitionCount { counts[p + 1] += counts[p] }
+            partitionStarts = counts
+            var next = counts
+            for (local, p) in partitions.enumerated() { order[next[p]] = local; next[p] += 1 }
+        }
+        let partitioned = partitions != nil
         var kinds: [SectionKind] = [.codes, .norms, .vectorIndex, .vectorBlocks]
         if hasIDs { kinds += [.idOrder, .idIndex, .idBlocks] }
+        if partitioned { kinds += [.partitionOffsets, .rowNumbers, .positions] }
         let headerSize = align(Format.shardHeaderFixedSize + kinds.count * Format.sectionEntrySize + 4)
         var offset = headerSize
         func place(_ length: Int) -> Int { let o = offset; offset = align(offset + length); return o }
@@ -51,6 +69,9 @@ struct ShardWriter {
         let vectorIndexOffset = place(blocks * Format.blockEntrySize)
         let idOrderOffset = hasIDs ? place(n * 4) : 0
         let idIndexOffset = hasIDs ? place(blocks * Format.blockEntrySize) : 0
+        let partitionOffsetsOffset = partitioned ? place((partitionCount + 1) * 4) : 0
+        let rowNumbersOffset = partitioned ? place(n * 4) : 0
+        let positionsOffset = partitioned ? place(n * 4) : 0
         let vectorBlocksOffset = offset
 
         let out = try OutputFile(creating: path)
@@ -89,8 +110,9 @@ struct ShardWriter {
             let lo = b * rowsPerBlock, hi = min(n, lo + rowsPerBlock)
             for r in lo..<hi {
                 try row.withUnsafeMutableBufferPointer { (buf) throws(HashIdxError) in
-                    source.copyRow(rows.lowerBound + r, into: buf)
-                    norms[r] = try Vectors.normalize(buf, source: source.name, row: rows.lowerBound + r)
+                    let row = rows.lowerBound + order[r]
+                    source.copyRow(row, into: buf)
+                    norms[r] = try Vectors.normalize(buf, source: source.name, row: row)
                     codes.withUnsafeMutableBufferPointer { c in
                         model.encode(UnsafeBufferPointer(buf), into: UnsafeMutableBufferPointer(rebasing: c[(r * words)..<((r + 1) * words)]))
                     }
@@ -135,8 +157,8 @@ struct ShardWriter {
             for b in 0..<blocks {
                 var w = ByteWriter()
                 let lo = b * rowsPerBlock, hi = min(n, lo + rowsPerBlock)
-                for r in lo..<hi { w.u32(UInt32(idArray[r].utf8.count)) }
-                for r in lo..<hi { w.raw(Array(idArray[r].utf8)) }
+                for r in lo..<hi { w.u32(UInt32(idArray[order[r]].utf8.count)) }
+                for r in lo..<hi { w.raw(Array(idArray[order[r]].utf8)) }
                 rawBlocks.append(w.bytes)
             }
             let compressed = rawBlocks.map { b in b.withUnsafeBytes { LZ4.compress($0) } ?? LZ4.compressAlways(b) }
@@ -162,14 +184,27 @@ struct ShardWriter {
             }
             try out.write(data, at: idBlocksOffset)
             try out.write(index.bytes, at: idIndexOffset)
-            let order = (0..<n).sorted { idArray[$0].utf8.lexicographicallyPrecedes(idArray[$1].utf8) }
+            let byID = (0..<n).sorted { idArray[order[$0]].utf8.lexicographicallyPrecedes(idArray[order[$1]].utf8) }
             var ow = ByteWriter()
-            for r in order { ow.u32(UInt32(r)) }
+            for position in byID { ow.u32(UInt32(position)) }
             try out.write(ow.bytes, at: idOrderOffset)
             sections.append((.idOrder, .none, idOrderOffset, ow.bytes.count, crc32c(ow.bytes)))
             sections.append((.idIndex, .none, idIndexOffset, index.bytes.count, crc32c(index.bytes)))
             sections.append((.idBlocks, idCodecChosen, idBlocksOffset, data.count, crc32c(data)))
             end = idBlocksOffset + data.count
+        }
+
+        if partitioned {
+            var offsets = ByteWriter(), rowNumbers = ByteWriter(), positions = ByteWriter()
+            for start in partitionStarts { offsets.u32(UInt32(start)) }
+            var inverse = [Int](repeating: 0, count: n)
+            for (position, local) in order.enumerated() { rowNumbers.u32(UInt32(local)); inverse[local] = position }
+            for position in inverse { positions.u32(UInt32(position)) }
+            for (kind, at, w) in [(SectionKind.partitionOffsets, partitionOffsetsOffset, offsets),
+                                  (.rowNumbers, rowNumbersOffset, rowNumbers), (.positions, positionsOffset, positions)] {
+                try out.write(w.bytes, at: at)
+                sections.append((kind, .none, at, w.bytes.count, crc32c(w.bytes)))
+            }
         }
 
         // Header last: it records every section's place and checksum, in file order.

@@ -43,6 +43,12 @@ struct Build: ParsableCommand {
     @Option(name: .customLong("train-sample"), help: "Rows sampled to train the hash function.")
     var trainSample: Int = TrainingOptions.defaultSampleSize
 
+    @Option(help: "Partitions (k-means lists); a query scans the nearest few. Default: none below 20,000 rows, else about 2√rows. 0: none.")
+    var partitions: Int?
+
+    @Option(help: "Threads for training and partitioning (default: all cores).")
+    var threads: Int?
+
     @Option(name: .customLong("vector-codec"), help: "Vector compression: auto (LZ4 where it saves ≥10%), lz4 or none.")
     var vectorCodec: CodecChoice = .auto
 
@@ -57,6 +63,8 @@ struct Build: ParsableCommand {
             options.shardSize = shardSize
             options.vectorCodec = vectorCodec
             options.idCodec = idCodec
+            options.partitions = partitions
+            options.threads = threads
             let meter = ProgressMeter()
             let summary = try IndexBuilder.build(vectorsPath: vectors, idsPath: ids, to: output, options: options) {
                 meter.update($0)

@@ -36,6 +36,9 @@ struct Eval: ParsableCommand {
     @Option(help: "Comma-separated candidate counts to sweep.")
     var candidates: String = String(SearchOptions.defaultCandidates)
 
+    @Option(help: "Comma-separated partition probe counts to sweep (indexes with partitions).")
+    var probes: String = String(SearchOptions.defaultProbes)
+
     @Option(help: "Threads for the batch measurement (default: all cores).")
     var threads: Int?
 
@@ -47,29 +50,36 @@ struct Eval: ParsableCommand {
 
     func run() throws {
         try runReportingErrors { () throws(HashIdxError) in
-            var sweep: [Int] = []
-            for part in candidates.split(separator: ",") {
-                guard let c = Int(part.filter { $0 != " " }), c > 0 else {
-                    throw .invalidArgument(name: "candidates", reason: "'\(part)' is not a positive integer")
-                }
-                sweep.append(c)
-            }
+            let sweep = try parseList(candidates, name: "candidates")
+            let probeSweep = try parseList(probes, name: "probes")
             if let limit, limit <= 0 { throw .invalidArgument(name: "limit", reason: "must be positive, got \(limit)") }
             let file = try VectorFile(path: queries)
             let source: any VectorSource = limit.map { PrefixVectors(base: file, count: min($0, file.count)) } ?? file
             let truth = try GroundTruthFile(path: groundTruth)
             let report = try Evaluation.run(indexPath: index, queries: source, groundTruth: truth, k: k,
-                                            candidates: sweep, threads: threads)
+                                            candidates: sweep, probes: probeSweep, threads: threads)
             print(format == .table ? table(report) : json(report), terminator: "")
         }
+    }
+
+    func parseList(_ text: String, name: String) throws(HashIdxError) -> [Int] {
+        var out: [Int] = []
+        for part in text.split(separator: ",") {
+            guard let v = Int(part.filter { $0 != " " }), v > 0 else {
+                throw .invalidArgument(name: name, reason: "'\(part)' is not a positive integer")
+            }
+            out.append(v)
+        }
+        guard !out.isEmpty else { throw .invalidArgument(name: name, reason: "give at least one value") }
+        return out
     }
 
     func table(_ r: Evaluation.Report) -> String {
         var s = "index \(index): \(r.rows) rows, dim \(r.dimension), \(r.bits) bits; \(r.queries) queries, k \(r.k)\n"
         s += "open \(formatFixed(r.openMilliseconds, 2)) ms, peak RSS \(formatBytes(r.peakRSSBytes))\n"
-        s += "candidates  recall@\(r.k)  cand.recall  QPS(1 thr)  QPS(\(r.threads) thr)  p50 ms  p95 ms  p99 ms\n"
+        s += "probes  candidates  recall@\(r.k)  cand.recall  QPS(1 thr)  QPS(\(r.threads) thr)  p50 ms  p95 ms  p99 ms\n"
         for p in r.points {
-            s += String(p.candidates).padding(10) + "  " + formatFixed(p.recall, 4).padding(9) + "  "
+            s += String(p.probes).padding(6) + "  " + String(p.candidates).padding(10) + "  " + formatFixed(p.recall, 4).padding(9) + "  "
             s += formatFixed(p.candidateRecall, 4).padding(11) + "  " + formatFixed(p.qps, 0).padding(10) + "  "
             s += formatFixed(p.batchQPS, 0).padding(10 + String(r.threads).count - 1) + "  " + formatFixed(p.p50ms, 3).padding(6) + "  "
             s += formatFixed(p.p95ms, 3).padding(6) + "  " + formatFixed(p.p99ms, 3) + "\n"
@@ -79,7 +89,7 @@ struct Eval: ParsableCommand {
 
     func json(_ r: Evaluation.Report) -> String {
         let points = r.points.map { p in
-            "{\"candidates\":\(p.candidates),\"recall\":\(formatFixed(p.recall, 6)),\"candidate_recall\":\(formatFixed(p.candidateRecall, 6)),"
+            "{\"probes\":\(p.probes),\"candidates\":\(p.candidates),\"recall\":\(formatFixed(p.recall, 6)),\"candidate_recall\":\(formatFixed(p.candidateRecall, 6)),"
                 + "\"qps\":\(formatFixed(p.qps, 2)),\"batch_qps\":\(formatFixed(p.batchQPS, 2)),"
                 + "\"p50_ms\":\(formatFixed(p.p50ms, 4)),\"p95_ms\":\(formatFixed(p.p95ms, 4)),\"p99_ms\":\(formatFixed(p.p99ms, 4))}"
         }

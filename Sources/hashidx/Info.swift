@@ -34,6 +34,7 @@ struct Info: ParsableCommand {
             dimension:        \(index.dimension)
             bits:             \(index.bits)
             shards:           \(index.shardCount)
+            partitions:       \(index.partitionCount == 0 ? "none (every query scans every code)" : String(index.partitionCount))
             ids:              \(index.hasStringIDs ? "strings (ids file)" : "row numbers")
             bytes on disk:    \(formatBytes(index.bytesOnDisk)), \(formatFixed(Double(index.bytesOnDisk) / Double(raw), 2))× the raw float32 vectors
             vector codec:     \(codecs), compression ratio \(formatFixed(index.vectorCompressionRatio, 3))

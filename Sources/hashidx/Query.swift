@@ -39,6 +39,9 @@ struct Query: ParsableCommand {
     @Option(help: "Hamming candidates re-ranked by exact cosine (more: better recall, slower).")
     var candidates: Int = SearchOptions.defaultCandidates
 
+    @Option(help: "Partitions scanned per query, in an index built with partitions (more: better recall, slower).")
+    var probes: Int = SearchOptions.defaultProbes
+
     @Option(help: "Threads for --queries (default: all cores).")
     var threads: Int?
 
@@ -52,7 +55,7 @@ struct Query: ParsableCommand {
                 throw .invalidArgument(name: "query", reason: "give exactly one of --vector, --id or --queries")
             }
             if let threads, threads <= 0 { throw .invalidArgument(name: "threads", reason: "must be positive, got \(threads)") }
-            let options = SearchOptions(k: k, candidates: candidates)
+            let options = SearchOptions(k: k, candidates: candidates, probes: probes)
             try options.validateForCLI()
             let index = try Index(path: self.index)
             var labelled: [(label: String, results: [SearchResult])] = []
@@ -115,6 +118,7 @@ extension SearchOptions {
     func validateForCLI() throws(HashIdxError) {
         guard k > 0 else { throw .invalidArgument(name: "k", reason: "must be a positive number of results, got \(k)") }
         guard candidates > 0 else { throw .invalidArgument(name: "candidates", reason: "must be positive, got \(candidates)") }
+        guard probes > 0 else { throw .invalidArgument(name: "probes", reason: "must be positive, got \(probes)") }
     }
 }
 

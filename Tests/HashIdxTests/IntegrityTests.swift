@@ -8,7 +8,7 @@ final class IntegrityTests: XCTestCase {
         let rows = clusteredVectors(count: 300, dim: 8, seed: seed)
         try IndexBuilder.build(source: try InMemoryVectors(rows: rows), ids: (0..<300).map { "id-\($0)" }, to: path,
                                options: BuildOptions(training: TrainingOptions(bits: 64), shardSize: 200, rowsPerBlock: 16,
-                                                     vectorCodec: codec, idCodec: codec))
+                                                     vectorCodec: codec, idCodec: codec, partitions: 4))
         return rows
     }
 

@@ -1,0 +1,139 @@
+import Dispatch
+
+/// Spherical k-means: the partitions (inverted lists) of an index.
+///
+/// Rows and centroids are unit vectors; a row belongs to the centroid with the highest dot
+/// product (the nearest by cosine). Centroids are stored transposed (`dimension × count`)
+/// so that scoring one row against every centroid is a SIMD sweep over the centroids.
+struct Centroids: Sendable, Equatable {
+    /// Number of centroids.
+    let count: Int
+    let dimension: Int
+    /// Row-major `count × dimension` unit vectors (the stored form).
+    let rows: [Float]
+    /// The same, transposed and padded to a multiple of 8 centroids.
+    private let transposed: [Float]
+    private let padded: Int
+
+    init(rows: [Float], count: Int, dimension: Int) {
+        self.count = count
+        self.dimension = dimension
+        self.rows = rows
+        padded = (count + 7) / 8 * 8
+        var t = [Float](repeating: 0, count: dimension * padded)
+        for c in 0..<count { for i in 0..<dimension { t[i * padded + c] = rows[c * dimension + i] } }
+        transposed = t
+    }
+
+    static func == (a: Centroids, b: Centroids) -> Bool { a.count == b.count && a.dimension == b.dimension && a.rows == b.rows }
+
+    /// Dot products of `x` with every centroid, written to `scores` (≥ `count` + 7 floats).
+    func scores(_ x: UnsafePointer<Float>, into scores: UnsafeMutablePointer<Float>) {
+        transposed.withUnsafeBufferPointer { t in
+            let base = UnsafeRawPointer(t.baseAddress!)
+            let out = UnsafeMutableRawPointer(scores)
+            var c = 0
+            while c < padded {
+                var acc = SIMD8<Float>()
+                for i in 0..<dimension {
+                    acc += SIMD8<Float>(repeating: x[i]) * base.loadUnaligned(fromByteOffset: (i * padded + c) * 4, as: SIMD8<Float>.self)
+                }
+                out.storeBytes(of: acc, toByteOffset: c * 4, as: SIMD8<Float>.self)
+                c += 8
+            }
+        }
+    }
+
+    /// The centroid nearest to `x` (lowest index on ties). `scratch` holds ≥ `count` + 7 floats.
+    func nearest(_ x: UnsafePointer<Float>, scratch: UnsafeMutablePointer<Float>) -> Int {
+        scores(x, into: scratch)
+        var best = 0
+        var bestScore = scratch[0]
+        for c in 1..<count where scratch[c] > bestScore { best = c; bestScore = scratch[c] }
+        return best
+    }
+
+    /// The `n` centroids nearest to `x`, nearest first (ties: lower index).
+    func nearest(_ x: UnsafePointer<Float>, n: Int, scratch: UnsafeMutablePointer<Float>) -> [Int] {
+        scores(x, into: scratch)
+        let n = min(n, count)
+        if n == count { return (0..<count).sorted { scratch[$0] > scratch[$1] || (scratch[$0] == scratch[$1] && $0 < $1) } }
+        // Keep the best n in a small sorted list.
+        var top: [Int] = []
+        top.reserveCapacity(n + 1)
+        for c in 0..<count {
+            let s = scratch[c]
+            if top.count == n, s <= scratch[top[n - 1]] { continue }
+            var i = top.count
+            while i > 0 && s > scratch[top[i - 1]] { i -= 1 }
+            top.insert(c, at: i)
+            if top.count > n { top.removeLast() }
+        }
+        return top
+    }
+
+    /// Trains `k` centroids on the unit rows `x` (`n × d`, row-major) with `iterations` rounds of
+    /// spherical k-means on `threads` threads, starting from `k` distinct random rows.
+    static func train(_ x: [Float], n: Int, d: Int, k: Int, iterations: Int, threads: Int,
+                      rng: inout SplitMix64) -> Centroids {
+        precondition(k >= 1 && k <= n)
+        let start = Trainer.sampleRows(count: n, sample: k, rng: &rng)
+        var c = [Float](repeating: 0, count: k * d)
+        for (j, r) in start.enumerated() { for i in 0..<d { c[j * d + i] = x[r * d + i] } }
+        var centroids = Centroids(rows: c, count: k, dimension: d)
+        for _ in 0..<iterations {
+            let assignment = centroids.assign(x, n: n, threads: threads)
+            var sums = [Double](repeating: 0, count: k * d)
+            var sizes = [Int](repeating: 0, count: k)
+            for r in 0..<n {
+                let a = assignment[r]
+                sizes[a] += 1
+                for i in 0..<d { sums[a * d + i] += Double(x[r * d + i]) }
+            }
+            for j in 0..<k {
+                var norm = 0.0
+                for i in 0..<d { norm += sums[j * d + i] * sums[j * d + i] }
+                norm = norm.squareRoot()
+                if sizes[j] == 0 || norm == 0 {
+                    // An empty list restarts at a random row.
+                    let r = Int(rng.next() % UInt64(n))
+                    for i in 0..<d { c[j * d + i] = x[r * d + i] }
+                } else {
+                    for i in 0..<d { c[j * d + i] = Float(sums[j * d + i] / norm) }
+                }
+            }
+            centroids = Centroids(rows: c, count: k, dimension: d)
+        }
+        return centroids
+    }
+
+    /// The nearest centroid of every unit row of `x` (`n × dimension`), on `threads` threads.
+    func assign(_ x: [Float], n: Int, threads: Int) -> [Int] {
+        var out = [Int](repeating: 0, count: n)
+        let chunk = 1024
+        let chunks = (n + chunk - 1) / chunk
+        out.withUnsafeMutableBufferPointer { o in
+            x.withUnsafeBufferPointer { xb in
+                let op = SharedMutablePointer(o.baseAddress!), xp = SharedPointer(xb.baseAddress!)
+                DispatchQueue.concurrentPerform(iterations: max(1, min(threads, chunks))) { worker in
+                    let scratch = UnsafeMutablePointer<Float>.allocate(capacity: count + 8)
+                    defer { scratch.deallocate() }
+                    var ch = worker
+                    while ch < chunks {
+                        for r in (ch * chunk)..<min(n, (ch + 1) * chunk) {
+                            op.base[r] = nearest(xp.base + r * dimension, scratch: scratch)
+                        }
+                        ch += max(1, min(threads, chunks))
+                    }
+                }
+            }
+        }
+        return out
+    }
+}
+
+/// A pointer that worker threads write through at disjoint indices.
+struct SharedMutablePointer<T>: @unchecked Sendable {
+    let base: UnsafeMutablePointer<T>
+    init(_ base: UnsafeMutablePointer<T>) { self.base = base }
+}

@@ -1,0 +1,113 @@
+import XCTest
+@testable import HashIdx
+
+/// Indexes built with partitions: layout, row mapping and search.
+final class PartitionTests: XCTestCase {
+    private func build(_ rows: [[Float]], ids: [String]? = nil, partitions: Int, shardSize: Int = 1_000_000,
+                       codec: CodecChoice = .auto) throws -> Index {
+        let dir = makeTemporaryDirectory(self)
+        try IndexBuilder.build(source: try InMemoryVectors(rows: rows), ids: ids, to: dir + "/p.hidx",
+                               options: BuildOptions(training: TrainingOptions(bits: 64), shardSize: shardSize,
+                                                     rowsPerBlock: 32, vectorCodec: codec, idCodec: codec,
+                                                     partitions: partitions, threads: 2))
+        return try Index(path: dir + "/p.hidx")
+    }
+
+    func testCentroidsTrainAndAssignToTheNearest() {
+        var rng = SplitMix64(seed: 1)
+        let rows = clusteredVectors(count: 2000, dim: 8, clusters: 5)
+        let unit = rows.flatMap { r -> [Float] in
+            let n = r.reduce(0) { $0 + $1 * $1 }.squareRoot()
+            return r.map { $0 / n }
+        }
+        let c = Centroids.train(unit, n: 2000, d: 8, k: 5, iterations: 10, threads: 2, rng: &rng)
+        XCTAssertEqual(c.count, 5)
+        for j in 0..<5 {
+            let norm = (0..<8).reduce(Float(0)) { $0 + c.rows[j * 8 + $1] * c.rows[j * 8 + $1] }
+            XCTAssertEqual(norm, 1, accuracy: 1e-4)
+        }
+        let assignment = c.assign(unit, n: 2000, threads: 2)
+        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: 16)
+        defer { scratch.deallocate() }
+        for r in stride(from: 0, to: 2000, by: 37) {
+            var best = 0
+            var bestScore = -Float.infinity
+            for j in 0..<5 {
+                let s = (0..<8).reduce(Float(0)) { $0 + unit[r * 8 + $1] * c.rows[j * 8 + $1] }
+                if s > bestScore { best = j; bestScore = s }
+            }
+            XCTAssertEqual(assignment[r], best)
+            let top = unit.withUnsafeBufferPointer { c.nearest($0.baseAddress! + r * 8, n: 3, scratch: scratch) }
+            XCTAssertEqual(top.first, best)
+            XCTAssertEqual(top.count, 3)
+        }
+    }
+
+    /// Probing every partition with every row a candidate is an exact search, identical to an
+    /// index without partitions; ids, vectors and rows map back through the layout.
+    func testProbingEverythingIsExactAndRowsMapBack() throws {
+        let rows = clusteredVectors(count: 1200, dim: 10)
+        let ids = (0..<1200).map { "w\($0)" }
+        let plain = try build(rows, ids: ids, partitions: 0)
+        for (partitions, shardSize, codec) in [(12, 1_000_000, CodecChoice.none), (7, 500, .lz4)] {
+            let index = try build(rows, ids: ids, partitions: partitions, shardSize: shardSize, codec: codec)
+            XCTAssertEqual(index.partitionCount, partitions)
+            try index.verify()
+            for r in [0, 1, 499, 500, 777, 1199] {
+                XCTAssertEqual(try index.id(ofRow: r), ids[r])
+                XCTAssertEqual(try index.row(forID: ids[r]), r)
+                let v = try index.vector(ofRow: r)
+                for j in 0..<10 { XCTAssertEqual(v[j], rows[r][j], accuracy: 1e-5 * max(1, abs(rows[r][j]))) }
+            }
+            var rng = SplitMix64(seed: 3)
+            for _ in 0..<10 {
+                let q = (0..<10).map { _ in Float(rng.nextGaussian()) }
+                let all = SearchOptions(k: 10, candidates: 1200, probes: partitions)
+                let hits = try index.search(q, options: all)
+                XCTAssertEqual(hits.map(\.row), exactTopK(q, rows, k: 10))
+                XCTAssertEqual(hits, try plain.search(q, options: all))
+                XCTAssertEqual(try index.hammingCandidates(for: q, count: 1200, probes: partitions), Array(0..<1200))
+            }
+            let like = try index.search(similarToID: "w5", options: SearchOptions(k: 5, candidates: 1200, probes: partitions))
+            XCTAssertEqual(like.map(\.row), exactTopK(rows[5], rows, k: 5, excluding: 5))
+        }
+    }
+
+    /// With fewer probes, candidates come only from the partitions nearest to the query.
+    func testProbesLimitTheScanToTheNearestPartitions() throws {
+        let rows = clusteredVectors(count: 3000, dim: 12, clusters: 30)
+        let index = try build(rows, partitions: 30)
+        let centroids = index.manifest.centroids!
+        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: 64)
+        defer { scratch.deallocate() }
+        func partition(of v: [Float]) -> Int {
+            let n = v.reduce(0) { $0 + $1 * $1 }.squareRoot()
+            let unit = v.map { $0 / n }
+            return unit.withUnsafeBufferPointer { centroids.nearest($0.baseAddress!, scratch: scratch) }
+        }
+        let q = rows[17]
+        let probed = Set(q.map { $0 }.withUnsafeBufferPointer { _ -> [Int] in
+            let n = q.reduce(0) { $0 + $1 * $1 }.squareRoot()
+            let unit = q.map { $0 / n }
+            return unit.withUnsafeBufferPointer { centroids.nearest($0.baseAddress!, n: 3, scratch: scratch) }
+        })
+        let candidates = try index.hammingCandidates(for: q, count: 3000, probes: 3)
+        XCTAssertFalse(candidates.isEmpty)
+        XCTAssertLessThan(candidates.count, 3000)
+        for r in candidates { XCTAssertTrue(probed.contains(partition(of: rows[r])), "row \(r) is outside the probed partitions") }
+        // Every row of the probed partitions is a candidate when C is large.
+        let expected = (0..<3000).filter { probed.contains(partition(of: rows[$0])) }
+        XCTAssertEqual(candidates, expected)
+        // And the search finds the query's own row first.
+        XCTAssertEqual(try index.search(q, options: SearchOptions(k: 1, candidates: 100, probes: 3)).first?.row, 17)
+    }
+
+    func testRejectsBadPartitionOptions() {
+        let data = try! InMemoryVectors(rows: clusteredVectors(count: 50, dim: 4))
+        XCTAssertThrowsError(try IndexBuilder.build(source: data, to: makeTemporaryDirectory(self) + "/x",
+                                                    options: BuildOptions(partitions: -1)))
+        XCTAssertThrowsError(try IndexBuilder.build(source: data, to: makeTemporaryDirectory(self) + "/x",
+                                                    options: BuildOptions(threads: 0)))
+        XCTAssertThrowsError(try SearchOptions(k: 3, probes: 0).validate())
+    }
+}
