@@ -18,7 +18,7 @@ public enum Evaluation {
         public var probes: Int
         /// Mean recall@k: |results ∩ true top-k| / k.
         public var recall: Double
-        /// Mean fraction of the true top-k among the Hamming candidates (before re-ranking).
+        /// Mean fraction of the true top-k among the candidates that reach the exact re-rank.
         public var candidateRecall: Double
         /// Queries per second, one thread, one query at a time.
         public var qps: Double
@@ -49,6 +49,7 @@ public enum Evaluation {
     /// Every pair of `candidates` and `probes` values is one setting.
     public static func run(indexPath: String, queries: any VectorSource, groundTruth: GroundTruthFile, k: Int,
                            candidates: [Int], probes: [Int] = [SearchOptions.defaultProbes],
+                           shortlistFactor: Int = SearchOptions.defaultShortlistFactor,
                            threads: Int? = nil) throws(HashIdxError) -> Report {
         guard !probes.isEmpty, probes.allSatisfy({ $0 > 0 }) else {
             throw .invalidArgument(name: "probes", reason: "every value must be positive")
@@ -91,7 +92,8 @@ public enum Evaluation {
         var points: [Point] = []
         let settings = index.partitionCount == 0 ? candidates.map { (probes[0], $0) } : probes.flatMap { p in candidates.map { (p, $0) } }
         for (p, c) in settings {
-            let options = SearchOptions(k: k, candidates: c, probes: p)
+            let options = SearchOptions(k: k, candidates: c, probes: p, shortlistFactor: shortlistFactor)
+            try options.validate()
             var latencies: [Double] = []
             latencies.reserveCapacity(n)
             var found = 0, candidateFound = 0
@@ -107,7 +109,7 @@ public enum Evaluation {
             let elapsed = monotonicSeconds() - start
             for (i, q) in rows.enumerated() {
                 let truth = Set(groundTruth.row(i).prefix(k))
-                candidateFound += try index.hammingCandidates(for: q, count: max(c, k), probes: p).filter { truth.contains($0) }.count
+                candidateFound += try index.candidates(for: q, options: options).filter { truth.contains($0) }.count
             }
             let b0 = monotonicSeconds()
             _ = try index.search(batch: inMemory, options: options, threads: workers)

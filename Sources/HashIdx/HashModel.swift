@@ -112,6 +112,20 @@ public struct HashModel: Sendable, Equatable {
         }
     }
 
+    /// The margins `y_j = ⟨w_j, x − μ⟩ − t_j` of the unit vector `x` (`bits` floats): bit `j`
+    /// of its code is 1 exactly when `y_j > 0`.
+    public func margins(_ x: [Float]) -> [Float] {
+        var y = [Float](repeating: 0, count: bits)
+        projection.withUnsafeBufferPointer { w in
+            x.withUnsafeBufferPointer { xb in
+                for j in 0..<bits {
+                    y[j] = Vectors.dot(w.baseAddress! + j * dimension, xb.baseAddress!, count: dimension) - offsets[j]
+                }
+            }
+        }
+        return y
+    }
+
     /// The code of the unit vector `x`.
     public func encode(_ x: [Float]) -> [UInt64] {
         var code = [UInt64](repeating: 0, count: words)

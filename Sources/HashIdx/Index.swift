@@ -237,7 +237,10 @@ public final class Index: Sendable {
         let scratch = takeScratch()
         defer { returnScratch(scratch) }
         let want = max(options.candidates, options.k) + (excluding == nil ? 0 : 1)
-        let candidates = candidatePositions(q, want: want, probes: options.probes, scratch: scratch)
+        var candidates = candidatePositions(q, want: want * options.shortlistFactor, probes: options.probes, scratch: scratch)
+        if options.shortlistFactor > 1 && candidates.count > want {
+            candidates = shortlist(candidates, query: q, keep: want)
+        }
         // 3. Exact cosine on the candidates' vectors, block by block (candidates come sorted
         //    by shard and position, so each block is read once).
         var scored: [(row: Int, score: Float)] = []
@@ -311,7 +314,7 @@ public final class Index: Sendable {
         if let centroids = manifest.centroids, probes < centroids.count {
             let lists = q.withUnsafeBufferPointer { qb in
                 scratch.centroidScores.withUnsafeMutableBufferPointer { centroids.nearest(qb.baseAddress!, n: probes, scratch: $0.baseAddress!) }
-            }.sorted()
+            }
             for (i, s) in shards.enumerated() {
                 let offsets = s.partitionOffsets!
                 for p in lists where offsets[p + 1] > offsets[p] {
@@ -348,18 +351,47 @@ public final class Index: Sendable {
         return out
     }
 
-    /// The rows of the items whose codes are nearest to the query's code (the candidates a
-    /// search with `candidates: count` and `probes: probes` re-ranks), in ascending order.
-    public func hammingCandidates(for query: [Float], count: Int, probes: Int = SearchOptions.defaultProbes) throws(HashIdxError) -> [Int] {
+    /// The `keep` of `candidates` (sorted (shard, position) pairs) with the best asymmetric
+    /// scores against the unit query `q`, still sorted; ties go to the earlier candidate.
+    func shortlist(_ candidates: [(Int, Int)], query q: [Float], keep: Int) -> [(Int, Int)] {
+        let words = model.words
+        let planes = BitPlanes(margins: model.margins(q), words: words)
+        var scores = [Int32](repeating: 0, count: candidates.count)
+        for (i, (shard, position)) in candidates.enumerated() {
+            scores[i] = planes.score(shards[shard].codes + position * words)
+        }
+        var copy = scores
+        let cut = Centroids.nthLargest(&copy, keep)
+        var above = 0
+        for s in scores where s > cut { above += 1 }
+        var ties = keep - above
+        var out: [(Int, Int)] = []
+        out.reserveCapacity(keep)
+        for (i, s) in scores.enumerated() {
+            if s > cut {
+                out.append(candidates[i])
+            } else if s == cut && ties > 0 {
+                out.append(candidates[i])
+                ties -= 1
+            }
+        }
+        return out
+    }
+
+    /// The rows a search with `options` re-ranks by exact cosine for `query`, ascending:
+    /// the Hamming scan's best `candidates × shortlistFactor` in the probed partitions,
+    /// narrowed to `candidates` by the asymmetric pass.
+    public func candidates(for query: [Float], options: SearchOptions = SearchOptions()) throws(HashIdxError) -> [Int] {
+        try options.validate()
         guard query.count == dimension else { throw .dimensionMismatch(expected: dimension, actual: query.count, source: "query") }
-        guard count > 0 else { throw .invalidArgument(name: "count", reason: "must be positive, got \(count)") }
-        guard probes > 0 else { throw .invalidArgument(name: "probes", reason: "must be positive, got \(probes)") }
         var q = query
         try q.withUnsafeMutableBufferPointer { (b) throws(HashIdxError) in _ = try Vectors.normalize(b, source: "query", row: 0) }
         let scratch = takeScratch()
         defer { returnScratch(scratch) }
-        return candidatePositions(q, want: count, probes: probes, scratch: scratch)
-            .map { shards[$0.0].firstRow + shards[$0.0].rowNumber(atPosition: $0.1) }.sorted()
+        let want = max(options.candidates, options.k)
+        var found = candidatePositions(q, want: want * options.shortlistFactor, probes: options.probes, scratch: scratch)
+        if options.shortlistFactor > 1 && found.count > want { found = shortlist(found, query: q, keep: want) }
+        return found.map { shards[$0.0].firstRow + shards[$0.0].rowNumber(atPosition: $0.1) }.sorted()
     }
 
     /// Indices (ascending) of the `want` smallest of `values[0..<count]`, ties broken by

@@ -53,23 +53,47 @@ struct Centroids: Sendable, Equatable {
         return best
     }
 
-    /// The `n` centroids nearest to `x`, nearest first (ties: lower index).
+    /// The `n` centroids nearest to `x`, in ascending index order (ties at the cut: lower
+    /// index). `scratch` holds ≥ `count` + 7 floats.
     func nearest(_ x: UnsafePointer<Float>, n: Int, scratch: UnsafeMutablePointer<Float>) -> [Int] {
         scores(x, into: scratch)
         let n = min(n, count)
-        if n == count { return (0..<count).sorted { scratch[$0] > scratch[$1] || (scratch[$0] == scratch[$1] && $0 < $1) } }
-        // Keep the best n in a small sorted list.
-        var top: [Int] = []
-        top.reserveCapacity(n + 1)
+        if n == count { return Array(0..<count) }
+        // The n-th highest score by quickselect on a copy, then one pass collecting.
+        var copy = Array(UnsafeBufferPointer(start: scratch, count: count))
+        let cut = Self.nthLargest(&copy, n)
+        var above = 0
+        for c in 0..<count where scratch[c] > cut { above += 1 }
+        var ties = n - above
+        var out: [Int] = []
+        out.reserveCapacity(n)
         for c in 0..<count {
             let s = scratch[c]
-            if top.count == n, s <= scratch[top[n - 1]] { continue }
-            var i = top.count
-            while i > 0 && s > scratch[top[i - 1]] { i -= 1 }
-            top.insert(c, at: i)
-            if top.count > n { top.removeLast() }
+            if s > cut {
+                out.append(c)
+            } else if s == cut && ties > 0 {
+                out.append(c)
+                ties -= 1
+            }
         }
-        return top
+        return out
+    }
+
+    /// The `n`-th largest value of `v` (1-based), reordering `v` (Hoare quickselect).
+    static func nthLargest<T: Comparable>(_ v: inout [T], _ n: Int) -> T {
+        var lo = 0, hi = v.count - 1
+        let target = n - 1
+        while lo < hi {
+            let pivot = v[(lo + hi) / 2]
+            var i = lo, j = hi
+            while i <= j {
+                while v[i] > pivot { i += 1 }
+                while v[j] < pivot { j -= 1 }
+                if i <= j { v.swapAt(i, j); i += 1; j -= 1 }
+            }
+            if target <= j { hi = j } else if target >= i { lo = i } else { return v[target] }
+        }
+        return v[target]
     }
 
     /// Trains `k` centroids on the unit rows `x` (`n × d`, row-major) with `iterations` rounds of

@@ -11,16 +11,27 @@ public struct SearchOptions: Sendable, Equatable {
     /// slower queries.
     public var probes: Int
 
+    /// The asymmetric pass: the Hamming scan keeps `candidates × shortlistFactor` items,
+    /// which are re-scored against the query's unquantised margins (bit planes, AND +
+    /// popcount), and the best `candidates` of those go to the exact re-rank. 1 turns the
+    /// pass off.
+    public var shortlistFactor: Int
+
+    /// The default shortlist factor, chosen by measurement on GloVe-50 (see README).
+    public static let defaultShortlistFactor = 2
+
     /// The default candidate count, chosen by measurement on GloVe-50 (see README).
-    public static let defaultCandidates = 1000
+    public static let defaultCandidates = 200
     /// The default number of partitions probed, chosen by measurement on GloVe-50 (see README).
-    public static let defaultProbes = 64
+    public static let defaultProbes = 128
 
     /// Creates search options.
-    public init(k: Int = 10, candidates: Int = SearchOptions.defaultCandidates, probes: Int = SearchOptions.defaultProbes) {
+    public init(k: Int = 10, candidates: Int = SearchOptions.defaultCandidates, probes: Int = SearchOptions.defaultProbes,
+                shortlistFactor: Int = SearchOptions.defaultShortlistFactor) {
         self.k = k
         self.candidates = candidates
         self.probes = probes
+        self.shortlistFactor = shortlistFactor
     }
 
     func validate() throws(HashIdxError) {
@@ -29,6 +40,9 @@ public struct SearchOptions: Sendable, Equatable {
             throw .invalidArgument(name: "candidates", reason: "must be positive, got \(candidates)")
         }
         guard probes > 0 else { throw .invalidArgument(name: "probes", reason: "must be positive, got \(probes)") }
+        guard shortlistFactor >= 1, shortlistFactor <= 1000 else {
+            throw .invalidArgument(name: "shortlist", reason: "must be 1…1000, got \(shortlistFactor)")
+        }
     }
 }
 

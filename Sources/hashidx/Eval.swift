@@ -5,8 +5,8 @@ struct Eval: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Measure recall and speed against ground truth, as ann-benchmarks does.",
         discussion: """
-        For each --candidates value: recall@k, candidate recall (true top-k among the Hamming
-        candidates), queries/s one query at a time on one thread, batch queries/s on
+        For each --candidates value: recall@k, candidate recall (true top-k among the candidates
+        that reach the exact re-rank), queries/s one query at a time on one thread, batch queries/s on
         --threads threads, and latency p50/p95/p99. Also the time to open the index and the
         process's peak resident memory.
 
@@ -39,6 +39,9 @@ struct Eval: ParsableCommand {
     @Option(help: "Comma-separated partition probe counts to sweep (indexes with partitions).")
     var probes: String = String(SearchOptions.defaultProbes)
 
+    @Option(help: "Shortlist factor of the asymmetric pass (1: off).")
+    var shortlist: Int = SearchOptions.defaultShortlistFactor
+
     @Option(help: "Threads for the batch measurement (default: all cores).")
     var threads: Int?
 
@@ -57,7 +60,8 @@ struct Eval: ParsableCommand {
             let source: any VectorSource = limit.map { PrefixVectors(base: file, count: min($0, file.count)) } ?? file
             let truth = try GroundTruthFile(path: groundTruth)
             let report = try Evaluation.run(indexPath: index, queries: source, groundTruth: truth, k: k,
-                                            candidates: sweep, probes: probeSweep, threads: threads)
+                                            candidates: sweep, probes: probeSweep, shortlistFactor: shortlist,
+                                            threads: threads)
             print(format == .table ? table(report) : json(report), terminator: "")
         }
     }

@@ -42,6 +42,9 @@ struct Query: ParsableCommand {
     @Option(help: "Partitions scanned per query, in an index built with partitions (more: better recall, slower).")
     var probes: Int = SearchOptions.defaultProbes
 
+    @Option(help: "Asymmetric pass: the Hamming scan keeps candidates × this many, re-scored by bit planes (1: off).")
+    var shortlist: Int = SearchOptions.defaultShortlistFactor
+
     @Option(help: "Threads for --queries (default: all cores).")
     var threads: Int?
 
@@ -55,7 +58,7 @@ struct Query: ParsableCommand {
                 throw .invalidArgument(name: "query", reason: "give exactly one of --vector, --id or --queries")
             }
             if let threads, threads <= 0 { throw .invalidArgument(name: "threads", reason: "must be positive, got \(threads)") }
-            let options = SearchOptions(k: k, candidates: candidates, probes: probes)
+            let options = SearchOptions(k: k, candidates: candidates, probes: probes, shortlistFactor: shortlist)
             try options.validateForCLI()
             let index = try Index(path: self.index)
             var labelled: [(label: String, results: [SearchResult])] = []
@@ -119,6 +122,9 @@ extension SearchOptions {
         guard k > 0 else { throw .invalidArgument(name: "k", reason: "must be a positive number of results, got \(k)") }
         guard candidates > 0 else { throw .invalidArgument(name: "candidates", reason: "must be positive, got \(candidates)") }
         guard probes > 0 else { throw .invalidArgument(name: "probes", reason: "must be positive, got \(probes)") }
+        guard shortlistFactor >= 1, shortlistFactor <= 1000 else {
+            throw .invalidArgument(name: "shortlist", reason: "must be 1…1000, got \(shortlistFactor)")
+        }
     }
 }
 

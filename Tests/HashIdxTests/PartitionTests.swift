@@ -38,8 +38,13 @@ final class PartitionTests: XCTestCase {
             }
             XCTAssertEqual(assignment[r], best)
             let top = unit.withUnsafeBufferPointer { c.nearest($0.baseAddress! + r * 8, n: 3, scratch: scratch) }
-            XCTAssertEqual(top.first, best)
+            XCTAssertTrue(top.contains(best))
             XCTAssertEqual(top.count, 3)
+            XCTAssertEqual(top, top.sorted())
+            // The three are the three highest scores.
+            let scores = (0..<5).map { j in (0..<8).reduce(Float(0)) { $0 + unit[r * 8 + $1] * c.rows[j * 8 + $1] } }
+            let expected = (0..<5).sorted { scores[$0] > scores[$1] || (scores[$0] == scores[$1] && $0 < $1) }.prefix(3).sorted()
+            XCTAssertEqual(top, expected)
         }
     }
 
@@ -66,7 +71,7 @@ final class PartitionTests: XCTestCase {
                 let hits = try index.search(q, options: all)
                 XCTAssertEqual(hits.map(\.row), exactTopK(q, rows, k: 10))
                 XCTAssertEqual(hits, try plain.search(q, options: all))
-                XCTAssertEqual(try index.hammingCandidates(for: q, count: 1200, probes: partitions), Array(0..<1200))
+                XCTAssertEqual(try index.candidates(for: q, options: SearchOptions(k: 10, candidates: 1200, probes: partitions, shortlistFactor: 1)), Array(0..<1200))
             }
             let like = try index.search(similarToID: "w5", options: SearchOptions(k: 5, candidates: 1200, probes: partitions))
             XCTAssertEqual(like.map(\.row), exactTopK(rows[5], rows, k: 5, excluding: 5))
@@ -91,7 +96,7 @@ final class PartitionTests: XCTestCase {
             let unit = q.map { $0 / n }
             return unit.withUnsafeBufferPointer { centroids.nearest($0.baseAddress!, n: 3, scratch: scratch) }
         })
-        let candidates = try index.hammingCandidates(for: q, count: 3000, probes: 3)
+        let candidates = try index.candidates(for: q, options: SearchOptions(k: 10, candidates: 3000, probes: 3, shortlistFactor: 1))
         XCTAssertFalse(candidates.isEmpty)
         XCTAssertLessThan(candidates.count, 3000)
         for r in candidates { XCTAssertTrue(probed.contains(partition(of: rows[r])), "row \(r) is outside the probed partitions") }
@@ -100,6 +105,18 @@ final class PartitionTests: XCTestCase {
         XCTAssertEqual(candidates, expected)
         // And the search finds the query's own row first.
         XCTAssertEqual(try index.search(q, options: SearchOptions(k: 1, candidates: 100, probes: 3)).first?.row, 17)
+    }
+
+    func testNthLargest() {
+        var rng = SplitMix64(seed: 4)
+        for count in [1, 2, 5, 100, 1000] {
+            let values = (0..<count).map { _ in Float(rng.next() % 50) }
+            let sorted = values.sorted(by: >)
+            for n in Set([1, count / 2 + 1, count]) {
+                var copy = values
+                XCTAssertEqual(Centroids.nthLargest(&copy, n), sorted[n - 1], "count \(count) n \(n)")
+            }
+        }
     }
 
     func testRejectsBadPartitionOptions() {

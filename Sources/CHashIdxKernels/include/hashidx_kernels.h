@@ -58,6 +58,27 @@ uint32_t hidx_crc32c_portable(uint32_t crc, const void *data, size_t length);
 
 #endif
 
+#ifndef HASHIDX_PLANES_H
+#define HASHIDX_PLANES_H
+/// Asymmetric score of one code against a query given as bit planes: plane k of the
+/// positive (negative) magnitudes holds bit k of the quantised |y_j| for the bits j where the
+/// query's projection y_j is positive (negative). Returns Σ_k 2^k (popcount(P_k & code) −
+/// popcount(N_k & code)), proportional to Σ_j y_j · code_j: higher is more similar.
+static inline int32_t hidx_plane_score(const uint64_t *code, size_t words, const uint64_t *positive,
+                                       const uint64_t *negative, int planes) {
+    int32_t total = 0;
+    for (int k = 0; k < planes; k++) {
+        int32_t s = 0;
+        for (size_t w = 0; w < words; w++) {
+            s += __builtin_popcountll(positive[k * words + w] & code[w]);
+            s -= __builtin_popcountll(negative[k * words + w] & code[w]);
+        }
+        total += s << k;
+    }
+    return total;
+}
+#endif
+
 #ifndef HASHIDX_ATOMICS_H
 #define HASHIDX_ATOMICS_H
 /// Atomically ORs `bits` into `*word` (relaxed-release). Used for once-per-block marks.

@@ -1,0 +1,45 @@
+import CHashIdxKernels
+
+/// A query's margins quantised to bit planes, for the asymmetric scoring pass.
+///
+/// Plain Hamming distance treats every bit of the query alike; a bit whose projection lies
+/// near its threshold says little. The asymmetric score `Σ_j y_j · code_j` weights each item
+/// bit by the query's margin `y_j`, and it still runs on AND + popcount: the magnitudes
+/// `|y_j|` are quantised to `planeCount` bits and split by sign into bit planes.
+struct BitPlanes {
+    /// Magnitude bits per margin.
+    static let planeCount = 4
+
+    let words: Int
+    /// `planeCount × words` words each.
+    var positive: [UInt64]
+    var negative: [UInt64]
+
+    init(margins y: [Float], words: Int) {
+        self.words = words
+        let planes = Self.planeCount
+        positive = [UInt64](repeating: 0, count: planes * words)
+        negative = [UInt64](repeating: 0, count: planes * words)
+        let top = y.reduce(Float(0)) { max($0, abs($1)) }
+        guard top > 0 else { return }
+        let levels = Float((1 << planes) - 1)
+        for (j, v) in y.enumerated() {
+            let q = Int((abs(v) / top * levels).rounded())
+            guard q > 0 else { continue }
+            let word = j / 64, bit = UInt64(1) << UInt64(j % 64)
+            for k in 0..<planes where q & (1 << k) != 0 {
+                if v > 0 { positive[k * words + word] |= bit } else { negative[k * words + word] |= bit }
+            }
+        }
+    }
+
+    /// The asymmetric score of `code` (higher: more similar).
+    @inline(__always)
+    func score(_ code: UnsafePointer<UInt64>) -> Int32 {
+        positive.withUnsafeBufferPointer { p in
+            negative.withUnsafeBufferPointer { n in
+                hidx_plane_score(code, words, p.baseAddress!, n.baseAddress!, Int32(Self.planeCount))
+            }
+        }
+    }
+}
