@@ -347,3 +347,122 @@ size_t hidx_collect_below(const uint16_t *values, size_t count, uint16_t thresho
     }
     return n;
 }
+
+/* ---------- Half precision ---------- */
+
+static inline float half_to_float(uint16_t h) {
+    uint32_t sign = (uint32_t)(h & 0x8000) << 16;
+    uint32_t exp = (h >> 10) & 0x1F;
+    uint32_t mant = h & 0x3FF;
+    uint32_t bits;
+    if (exp == 0) {
+        if (mant == 0) {
+            bits = sign;
+        } else {
+            /* Subnormal: normalise. */
+            int e = -1;
+            do { e++; mant <<= 1; } while (!(mant & 0x400));
+            mant &= 0x3FF;
+            bits = sign | ((uint32_t)(127 - 15 - e) << 23) | (mant << 13);
+        }
+    } else if (exp == 31) {
+        bits = sign | 0x7F800000u | (mant << 13);
+    } else {
+        bits = sign | ((exp - 15 + 127) << 23) | (mant << 13);
+    }
+    float f;
+    memcpy(&f, &bits, 4);
+    return f;
+}
+
+static inline uint16_t float_to_half(float f) {
+    uint32_t x;
+    memcpy(&x, &f, 4);
+    uint32_t sign = (x >> 16) & 0x8000;
+    uint32_t absx = x & 0x7FFFFFFFu;
+    if (absx >= 0x7F800000u) { /* inf or NaN */
+        return (uint16_t)(sign | 0x7C00 | (absx > 0x7F800000u ? 0x200 : 0));
+    }
+    if (absx >= 0x477FF000u) return (uint16_t)(sign | 0x7C00); /* rounds to >= 65520: inf */
+    if (absx < 0x38800000u) { /* below the smallest normal half: subnormal or zero */
+        if (absx < 0x33000000u) return (uint16_t)sign; /* < 2^-25: rounds to zero */
+        uint32_t e = absx >> 23;
+        uint32_t m = (absx & 0x7FFFFF) | 0x800000;
+        uint32_t shift = 126 - e; /* 14..24 */
+        uint32_t v = m >> shift;
+        uint32_t rem = m & ((1u << shift) - 1);
+        uint32_t half = 1u << (shift - 1);
+        if (rem > half || (rem == half && (v & 1))) v++;
+        return (uint16_t)(sign | v);
+    }
+    uint32_t v = ((absx >> 13) - (112u << 10));
+    uint32_t rem = absx & 0x1FFF;
+    if (rem > 0x1000 || (rem == 0x1000 && (v & 1))) v++;
+    return (uint16_t)(sign | v);
+}
+
+void hidx_float_to_half(const float *in, uint16_t *out, size_t n) {
+    for (size_t i = 0; i < n; i++) out[i] = float_to_half(in[i]);
+}
+
+void hidx_half_to_float(const uint16_t *in, float *out, size_t n) {
+    for (size_t i = 0; i < n; i++) out[i] = half_to_float(in[i]);
+}
+
+float hidx_dot_f16_portable(const float *a, const uint16_t *b, size_t n) {
+    float s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    size_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        s0 += a[i] * half_to_float(b[i]);
+        s1 += a[i + 1] * half_to_float(b[i + 1]);
+        s2 += a[i + 2] * half_to_float(b[i + 2]);
+        s3 += a[i + 3] * half_to_float(b[i + 3]);
+    }
+    for (; i < n; i++) s0 += a[i] * half_to_float(b[i]);
+    return (s0 + s1) + (s2 + s3);
+}
+
+#if HIDX_X86
+static int cpu_has_f16c_avx2_fma(void) {
+    unsigned a, b, c, d;
+    if (!__get_cpuid(1, &a, &b, &c, &d)) return 0;
+    int f16c = (c & bit_F16C) != 0, fma = (c & bit_FMA) != 0, osx = (c & bit_OSXSAVE) != 0;
+    if (!(f16c && fma && osx)) return 0;
+    unsigned lo, hi;
+    __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+    if ((lo & 0x6) != 0x6) return 0;
+    if (__get_cpuid_max(0, 0) < 7) return 0;
+    __cpuid_count(7, 0, a, b, c, d);
+    return (b & (1u << 5)) != 0; /* AVX2 */
+}
+
+__attribute__((target("avx2,fma,f16c")))
+static float dot_f16_f16c(const float *a, const uint16_t *b, size_t n) {
+    __m256 acc = _mm256_setzero_ps();
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        __m256 vb = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(b + i)));
+        acc = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), vb, acc);
+    }
+    __m128 lo = _mm256_castps256_ps128(acc), hi = _mm256_extractf128_ps(acc, 1);
+    __m128 s = _mm_add_ps(lo, hi);
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_shuffle_ps(s, s, 1));
+    float total = _mm_cvtss_f32(s);
+    for (; i < n; i++) total += a[i] * half_to_float(b[i]);
+    return total;
+}
+#endif
+
+float hidx_dot_f16(const float *a, const uint16_t *b, size_t n) {
+#if HIDX_X86
+    static int has = -1;
+    int h = __atomic_load_n(&has, __ATOMIC_RELAXED);
+    if (h < 0) {
+        h = cpu_has_f16c_avx2_fma();
+        __atomic_store_n(&has, h, __ATOMIC_RELAXED);
+    }
+    if (h) return dot_f16_f16c(a, b, n);
+#endif
+    return hidx_dot_f16_portable(a, b, n);
+}

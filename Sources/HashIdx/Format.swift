@@ -81,13 +81,15 @@ public enum SectionCodec: UInt32, Sendable, CustomStringConvertible {
 }
 
 /// The element type of stored vectors.
-public enum VectorType: UInt32, Sendable, CustomStringConvertible {
-    /// IEEE 754 single precision.
+public enum VectorType: UInt32, Sendable, CaseIterable, CustomStringConvertible {
+    /// IEEE 754 single precision: exact re-rank.
     case float32 = 0
+    /// IEEE 754 half precision: half the bytes; cosines change by about 1e-3.
+    case float16 = 1
 
     /// Bytes per element.
-    public var size: Int { 4 }
-    public var description: String { "float32" }
+    public var size: Int { self == .float32 ? 4 : 2 }
+    public var description: String { self == .float32 ? "float32" : "float16" }
 }
 
 /// Little-endian byte writing into a growing buffer.

@@ -68,12 +68,16 @@ public final class Index: Sendable {
         manifest.shards.reduce(0) { $0 + Int($1.fileSize) } + manifest.encoded().count + Format.manifestName(0).count + 1
     }
 
-    /// Stored bytes of the vector sections over their uncompressed size (1.0: stored raw).
+    /// The element type of the stored vectors.
+    public var vectorType: VectorType { manifest.vectorType }
+
+    /// Bytes of the vector sections as float32 over their stored size (2.0 for float16
+    /// stored raw; above that, LZ4 saved the rest).
     public var vectorCompressionRatio: Double {
         var stored = 0, raw = 0
         for s in shards {
             stored += s.vectorData.count
-            raw += s.rows * s.dimension * manifest.vectorType.size
+            raw += s.rows * s.dimension * 4
         }
         return raw == 0 ? 1 : Double(raw) / Double(stored)
     }
@@ -153,8 +157,12 @@ public final class Index: Sendable {
         let scratch = BlockBuffer()
         return try withExtendedLifetime(scratch) { () throws(HashIdxError) -> [Float] in
             let b = try shard.block(position / shard.rowsPerBlock, ids: false, scratch: scratch)
-            let at = (position % shard.rowsPerBlock) * dimension * 4
-            return (0..<dimension).map { Float(bitPattern: b.le(UInt32.self, at: at + 4 * $0)) }
+            let size = shard.vectorType.size
+            let at = (position % shard.rowsPerBlock) * dimension * size
+            switch shard.vectorType {
+            case .float32: return (0..<dimension).map { Float(bitPattern: b.le(UInt32.self, at: at + 4 * $0)) }
+            case .float16: return (0..<dimension).map { HalfFloat.toFloat(b.le(UInt16.self, at: at + 2 * $0)) }
+            }
         }
     }
 
@@ -259,8 +267,13 @@ public final class Index: Sendable {
                     lastBlock = b
                     lastShard = shardIndex
                 }
-                let v = (block.baseAddress! + (position % shard.rowsPerBlock) * dimension * 4).assumingMemoryBound(to: Float.self)
-                scored.append((row, Vectors.dot(qb.baseAddress!, v, count: dimension)))
+                let at = block.baseAddress! + (position % shard.rowsPerBlock) * dimension * shard.vectorType.size
+                switch shard.vectorType {
+                case .float32:
+                    scored.append((row, Vectors.dot(qb.baseAddress!, at.assumingMemoryBound(to: Float.self), count: dimension)))
+                case .float16:
+                    scored.append((row, hidx_dot_f16(qb.baseAddress!, at.assumingMemoryBound(to: UInt16.self), dimension)))
+                }
             }
         }
         // 4. Top k, best first, ties by row.

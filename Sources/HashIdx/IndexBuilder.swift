@@ -26,6 +26,8 @@ public struct BuildOptions: Sendable {
     public var partitions: Int?
     /// Threads for training and partitioning (`nil`: all cores).
     public var threads: Int?
+    /// The element type of the stored vectors (re-rank precision against size).
+    public var vectorType: VectorType
 
     /// The default shard size.
     public static let defaultShardSize = 1_000_000
@@ -41,7 +43,7 @@ public struct BuildOptions: Sendable {
     /// Creates build options.
     public init(training: TrainingOptions = TrainingOptions(), shardSize: Int = BuildOptions.defaultShardSize,
                 rowsPerBlock: Int = 64, vectorCodec: CodecChoice = .auto, idCodec: CodecChoice = .auto,
-                partitions: Int? = nil, threads: Int? = nil) {
+                partitions: Int? = nil, threads: Int? = nil, vectorType: VectorType = .float32) {
         self.training = training
         self.shardSize = shardSize
         self.rowsPerBlock = rowsPerBlock
@@ -49,6 +51,7 @@ public struct BuildOptions: Sendable {
         self.idCodec = idCodec
         self.partitions = partitions
         self.threads = threads
+        self.vectorType = vectorType
     }
 
     func validate() throws(HashIdxError) {
@@ -184,7 +187,8 @@ public enum IndexBuilder {
             }
 
             let writer = ShardWriter(model: model, rowsPerBlock: options.rowsPerBlock,
-                                     vectorCodec: options.vectorCodec, idCodec: options.idCodec)
+                                     vectorCodec: options.vectorCodec, idCodec: options.idCodec,
+                                     vectorType: options.vectorType)
             var records: [ShardRecord] = []
             var lo = 0
             var shardNo = 0
@@ -206,7 +210,7 @@ public enum IndexBuilder {
             }
             progress(BuildProgress(phase: .finishing, done: 0, total: 1))
             let manifest = Manifest(rows: UInt64(source.count), model: model, hasStringIDs: ids != nil,
-                                    vectorType: .float32, rowsPerBlock: options.rowsPerBlock,
+                                    vectorType: options.vectorType, rowsPerBlock: options.rowsPerBlock,
                                     training: TrainingInfo(sampleSize: min(options.training.sampleSize, source.count),
                                                            iterations: options.training.iterations,
                                                            seed: options.training.seed),

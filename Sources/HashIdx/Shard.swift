@@ -13,6 +13,7 @@ final class Shard: @unchecked Sendable {
     let dimension: Int
     let bits: Int
     let rowsPerBlock: Int
+    let vectorType: VectorType
     let vectorCodec: SectionCodec
     let idCodec: SectionCodec?
 
@@ -69,11 +70,11 @@ final class Shard: @unchecked Sendable {
         dimension = Int(b.le(UInt32.self, at: 32))
         bits = Int(b.le(UInt32.self, at: 36))
         rowsPerBlock = Int(b.le(UInt32.self, at: 40))
-        let vectorType = b.le(UInt32.self, at: 44)
+        let vectorTypeRaw = b.le(UInt32.self, at: 44)
         let fileSize = b.le(UInt64.self, at: 56)
         guard UInt64(rows) == record.rows, UInt64(firstRow) == record.firstRow, dimension == manifest.model.dimension,
               bits == manifest.model.bits, rowsPerBlock == manifest.rowsPerBlock,
-              vectorType == manifest.vectorType.rawValue, fileSize == record.fileSize,
+              vectorTypeRaw == manifest.vectorType.rawValue, fileSize == record.fileSize,
               b.le(UInt32.self, at: 52) == 0 else {
             throw bad("shard header disagrees with the manifest")
         }
@@ -98,6 +99,7 @@ final class Shard: @unchecked Sendable {
             found[kind] = (codec, Int(off)..<Int(off + len), b.le(UInt32.self, at: e + 24))
         }
         guard lastEnd == b.count else { throw bad("shard has bytes after its last section") }
+        vectorType = manifest.vectorType
         let words = bits / 64
         let blocks = (rows + rowsPerBlock - 1) / rowsPerBlock
         func section(_ kind: SectionKind, length: Int?, checked: Bool) throws(HashIdxError) -> (UnsafeRawBufferPointer, UInt32, UInt32) {
@@ -118,7 +120,7 @@ final class Shard: @unchecked Sendable {
         vectorCodec = vc
         vectorDataCRC = vd.2
         try Self.checkBlockIndex(vectorIndex, blocks: blocks, dataLength: vectorData.count, rows: rows,
-                                 rowsPerBlock: rowsPerBlock, rowBytes: dimension * 4, codec: vc, bad: bad)
+                                 rowsPerBlock: rowsPerBlock, rowBytes: dimension * manifest.vectorType.size, codec: vc, bad: bad)
         for r in 0..<rows where !(norms.le(UInt32.self, at: 4 * r) |> { Float(bitPattern: $0) > 0 && Float(bitPattern: $0).isFinite }) {
             throw bad("row \(r) has an invalid stored norm")
         }

@@ -29,6 +29,7 @@ struct ShardWriter {
     let rowsPerBlock: Int
     let vectorCodec: CodecChoice
     let idCodec: CodecChoice
+    let vectorType: VectorType
 
     /// Writes rows `rows` of `source` (with `ids`, one per row of the range, or `nil` for
     /// row-number ids) to `path`. `progress` is called with the number of rows done.
@@ -120,7 +121,15 @@ struct ShardWriter {
                 let base = (r - lo) * d
                 for j in 0..<d { block[base + j] = row[j] }
             }
-            let raw = block.withUnsafeBytes { Array($0[0..<((hi - lo) * d * 4)]) }
+            let raw: [UInt8]
+            switch vectorType {
+            case .float32:
+                raw = block.withUnsafeBytes { Array($0[0..<((hi - lo) * d * 4)]) }
+            case .float16:
+                var halves = [UInt16](repeating: 0, count: (hi - lo) * d)
+                hidx_float_to_half(block, &halves, halves.count)
+                raw = halves.withUnsafeBytes { Array($0) }
+            }
             if deciding {
                 pendingProbe.append(raw)
                 probeRaw += raw.count
@@ -218,7 +227,7 @@ struct ShardWriter {
         h.u32(UInt32(d))
         h.u32(UInt32(model.bits))
         h.u32(UInt32(rowsPerBlock))
-        h.u32(VectorType.float32.rawValue)
+        h.u32(vectorType.rawValue)
         h.u32(UInt32(sections.count))
         h.u32(0)
         h.u64(UInt64(end))

@@ -49,6 +49,9 @@ struct Build: ParsableCommand {
     @Option(help: "Threads for training and partitioning (default: all cores).")
     var threads: Int?
 
+    @Option(name: .customLong("vector-type"), help: "Stored vector precision: float32 (exact re-rank) or float16 (half the bytes).")
+    var vectorType: VectorType = .float32
+
     @Option(name: .customLong("vector-codec"), help: "Vector compression: auto (LZ4 where it saves ≥10%), lz4 or none.")
     var vectorCodec: CodecChoice = .auto
 
@@ -65,6 +68,7 @@ struct Build: ParsableCommand {
             options.idCodec = idCodec
             options.partitions = partitions
             options.threads = threads
+            options.vectorType = vectorType
             let meter = ProgressMeter()
             let summary = try IndexBuilder.build(vectorsPath: vectors, idsPath: ids, to: output, options: options) {
                 meter.update($0)

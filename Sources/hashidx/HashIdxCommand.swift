@@ -73,3 +73,15 @@ func formatFixed(_ v: Double, _ digits: Int) -> String {
 }
 
 extension CodecChoice: ExpressibleByArgument {}
+
+extension VectorType: ExpressibleByArgument {
+    public init?(argument: String) {
+        switch argument {
+        case "float32", "f32": self = .float32
+        case "float16", "f16": self = .float16
+        default: return nil
+        }
+    }
+
+    public static var allValueStrings: [String] { ["float32", "float16"] }
+}

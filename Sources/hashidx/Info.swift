@@ -37,7 +37,8 @@ struct Info: ParsableCommand {
             partitions:       \(index.partitionCount == 0 ? "none (every query scans every code)" : String(index.partitionCount))
             ids:              \(index.hasStringIDs ? "strings (ids file)" : "row numbers")
             bytes on disk:    \(formatBytes(index.bytesOnDisk)), \(formatFixed(Double(index.bytesOnDisk) / Double(raw), 2))× the raw float32 vectors
-            vector codec:     \(codecs), compression ratio \(formatFixed(index.vectorCompressionRatio, 3))
+            vector type:      \(index.vectorType)
+            vector codec:     \(codecs), float32 bytes / stored bytes \(formatFixed(index.vectorCompressionRatio, 3))
             id codec:         \(index.hasStringIDs ? Set(index.idCodecs.map(\.description)).sorted().joined(separator: ", ") + ", compression ratio " + formatFixed(index.idCompressionRatio, 3) : "-")
             hashing:          \(index.model.scheme)
             training sample:  \(index.training.sampleSize) rows, \(index.training.iterations) ITQ iterations, seed \(index.training.seed)

@@ -45,6 +45,20 @@ void hidx_histogram_u16(const uint16_t *values, size_t count, uint32_t *histogra
 size_t hidx_collect_below(const uint16_t *values, size_t count, uint16_t threshold, size_t at_threshold,
                           uint32_t *out);
 
+/// Dot product of `n` floats with `n` IEEE half-precision values (stored as uint16), in
+/// single precision. Uses F16C + AVX2 + FMA where the CPU has them; every path rounds each
+/// half to float exactly, so results differ only by summation order.
+float hidx_dot_f16(const float *a, const uint16_t *b, size_t n);
+
+/// The portable path of hidx_dot_f16 (for tests).
+float hidx_dot_f16_portable(const float *a, const uint16_t *b, size_t n);
+
+/// Converts `n` floats to half precision (round to nearest even; overflow to infinity).
+void hidx_float_to_half(const float *in, uint16_t *out, size_t n);
+
+/// Converts `n` half-precision values to float (exact).
+void hidx_half_to_float(const uint16_t *in, float *out, size_t n);
+
 /// CRC-32C (Castagnoli), as in iSCSI, ext4 and LevelDB. `crc` is the running value
 /// (0 for a fresh checksum); returns the updated value.
 uint32_t hidx_crc32c(uint32_t crc, const void *data, size_t length);
