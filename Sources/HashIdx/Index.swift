@@ -373,22 +373,7 @@ public final class Index: Sendable {
         for (i, (shard, position)) in candidates.enumerated() {
             scores[i] = planes.score(shards[shard].codes + position * words)
         }
-        var copy = scores
-        let cut = Centroids.nthLargest(&copy, keep)
-        var above = 0
-        for s in scores where s > cut { above += 1 }
-        var ties = keep - above
-        var out: [(Int, Int)] = []
-        out.reserveCapacity(keep)
-        for (i, s) in scores.enumerated() {
-            if s > cut {
-                out.append(candidates[i])
-            } else if s == cut && ties > 0 {
-                out.append(candidates[i])
-                ties -= 1
-            }
-        }
-        return out
+        return Centroids.indicesOfLargest(scores, keep: keep).map { candidates[$0] }
     }
 
     /// The rows a search with `options` re-ranks by exact cosine for `query`, ascending:

@@ -59,20 +59,23 @@ struct Centroids: Sendable, Equatable {
         scores(x, into: scratch)
         let n = min(n, count)
         if n == count { return Array(0..<count) }
-        // The n-th highest score by quickselect on a copy, then one pass collecting.
-        var copy = Array(UnsafeBufferPointer(start: scratch, count: count))
-        let cut = Self.nthLargest(&copy, n)
-        var above = 0
-        for c in 0..<count where scratch[c] > cut { above += 1 }
-        var ties = n - above
+        return Self.indicesOfLargest(Array(UnsafeBufferPointer(start: scratch, count: count)), keep: n)
+    }
+
+    /// The indices (ascending) of the `keep` largest of `values`; ties at the cut go to the
+    /// lower index. Quickselect on a copy, then one collecting pass: O(count).
+    static func indicesOfLargest<T: Comparable>(_ values: [T], keep: Int) -> [Int] {
+        if keep >= values.count { return Array(values.indices) }
+        var copy = values
+        let cut = nthLargest(&copy, keep)
+        var ties = keep - values.reduce(0) { $0 + ($1 > cut ? 1 : 0) }
         var out: [Int] = []
-        out.reserveCapacity(n)
-        for c in 0..<count {
-            let s = scratch[c]
-            if s > cut {
-                out.append(c)
-            } else if s == cut && ties > 0 {
-                out.append(c)
+        out.reserveCapacity(keep)
+        for (i, v) in values.enumerated() {
+            if v > cut {
+                out.append(i)
+            } else if v == cut && ties > 0 {
+                out.append(i)
                 ties -= 1
             }
         }

@@ -34,7 +34,8 @@ public struct SearchOptions: Sendable, Equatable {
         self.shortlistFactor = shortlistFactor
     }
 
-    func validate() throws(HashIdxError) {
+    /// Throws ``HashIdxError/invalidArgument(name:reason:)`` for an option out of range.
+    public func validate() throws(HashIdxError) {
         guard k > 0 else { throw .invalidArgument(name: "k", reason: "must be a positive number of results, got \(k)") }
         guard candidates > 0 else {
             throw .invalidArgument(name: "candidates", reason: "must be positive, got \(candidates)")

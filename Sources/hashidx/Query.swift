@@ -59,7 +59,7 @@ struct Query: ParsableCommand {
             }
             if let threads, threads <= 0 { throw .invalidArgument(name: "threads", reason: "must be positive, got \(threads)") }
             let options = SearchOptions(k: k, candidates: candidates, probes: probes, shortlistFactor: shortlist)
-            try options.validateForCLI()
+            try options.validate()
             let index = try Index(path: self.index)
             var labelled: [(label: String, results: [SearchResult])] = []
             if let vector {
@@ -114,17 +114,6 @@ struct Query: ParsableCommand {
         "[" + r.enumerated().map { i, hit in
             "{\"rank\":\(i + 1),\"id\":\(jsonString(hit.id)),\"score\":\(formatFixed(Double(hit.score), 6))}"
         }.joined(separator: ",") + "]"
-    }
-}
-
-extension SearchOptions {
-    func validateForCLI() throws(HashIdxError) {
-        guard k > 0 else { throw .invalidArgument(name: "k", reason: "must be a positive number of results, got \(k)") }
-        guard candidates > 0 else { throw .invalidArgument(name: "candidates", reason: "must be positive, got \(candidates)") }
-        guard probes > 0 else { throw .invalidArgument(name: "probes", reason: "must be positive, got \(probes)") }
-        guard shortlistFactor >= 1, shortlistFactor <= 1000 else {
-            throw .invalidArgument(name: "shortlist", reason: "must be 1…1000, got \(shortlistFactor)")
-        }
     }
 }
 
