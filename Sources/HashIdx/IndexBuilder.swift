@@ -24,7 +24,7 @@ public struct BuildOptions: Sendable {
     /// Number of partitions (spherical k-means lists): `nil` picks one from the row count
     /// (see ``defaultPartitions(rows:)``), 0 or 1 builds an index without partitions.
     public var partitions: Int?
-    /// Threads for training and partitioning (`nil`: all cores).
+    /// Threads for training, partitioning and encoding (`nil`: all cores).
     public var threads: Int?
     /// The element type of the stored vectors (re-rank precision against size).
     public var vectorType: VectorType
@@ -188,7 +188,7 @@ public enum IndexBuilder {
 
             let writer = ShardWriter(model: model, rowsPerBlock: options.rowsPerBlock,
                                      vectorCodec: options.vectorCodec, idCodec: options.idCodec,
-                                     vectorType: options.vectorType)
+                                     vectorType: options.vectorType, threads: threads)
             var records: [ShardRecord] = []
             var lo = 0
             var shardNo = 0

@@ -30,6 +30,8 @@ struct ShardWriter {
     let vectorCodec: CodecChoice
     let idCodec: CodecChoice
     let vectorType: VectorType
+    /// Threads for normalising and encoding.
+    var threads: Int = 1
 
     /// Writes rows `rows` of `source` (with `ids`, one per row of the range, or `nil` for
     /// row-number ids) to `path`. `progress` is called with the number of rows done.
@@ -82,7 +84,6 @@ struct ShardWriter {
         var vectorCRC: UInt32 = 0
         var vectorBytes = 0
         var block = [Float](repeating: 0, count: rowsPerBlock * d)
-        var row = [Float](repeating: 0, count: d)
         var chosen: SectionCodec = vectorCodec == .lz4 ? .lz4 : .none
         var probeRaw = 0, probeCompressed = 0
         var pendingProbe: [[UInt8]] = []   // raw probe blocks kept until `auto` decides
@@ -107,20 +108,19 @@ struct ShardWriter {
         }
         var deciding = vectorCodec == .auto
 
+        // Rows are normalised and encoded in parallel, a group of blocks at a time; blocks are
+        // then compressed and written in order.
+        let groupBlocks = max(1, 16_384 / rowsPerBlock)
+        var unit = [Float](repeating: 0, count: min(n, groupBlocks * rowsPerBlock) * d)
         for b in 0..<blocks {
             let lo = b * rowsPerBlock, hi = min(n, lo + rowsPerBlock)
-            for r in lo..<hi {
-                try row.withUnsafeMutableBufferPointer { (buf) throws(HashIdxError) in
-                    let row = rows.lowerBound + order[r]
-                    source.copyRow(row, into: buf)
-                    norms[r] = try Vectors.normalize(buf, source: source.name, row: row)
-                    codes.withUnsafeMutableBufferPointer { c in
-                        model.encode(UnsafeBufferPointer(buf), into: UnsafeMutableBufferPointer(rebasing: c[(r * words)..<((r + 1) * words)]))
-                    }
-                }
-                let base = (r - lo) * d
-                for j in 0..<d { block[base + j] = row[j] }
+            if b % groupBlocks == 0 {
+                let groupHi = min(n, lo + groupBlocks * rowsPerBlock)
+                try encodeGroup(source: source, rows: rows, order: order, range: lo..<groupHi,
+                                unit: &unit, norms: &norms, codes: &codes)
             }
+            let groupLo = (b / groupBlocks) * groupBlocks * rowsPerBlock
+            for j in 0..<((hi - lo) * d) { block[j] = unit[(lo - groupLo) * d + j] }
             let raw: [UInt8]
             switch vectorType {
             case .float32:
@@ -245,6 +245,49 @@ struct ShardWriter {
     }
 }
 
+extension ShardWriter {
+    /// Normalises and encodes positions `range` (unit vectors into `unit` from index 0,
+    /// norms and codes at their positions) on `threads` threads. Throws the error of the
+    /// first bad row in position order.
+    func encodeGroup(source: any VectorSource, rows: Range<Int>, order: [Int], range: Range<Int>,
+                     unit: inout [Float], norms: inout [Float], codes: inout [UInt64]) throws(HashIdxError) {
+        let d = model.dimension, words = model.words
+        let chunk = 256
+        let chunks = (range.count + chunk - 1) / chunk
+        let workers = max(1, min(threads, chunks))
+        let firstError = Mutex<(Int, HashIdxError)?>(nil)
+        unit.withUnsafeMutableBufferPointer { u in
+            norms.withUnsafeMutableBufferPointer { nb in
+                codes.withUnsafeMutableBufferPointer { cb in
+                    let up = SharedMutablePointer(u.baseAddress!), np = SharedMutablePointer(nb.baseAddress!)
+                    let cp = SharedMutablePointer(cb.baseAddress!)
+                    DispatchQueue.concurrentPerform(iterations: workers) { worker in
+                        var ch = worker
+                        while ch < chunks {
+                            let lo = range.lowerBound + ch * chunk, hi = min(range.upperBound, lo + chunk)
+                            for position in lo..<hi {
+                                let row = rows.lowerBound + order[position]
+                                let buffer = UnsafeMutableBufferPointer(start: up.base + (position - range.lowerBound) * d, count: d)
+                                source.copyRow(row, into: buffer)
+                                do throws(HashIdxError) {
+                                    np.base[position] = try Vectors.normalize(buffer, source: source.name, row: row)
+                                } catch {
+                                    firstError.withLock { if $0 == nil || $0!.0 > position { $0 = (position, error) } }
+                                    return
+                                }
+                                model.encode(UnsafeBufferPointer(buffer),
+                                             into: UnsafeMutableBufferPointer(start: cp.base + position * words, count: words))
+                            }
+                            ch += workers
+                        }
+                    }
+                }
+            }
+        }
+        if let (_, e) = firstError.withLock({ $0 }) { throw e }
+    }
+}
+
 /// `v` rounded up to the section alignment.
 func align(_ v: Int) -> Int {
     (v + Format.sectionAlignment - 1) / Format.sectionAlignment * Format.sectionAlignment
@@ -269,3 +312,5 @@ extension LZ4 {
 
 import CHashIdxKernels
 import CLZ4
+import Dispatch
+import Synchronization
