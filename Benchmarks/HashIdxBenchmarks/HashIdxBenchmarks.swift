@@ -40,7 +40,7 @@ let benchmarks: @Sendable () -> Void = {
         var g = Generator(state: UInt64(bits))
         let codes = (0..<(scanCodes * words)).map { _ in g.next() }
         let query = (0..<words).map { _ in g.next() }
-        for kernel in [Kernels.HammingKernel.best, .portable] where kernel.isAvailable {
+        for kernel in Kernels.HammingKernel.allCases where kernel.isAvailable {
             Benchmark("Hamming scan \(bits) bits, 1M codes (\(kernel))") { benchmark in
                 var out = [UInt16](repeating: 0, count: scanCodes)
                 for _ in benchmark.scaledIterations {

@@ -11,6 +11,8 @@ public enum Kernels {
         case popcnt = 2
         /// AVX-512F with VPOPCNTDQ.
         case avx512 = 3
+        /// AVX2 with a nibble look-up table (codes of 256, 512, … bits; others use POPCNT).
+        case avx2 = 4
 
         /// Whether this CPU can run the kernel.
         public var isAvailable: Bool { hidx_kernel_available(rawValue) != 0 }

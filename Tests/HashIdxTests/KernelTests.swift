@@ -16,7 +16,7 @@ final class KernelTests: XCTestCase {
     /// length and for counts that leave a tail.
     func testEveryAvailableKernelMatchesNaiveCount() {
         var rng = SplitMix64(seed: 42)
-        let kernels = [HIDX_KERNEL_PORTABLE, HIDX_KERNEL_POPCNT, HIDX_KERNEL_AVX512, HIDX_KERNEL_AUTO].map { Int32($0) }
+        let kernels = [HIDX_KERNEL_PORTABLE, HIDX_KERNEL_POPCNT, HIDX_KERNEL_AVX512, HIDX_KERNEL_AVX2, HIDX_KERNEL_AUTO].map { Int32($0) }
         var ran = 0
         for words in [1, 2, 3, 4, 8, 16] {
             for count in [0, 1, 2, 3, 7, 64, 101] {
@@ -36,13 +36,16 @@ final class KernelTests: XCTestCase {
             }
         }
         XCTAssertGreaterThan(ran, 0)
+        // Every kernel the library knows is listed, and the best one is available.
+        XCTAssertTrue(Kernels.HammingKernel.best.isAvailable)
+        XCTAssertEqual(Kernels.HammingKernel.allCases.count, 4)
     }
 
     func testExtremeCodes() {
         let words = 4
         let codes: [UInt64] = [0, 0, 0, 0, .max, .max, .max, .max, 1, 0, 0, 1 << 63]
         let query: [UInt64] = [0, 0, 0, 0]
-        for k in [HIDX_KERNEL_PORTABLE, HIDX_KERNEL_POPCNT, HIDX_KERNEL_AVX512].map(Int32.init) where hidx_kernel_available(k) != 0 {
+        for k in [HIDX_KERNEL_PORTABLE, HIDX_KERNEL_POPCNT, HIDX_KERNEL_AVX512, HIDX_KERNEL_AVX2].map(Int32.init) where hidx_kernel_available(k) != 0 {
             var out = [UInt16](repeating: 0, count: 3)
             hidx_hamming_distances(k, codes, 3, words, query, &out)
             XCTAssertEqual(out, [0, 256, 2])

@@ -14,15 +14,17 @@ enum {
     HIDX_KERNEL_PORTABLE = 1,   /* SWAR bit counting, any CPU */
     HIDX_KERNEL_POPCNT = 2,     /* x86-64 POPCNT instruction, or the compiler's popcount elsewhere */
     HIDX_KERNEL_AVX512 = 3,     /* AVX-512F + VPOPCNTDQ */
+    HIDX_KERNEL_AVX2 = 4,       /* AVX2 nibble-table popcount (Mula), codes of 4k words */
 };
 
 /// Whether `kernel` can run on this CPU.
 int hidx_kernel_available(int kernel);
 
-/// The kernel that HIDX_KERNEL_AUTO resolves to on this CPU.
+/// The kernel that HIDX_KERNEL_AUTO resolves to on this CPU for 256-bit codes (without
+/// AVX-512, codes of 512 bits and more use AVX2 when the CPU has it).
 int hidx_kernel_best(void);
 
-/// A short name for a kernel ("portable", "popcnt", "avx512-vpopcntdq").
+/// A short name for a kernel ("portable", "popcnt", "avx512-vpopcntdq", "avx2").
 const char *hidx_kernel_name(int kernel);
 
 /// Hamming distances between `query` and `count` codes of `words` 64-bit words each,
