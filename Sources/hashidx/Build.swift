@@ -13,15 +13,17 @@ struct Build: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Build an index from a vectors file.",
         discussion: """
-        VECTORS is a .npy (2-D, C-order, little-endian float32/float16/float64), .fvecs or
-        .fbin file. Each row is one item. Vectors are compared by cosine similarity.
+        VECTORS is a .npy (2-D, C-order, little-endian float32/float16/float64),
+        .fvecs or .fbin file. Each row is one item. Vectors are compared by cosine
+        similarity.
 
-        Example — index the 20,000 GloVe words shipped in Data/, with the words as ids:
+        Example — index the 20,000 GloVe words shipped in Data/, with the words as
+        ids:
 
           hashidx build Data/glove-20k.npy --ids Data/glove-20k.txt -o words.hidx
 
-        If INDEX already holds an index it is replaced atomically: until the new one is
-        complete, the old one stays readable.
+        If INDEX already holds an index it is replaced atomically: until the new one
+        is complete, the old one stays readable.
         """
     )
 

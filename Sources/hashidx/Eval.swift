@@ -5,19 +5,21 @@ struct Eval: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Measure recall and speed against ground truth, as ann-benchmarks does.",
         discussion: """
-        For each --candidates value: recall@k, candidate recall (true top-k among the candidates
-        that reach the exact re-rank), queries/s one query at a time on one thread, batch queries/s on
-        --threads threads, and latency p50/p95/p99. Also the time to open the index and the
-        process's peak resident memory.
+        For each pair of --probes and --candidates values: recall@k, candidate
+        recall (true top-k among
+        the candidates that reach the exact re-rank), queries/s one query at a time
+        on one thread, batch queries/s on --threads threads, and latency
+        p50/p95/p99. Also the time to open the index and the process's peak resident
+        memory.
 
         Example (GloVe-50 from ../shared/datasets/glove50.py):
 
           hashidx build base.npy -o glove.hidx
           hashidx eval glove.hidx --queries queries.npy --ground-truth gt.npy --k 10 \\
-              --candidates 100,200,500,1000 --format json
+              --probes 64,128 --candidates 100,200,500 --format json
 
-        Ground truth: .npy (int32/int64, queries × ≥k), .ivecs or .ibin; row numbers of the
-        indexed vectors, best first.
+        Ground truth: .npy (int32/int64, queries × ≥k), .ivecs or .ibin; row numbers
+        of the indexed vectors, best first.
         """
     )
 

@@ -7,8 +7,9 @@ struct GroundTruth: ParsableCommand {
         commandName: "groundtruth",
         abstract: "Compute exact cosine nearest neighbours by brute force, on all cores.",
         discussion: """
-        Writes, for each query, the row numbers of the k most cosine-similar base vectors,
-        best first, as .npy (int32), .ivecs or .ibin — the ground truth for `hashidx eval`.
+        Writes, for each query, the row numbers of the k most cosine-similar base
+        vectors, best first, as .npy (int32), .ivecs or .ibin — the ground truth for
+        `hashidx eval`.
 
         Example:
 

@@ -15,8 +15,8 @@ struct HashIdxCommand: ParsableCommand {
         commandName: "hashidx",
         abstract: "Approximate nearest-neighbour search over embeddings with learned binary codes.",
         discussion: """
-        Build an index from a vectors file, then ask it for the items most similar to a vector
-        or to an item it holds.
+        Build an index from a vectors file, then ask it for the items most similar
+        to a vector or to an item it holds.
 
           hashidx build Data/glove-20k.npy --ids Data/glove-20k.txt -o words.hidx
           hashidx query words.hidx --id king --k 10

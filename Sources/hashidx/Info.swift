@@ -10,8 +10,8 @@ struct Info: ParsableCommand {
           hashidx info words.hidx
           hashidx info words.hidx --verify     # also read and check every block
 
-        Opening already checks the structure and the checksums of the codes and metadata;
-        --verify also checks every vector and id block.
+        Opening already checks the structure and the checksums of the codes and
+        metadata; --verify also checks every vector and id block.
         """
     )
 

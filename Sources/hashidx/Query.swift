@@ -17,7 +17,8 @@ struct Query: ParsableCommand {
           hashidx query words.hidx --vector "0.1,-0.3,…" --k 10 --format json
           hashidx query words.hidx --queries queries.npy --k 10 --format jsonl
 
-        Scores are cosine similarities. --id leaves the item itself out of its results.
+        Scores are cosine similarities. --id leaves the item itself out of its
+        results.
         """
     )
 
