@@ -6,11 +6,10 @@ struct Eval: ParsableCommand {
         abstract: "Measure recall and speed against ground truth, as ann-benchmarks does.",
         discussion: """
         For each pair of --probes and --candidates values: recall@k, candidate
-        recall (true top-k among
-        the candidates that reach the exact re-rank), queries/s one query at a time
-        on one thread, batch queries/s on --threads threads, and latency
-        p50/p95/p99. Also the time to open the index and the process's peak resident
-        memory.
+        recall (true top-k among the candidates that reach the exact re-rank),
+        queries/s one query at a time on one thread, batch queries/s on --threads
+        threads, and latency p50/p95/p99. Also the time to open the index and the
+        process's peak resident memory.
 
         Example (GloVe-50 from ../shared/datasets/glove50.py):
 
