@@ -484,14 +484,7 @@ float hidx_dot_f16_portable(const float *a, const uint16_t *b, size_t n) {
 static int cpu_has_f16c_avx2_fma(void) {
     unsigned a, b, c, d;
     if (!__get_cpuid(1, &a, &b, &c, &d)) return 0;
-    int f16c = (c & bit_F16C) != 0, fma = (c & bit_FMA) != 0, osx = (c & bit_OSXSAVE) != 0;
-    if (!(f16c && fma && osx)) return 0;
-    unsigned lo, hi;
-    __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
-    if ((lo & 0x6) != 0x6) return 0;
-    if (__get_cpuid_max(0, 0) < 7) return 0;
-    __cpuid_count(7, 0, a, b, c, d);
-    return (b & (1u << 5)) != 0; /* AVX2 */
+    return (c & bit_F16C) != 0 && (c & bit_FMA) != 0 && cpu_has_avx2();
 }
 
 __attribute__((target("avx2,fma,f16c")))

@@ -26,8 +26,11 @@ public struct VectorFile: VectorSource {
         case npy, fvecs, fbin
     }
 
+    /// The source's name in error messages (the file's path).
     public let name: String
+    /// The number of rows.
     public let count: Int
+    /// The length of every row.
     public let dimension: Int
     /// The element type in the file.
     public let scalarType: ScalarType
@@ -69,6 +72,7 @@ public struct VectorFile: VectorSource {
         if count == 0 { throw .emptyInput(path: path) }
     }
 
+    /// Copies row `row`, converted to `Float`, into `buffer` (`dimension` floats).
     public func copyRow(_ row: Int, into buffer: UnsafeMutableBufferPointer<Float>) {
         let start = dataOffset + row * rowStride
         let bytes = file.bytes

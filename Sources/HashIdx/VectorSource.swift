@@ -17,8 +17,11 @@ public protocol VectorSource: Sendable {
 public struct InMemoryVectors: VectorSource {
     /// The rows, concatenated.
     public let values: [Float]
+    /// The length of every row.
     public let dimension: Int
+    /// The source's name in error messages.
     public let name: String
+    /// The number of rows.
     public var count: Int { dimension == 0 ? 0 : values.count / dimension }
 
     /// Wraps `values` (row-major, `count × dimension`).
@@ -48,6 +51,7 @@ public struct InMemoryVectors: VectorSource {
         try self.init(values: rows.flatMap { $0 }, dimension: first.count, name: name)
     }
 
+    /// Copies row `row`, converted to `Float`, into `buffer` (`dimension` floats).
     public func copyRow(_ row: Int, into buffer: UnsafeMutableBufferPointer<Float>) {
         values.withUnsafeBufferPointer { v in
             let start = row * dimension
