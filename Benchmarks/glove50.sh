@@ -20,4 +20,4 @@ INDEX=.build/glove50.hidx
 /usr/bin/time -f "build: %e s wall, %M KB peak RSS" $BIN build "$DATA/base.npy" -o "$INDEX"
 $BIN info "$INDEX"
 $BIN eval "$INDEX" --queries "$DATA/queries.npy" --ground-truth "$DATA/gt.npy" --k 10 \
-    --limit "$QUERIES" --candidates 100,200,500,1000,2000
+    --limit "$QUERIES" --probes 32,64,128,256 --candidates 100,200,500
