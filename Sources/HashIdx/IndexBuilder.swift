@@ -35,9 +35,11 @@ public struct BuildOptions: Sendable {
     public static let partitionIterations = 10
 
     /// The partition count used when ``partitions`` is `nil`: none below 20,000 rows, else
-    /// about 2√rows (1,249 for GloVe-50's 390,000), chosen by measurement (see README).
-    public static func defaultPartitions(rows: Int) -> Int {
-        rows < 20_000 ? 0 : Int((2 * Double(rows).squareRoot()).rounded())
+    /// about 2√rows (1,249 for GloVe-50's 390,000), chosen by measurement (see README), and at
+    /// most one per 32 training rows so that k-means has data for every centroid (3,125 with
+    /// the default sample).
+    public static func defaultPartitions(rows: Int, trainingSample: Int = TrainingOptions.defaultSampleSize) -> Int {
+        rows < 20_000 ? 0 : min(Int((2 * Double(rows).squareRoot()).rounded()), max(2, min(rows, trainingSample) / 32))
     }
 
     /// Creates build options.
@@ -161,7 +163,7 @@ public enum IndexBuilder {
             progress(BuildProgress(phase: .training, done: 1, total: 1))
 
             let threads = options.threads ?? Index.processorCount
-            var partitionCount = options.partitions ?? BuildOptions.defaultPartitions(rows: source.count)
+            var partitionCount = options.partitions ?? BuildOptions.defaultPartitions(rows: source.count, trainingSample: options.training.sampleSize)
             if partitionCount == 1 { partitionCount = 0 }
             partitionCount = min(partitionCount, source.count)
             var centroids: Centroids? = nil

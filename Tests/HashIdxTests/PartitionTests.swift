@@ -107,6 +107,14 @@ final class PartitionTests: XCTestCase {
         XCTAssertEqual(try index.search(q, options: SearchOptions(k: 1, candidates: 100, probes: 3)).first?.row, 17)
     }
 
+    func testDefaultPartitionCount() {
+        XCTAssertEqual(BuildOptions.defaultPartitions(rows: 19_999), 0)
+        XCTAssertEqual(BuildOptions.defaultPartitions(rows: 20_000), 283)
+        XCTAssertEqual(BuildOptions.defaultPartitions(rows: 390_000), 1_249)
+        XCTAssertEqual(BuildOptions.defaultPartitions(rows: 10_000_000), 3_125, "capped at one per 32 training rows")
+        XCTAssertEqual(BuildOptions.defaultPartitions(rows: 10_000_000, trainingSample: 400_000), 6_325)
+    }
+
     func testNthLargest() {
         var rng = SplitMix64(seed: 4)
         for count in [1, 2, 5, 100, 1000] {
