@@ -160,6 +160,7 @@ public enum IndexBuilder {
         do {
             progress(BuildProgress(phase: .training, done: 0, total: 1))
             let model = try Trainer.train(source: source, options: options.training)
+            source.releaseResidentPages()   // the sample touched pages all over the input
             progress(BuildProgress(phase: .training, done: 1, total: 1))
 
             let threads = options.threads ?? Index.processorCount
@@ -181,6 +182,7 @@ public enum IndexBuilder {
                         _ = try Vectors.normalize(b, source: source.name, row: r)
                     }
                 }
+                source.releaseResidentPages()
                 let c = Centroids.train(sample, n: rows.count, d: source.dimension, k: partitionCount,
                                         iterations: BuildOptions.partitionIterations, threads: threads, rng: &rng)
                 partitionOf = try assignAll(source, to: c, threads: threads)
@@ -207,6 +209,7 @@ public enum IndexBuilder {
                     }
                 }
                 records.append(record)
+                source.releaseResidentPages()   // keeps peak memory at about one shard's input
                 lo = hi
                 shardNo += 1
             }
@@ -255,34 +258,44 @@ public enum IndexBuilder {
         let n = source.count, d = source.dimension
         var out = [Int](repeating: 0, count: n)
         let chunk = 4096
-        let chunks = (n + chunk - 1) / chunk
-        let workers = max(1, min(threads, chunks))
+        // Rows are read in passes of 64 chunks; the input's pages are given back after each
+        // pass, so reading the whole input does not hold it all in memory.
+        let passRows = 64 * chunk
         let firstError = Mutex<(Int, HashIdxError)?>(nil)
-        out.withUnsafeMutableBufferPointer { o in
-            let op = SharedMutablePointer(o.baseAddress!)
-            DispatchQueue.concurrentPerform(iterations: workers) { worker in
-                var row = [Float](repeating: 0, count: d)
-                let scratch = UnsafeMutablePointer<Float>.allocate(capacity: centroids.count + 8)
-                defer { scratch.deallocate() }
-                var ch = worker
-                outer: while ch < chunks {
-                    for r in (ch * chunk)..<min(n, (ch + 1) * chunk) {
-                        do throws(HashIdxError) {
-                            try row.withUnsafeMutableBufferPointer { (b) throws(HashIdxError) in
-                                source.copyRow(r, into: b)
-                                _ = try Vectors.normalize(b, source: source.name, row: r)
-                                op.base[r] = centroids.nearest(UnsafePointer(b.baseAddress!), scratch: scratch)
+        var passStart = 0
+        while passStart < n {
+            let first = passStart, passEnd = min(n, passStart + passRows)
+            let chunks = (passEnd - first + chunk - 1) / chunk
+            let workers = max(1, min(threads, chunks))
+            out.withUnsafeMutableBufferPointer { o in
+                let op = SharedMutablePointer(o.baseAddress!)
+                DispatchQueue.concurrentPerform(iterations: workers) { worker in
+                    var row = [Float](repeating: 0, count: d)
+                    let scratch = UnsafeMutablePointer<Float>.allocate(capacity: centroids.count + 8)
+                    defer { scratch.deallocate() }
+                    var ch = worker
+                    outer: while ch < chunks {
+                        let lo = first + ch * chunk
+                        for r in lo..<min(passEnd, lo + chunk) {
+                            do throws(HashIdxError) {
+                                try row.withUnsafeMutableBufferPointer { (b) throws(HashIdxError) in
+                                    source.copyRow(r, into: b)
+                                    _ = try Vectors.normalize(b, source: source.name, row: r)
+                                    op.base[r] = centroids.nearest(UnsafePointer(b.baseAddress!), scratch: scratch)
+                                }
+                            } catch {
+                                firstError.withLock { if $0 == nil || $0!.0 > r { $0 = (r, error) } }
+                                break outer
                             }
-                        } catch {
-                            firstError.withLock { if $0 == nil || $0!.0 > r { $0 = (r, error) } }
-                            break outer
                         }
+                        ch += workers
                     }
-                    ch += workers
                 }
             }
+            if let (_, e) = firstError.withLock({ $0 }) { throw e }
+            source.releaseResidentPages()
+            passStart = passEnd
         }
-        if let (_, e) = firstError.withLock({ $0 }) { throw e }
         return out
     }
 

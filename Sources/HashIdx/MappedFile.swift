@@ -46,6 +46,12 @@ final class MappedFile: @unchecked Sendable {
     deinit {
         if let base { munmap(base, length) }
     }
+
+    /// Tells the OS that the mapped pages are not needed for now: they leave this process's
+    /// resident set (and stay in the page cache); reading them again faults them back in.
+    func releaseResidentPages() {
+        if let base { _ = madvise(base, length, Int32(MADV_DONTNEED)) }
+    }
 }
 
 /// "`what`: <strerror(errno)>".

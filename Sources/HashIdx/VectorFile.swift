@@ -72,6 +72,9 @@ public struct VectorFile: VectorSource {
         if count == 0 { throw .emptyInput(path: path) }
     }
 
+    /// Drops the file's pages from this process's resident set (they stay in the page cache).
+    public func releaseResidentPages() { file.releaseResidentPages() }
+
     /// Copies row `row`, converted to `Float`, into `buffer` (`dimension` floats).
     public func copyRow(_ row: Int, into buffer: UnsafeMutableBufferPointer<Float>) {
         let start = dataOffset + row * rowStride

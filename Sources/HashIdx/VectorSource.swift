@@ -11,6 +11,14 @@ public protocol VectorSource: Sendable {
     var name: String { get }
     /// Copies row `row` (0-based, `< count`) into `buffer`, which holds `dimension` floats.
     func copyRow(_ row: Int, into buffer: UnsafeMutableBufferPointer<Float>)
+    /// Gives back memory held for rows already read (a memory-mapped file drops its pages
+    /// from the resident set). Builders call it between passes; rows stay readable.
+    func releaseResidentPages()
+}
+
+extension VectorSource {
+    /// Nothing to give back by default.
+    public func releaseResidentPages() {}
 }
 
 /// Vectors held in memory as one flat, row-major `[Float]`.
