@@ -178,7 +178,7 @@ public enum IndexBuilder {
                 try sample.withUnsafeMutableBufferPointer { (o) throws(HashIdxError) in
                     for (i, r) in rows.enumerated() {
                         let b = UnsafeMutableBufferPointer(rebasing: o[(i * d)..<((i + 1) * d)])
-                        source.copyRow(r, into: b)
+                        source.copySampledRow(r, into: b)
                         _ = try Vectors.normalize(b, source: source.name, row: r)
                     }
                 }

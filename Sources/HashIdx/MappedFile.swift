@@ -18,13 +18,16 @@ final class MappedFile: @unchecked Sendable {
 
     private let base: UnsafeMutableRawPointer?
     private let length: Int
+    /// The open file, for positioned reads that bypass the map.
+    private let descriptor: Int32
 
     /// Maps the file at `path`.
     init(path: String) throws(HashIdxError) {
         self.path = path
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw .io(path: path, reason: systemError("cannot open")) }
-        defer { close(fd) }
+        var keepOpen = false
+        defer { if !keepOpen { close(fd) } }
         var st = stat()
         guard fstat(fd, &st) == 0 else { throw .io(path: path, reason: systemError("cannot stat")) }
         if (st.st_mode & S_IFMT) == S_IFDIR {
@@ -35,16 +38,33 @@ final class MappedFile: @unchecked Sendable {
         if size == 0 {
             base = nil
             bytes = UnsafeRawBufferPointer(start: nil, count: 0)
+            descriptor = -1
             return
         }
         let p = mmap(nil, size, PROT_READ, MAP_SHARED, fd, 0)
         guard let p, p != MAP_FAILED else { throw .io(path: path, reason: systemError("cannot map")) }
         base = p
         bytes = UnsafeRawBufferPointer(start: p, count: size)
+        descriptor = fd
+        keepOpen = true
     }
 
     deinit {
         if let base { munmap(base, length) }
+        if descriptor >= 0 { close(descriptor) }
+    }
+
+    /// Reads `buffer.count` bytes at `offset` with `pread`; `false` if they could not all be read.
+    func read(into buffer: UnsafeMutableRawBufferPointer, at offset: Int) -> Bool {
+        guard descriptor >= 0, offset >= 0, buffer.count <= length - offset else { return false }
+        var done = 0
+        while done < buffer.count {
+            let n = pread(descriptor, buffer.baseAddress! + done, buffer.count - done, off_t(offset + done))
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 { return false }
+            done += n
+        }
+        return true
     }
 
     /// Tells the OS that the mapped pages are not needed for now: they leave this process's

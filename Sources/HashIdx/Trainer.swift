@@ -62,7 +62,7 @@ enum Trainer {
         try x.withUnsafeMutableBufferPointer { (xb) throws(HashIdxError) in
             for (i, r) in rows.enumerated() {
                 let rowBuf = UnsafeMutableBufferPointer(rebasing: xb[(i * d)..<((i + 1) * d)])
-                source.copyRow(r, into: rowBuf)
+                source.copySampledRow(r, into: rowBuf)
                 _ = try Vectors.normalize(rowBuf, source: source.name, row: r)
             }
         }

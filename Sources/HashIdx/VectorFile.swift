@@ -77,8 +77,25 @@ public struct VectorFile: VectorSource {
 
     /// Copies row `row`, converted to `Float`, into `buffer` (`dimension` floats).
     public func copyRow(_ row: Int, into buffer: UnsafeMutableBufferPointer<Float>) {
-        let start = dataOffset + row * rowStride
-        let bytes = file.bytes
+        convert(file.bytes, at: dataOffset + row * rowStride, into: buffer)
+    }
+
+    /// Reads row `row` with `pread` instead of through the memory map, so that scattered
+    /// reads (training samples) do not map the neighbouring pages into the resident set
+    /// (the kernel maps up to 64 KB around every page fault). Falls back to the map if the
+    /// read fails.
+    public func copySampledRow(_ row: Int, into buffer: UnsafeMutableBufferPointer<Float>) {
+        let raw = UnsafeMutableRawBufferPointer.allocate(byteCount: rowStride, alignment: 8)
+        defer { raw.deallocate() }
+        guard file.read(into: raw, at: dataOffset + row * rowStride) else {
+            copyRow(row, into: buffer)
+            return
+        }
+        convert(UnsafeRawBufferPointer(raw), at: 0, into: buffer)
+    }
+
+    /// Converts the row stored at `start` in `bytes` to `Float`.
+    private func convert(_ bytes: UnsafeRawBufferPointer, at start: Int, into buffer: UnsafeMutableBufferPointer<Float>) {
         switch scalarType {
         case .float32:
             for j in 0..<dimension {

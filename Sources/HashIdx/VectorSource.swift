@@ -11,12 +11,17 @@ public protocol VectorSource: Sendable {
     var name: String { get }
     /// Copies row `row` (0-based, `< count`) into `buffer`, which holds `dimension` floats.
     func copyRow(_ row: Int, into buffer: UnsafeMutableBufferPointer<Float>)
+    /// Copies row `row` like ``copyRow(_:into:)``, for scattered reads (samples): a
+    /// memory-mapped source reads it without mapping the pages around it.
+    func copySampledRow(_ row: Int, into buffer: UnsafeMutableBufferPointer<Float>)
     /// Gives back memory held for rows already read (a memory-mapped file drops its pages
     /// from the resident set). Builders call it between passes; rows stay readable.
     func releaseResidentPages()
 }
 
 extension VectorSource {
+    /// By default the same as ``copyRow(_:into:)``.
+    public func copySampledRow(_ row: Int, into buffer: UnsafeMutableBufferPointer<Float>) { copyRow(row, into: buffer) }
     /// Nothing to give back by default.
     public func releaseResidentPages() {}
 }
