@@ -31,23 +31,22 @@ static int cpu_has_sse42(void) {
     return (c & bit_SSE4_2) != 0;
 }
 
-static int os_saves_zmm(void) {
+/* Whether the OS saves every register state in `mask` (XCR0 bits), checked with XGETBV. */
+static int os_saves(unsigned mask) {
     unsigned a, b, c, d;
     if (!__get_cpuid(1, &a, &b, &c, &d)) return 0;
     if (!(c & bit_OSXSAVE)) return 0;
     unsigned lo, hi;
     __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
-    /* XMM, YMM, opmask, ZMM_Hi256, Hi16_ZMM state enabled by the OS. */
-    return (lo & 0xE6) == 0xE6;
+    return (lo & mask) == mask;
 }
+
+/* XMM, YMM, opmask, ZMM_Hi256, Hi16_ZMM state enabled by the OS. */
+static int os_saves_zmm(void) { return os_saves(0xE6); }
 
 static int cpu_has_avx2(void) {
     unsigned a, b, c, d;
-    if (!__get_cpuid(1, &a, &b, &c, &d)) return 0;
-    if (!(c & bit_OSXSAVE)) return 0;
-    unsigned lo, hi;
-    __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
-    if ((lo & 0x6) != 0x6) return 0;
+    if (!os_saves(0x6)) return 0;   /* XMM and YMM state */
     if (__get_cpuid_max(0, 0) < 7) return 0;
     __cpuid_count(7, 0, a, b, c, d);
     return (b & (1u << 5)) != 0;

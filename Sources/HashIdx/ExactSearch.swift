@@ -25,8 +25,8 @@ public enum ExactSearch {
         }
         if let threads, threads <= 0 { throw .invalidArgument(name: "threads", reason: "must be positive, got \(threads)") }
         let d = base.dimension
-        let b = try normalizedRows(base)
-        let q = try normalizedRows(queries)
+        let b = try base.unitRows()
+        let q = try queries.unitRows()
         let nb = base.count, nq = queries.count
         let keep = min(nb, k + 32)
         let tiles = (nq + queryTile - 1) / queryTile
@@ -73,20 +73,6 @@ public enum ExactSearch {
             }
         }
         return results.withLock { $0 }
-    }
-
-    /// All rows of `source`, unit-normalised, row-major.
-    static func normalizedRows(_ source: any VectorSource) throws(HashIdxError) -> [Float] {
-        let d = source.dimension
-        var out = [Float](repeating: 0, count: source.count * d)
-        try out.withUnsafeMutableBufferPointer { (o) throws(HashIdxError) in
-            for r in 0..<source.count {
-                let row = UnsafeMutableBufferPointer(rebasing: o[(r * d)..<((r + 1) * d)])
-                source.copyRow(r, into: row)
-                _ = try Vectors.normalize(row, source: source.name, row: r)
-            }
-        }
-        return out
     }
 }
 

@@ -12,7 +12,6 @@ public enum IDList {
     /// Parses ids from `bytes`; `path` names them in errors.
     static func parse(_ bytes: UnsafeRawBufferPointer, path: String) throws(HashIdxError) -> [String] {
         var ids: [String] = []
-        var seen: [String: Int] = [:]
         var start = 0
         var line = 1
         let n = bytes.count
@@ -25,16 +24,23 @@ public enum IDList {
             guard let id = String(validating: slice, as: UTF8.self) else {
                 throw .invalidID(path: path, line: line, reason: "not valid UTF-8")
             }
-            if id.isEmpty {
-                throw .invalidID(path: path, line: line, reason: "empty id; every row needs a non-empty id")
-            }
-            if let first = seen.updateValue(line, forKey: id) {
-                throw .duplicateID(path: path, id: id, firstLine: first, secondLine: line)
-            }
             ids.append(id)
             start = end + 1
             line += 1
         }
+        try validate(ids, path: path)
         return ids
+    }
+
+    /// Checks that every id (id `i` on line `i + 1` of `path`) is non-empty and unique.
+    static func validate(_ ids: [String], path: String) throws(HashIdxError) {
+        var seen: [String: Int] = [:]
+        seen.reserveCapacity(ids.count)
+        for (i, id) in ids.enumerated() {
+            guard !id.isEmpty else { throw .invalidID(path: path, line: i + 1, reason: "empty id; every row needs a non-empty id") }
+            if let first = seen.updateValue(i + 1, forKey: id) {
+                throw .duplicateID(path: path, id: id, firstLine: first, secondLine: i + 1)
+            }
+        }
     }
 }

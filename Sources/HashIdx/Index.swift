@@ -182,12 +182,17 @@ public final class Index: Sendable {
     ///   for a bad query; ``HashIdxError/invalidArgument(name:reason:)`` for bad options.
     public func search(_ query: [Float], options: SearchOptions = SearchOptions()) throws(HashIdxError) -> [SearchResult] {
         try options.validate()
+        return try searchUnit(try unitQuery(query), options: options, excluding: nil)
+    }
+
+    /// `query` checked against the index's dimension and normalised to unit length.
+    private func unitQuery(_ query: [Float]) throws(HashIdxError) -> [Float] {
         guard query.count == dimension else {
             throw .dimensionMismatch(expected: dimension, actual: query.count, source: "query")
         }
         var q = query
         try q.withUnsafeMutableBufferPointer { (b) throws(HashIdxError) in _ = try Vectors.normalize(b, source: "query", row: 0) }
-        return try searchUnit(q, options: options, excluding: nil)
+        return q
     }
 
     /// The items most similar to the item with id `id` ("more like this"), leaving the item
@@ -245,10 +250,7 @@ public final class Index: Sendable {
         let scratch = takeScratch()
         defer { returnScratch(scratch) }
         let want = max(options.candidates, options.k) + (excluding == nil ? 0 : 1)
-        var candidates = candidatePositions(q, want: want * options.shortlistFactor, probes: options.probes, scratch: scratch)
-        if options.shortlistFactor > 1 && candidates.count > want {
-            candidates = shortlist(candidates, query: q, keep: want)
-        }
+        let candidates = rerankCandidates(q, want: want, options: options, scratch: scratch)
         // 3. Exact cosine on the candidates' vectors, block by block (candidates come sorted
         //    by shard and position, so each block is read once).
         var scored: [(row: Int, score: Float)] = []
@@ -381,15 +383,20 @@ public final class Index: Sendable {
     /// narrowed to `candidates` by the asymmetric pass.
     public func candidates(for query: [Float], options: SearchOptions = SearchOptions()) throws(HashIdxError) -> [Int] {
         try options.validate()
-        guard query.count == dimension else { throw .dimensionMismatch(expected: dimension, actual: query.count, source: "query") }
-        var q = query
-        try q.withUnsafeMutableBufferPointer { (b) throws(HashIdxError) in _ = try Vectors.normalize(b, source: "query", row: 0) }
+        let q = try unitQuery(query)
         let scratch = takeScratch()
         defer { returnScratch(scratch) }
-        let want = max(options.candidates, options.k)
-        var found = candidatePositions(q, want: want * options.shortlistFactor, probes: options.probes, scratch: scratch)
-        if options.shortlistFactor > 1 && found.count > want { found = shortlist(found, query: q, keep: want) }
-        return found.map { shards[$0.0].firstRow + shards[$0.0].rowNumber(atPosition: $0.1) }.sorted()
+        return rerankCandidates(q, want: max(options.candidates, options.k), options: options, scratch: scratch)
+            .map { shards[$0.0].firstRow + shards[$0.0].rowNumber(atPosition: $0.1) }.sorted()
+    }
+
+    /// The `want` (shard, position) pairs that go to the exact re-rank, sorted: the Hamming
+    /// scan's best `want × shortlistFactor` in the probed partitions, narrowed by the
+    /// asymmetric pass.
+    private func rerankCandidates(_ q: [Float], want: Int, options: SearchOptions, scratch: SearchScratch) -> [(Int, Int)] {
+        let found = candidatePositions(q, want: want * options.shortlistFactor, probes: options.probes, scratch: scratch)
+        guard options.shortlistFactor > 1 && found.count > want else { return found }
+        return shortlist(found, query: q, keep: want)
     }
 
     /// Indices (ascending) of the `want` smallest of `values[0..<count]`, ties broken by

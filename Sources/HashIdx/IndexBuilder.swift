@@ -120,7 +120,7 @@ public enum IndexBuilder {
             }
             ids = list
         }
-        return try build(source: source, ids: ids, to: path, options: options, progress: progress)
+        return try build(source: source, validatedIDs: ids, to: path, options: options, progress: progress)
     }
 
     /// Builds an index at `path` from `source`, with `ids` (one per row, unique, non-empty)
@@ -129,24 +129,23 @@ public enum IndexBuilder {
     public static func build(source: any VectorSource, ids: [String]? = nil, to path: String,
                              options: BuildOptions = BuildOptions(),
                              progress: @escaping (BuildProgress) -> Void = { _ in }) throws(HashIdxError) -> BuildSummary {
-        let start = monotonicSeconds()
-        try options.validate()
-        guard source.count > 0 else { throw .emptyInput(path: source.name) }
-        guard source.count <= Int(UInt32.max) || options.shardSize <= Int(UInt32.max) else {
-            throw .invalidArgument(name: "rows", reason: "too many rows")
-        }
         if let ids {
             guard ids.count == source.count else {
                 throw .idCountMismatch(path: "ids", ids: ids.count, rows: source.count)
             }
-            var seen: [String: Int] = [:]
-            for (i, id) in ids.enumerated() {
-                guard !id.isEmpty else { throw .invalidID(path: "ids", line: i + 1, reason: "empty id; every row needs a non-empty id") }
-                if let first = seen.updateValue(i + 1, forKey: id) {
-                    throw .duplicateID(path: "ids", id: id, firstLine: first, secondLine: i + 1)
-                }
-            }
+            try IDList.validate(ids, path: "ids")
         }
+        return try build(source: source, validatedIDs: ids, to: path, options: options, progress: progress)
+    }
+
+    /// `build(source:ids:to:options:progress:)` with ids already checked (one per row,
+    /// non-empty, unique).
+    private static func build(source: any VectorSource, validatedIDs ids: [String]?, to path: String,
+                              options: BuildOptions,
+                              progress: @escaping (BuildProgress) -> Void) throws(HashIdxError) -> BuildSummary {
+        let start = monotonicSeconds()
+        try options.validate()
+        guard source.count > 0 else { throw .emptyInput(path: source.name) }
 
         let created = try prepareDirectory(path)
         let lock: Int32
@@ -173,15 +172,7 @@ public enum IndexBuilder {
                 progress(BuildProgress(phase: .partitioning, done: 0, total: 1))
                 var rng = SplitMix64(seed: options.training.seed ^ 0x7061_7274_6974_696F)
                 let rows = Trainer.sampleRows(count: source.count, sample: min(source.count, max(options.training.sampleSize, partitionCount)), rng: &rng)
-                let d = source.dimension
-                var sample = [Float](repeating: 0, count: rows.count * d)
-                try sample.withUnsafeMutableBufferPointer { (o) throws(HashIdxError) in
-                    for (i, r) in rows.enumerated() {
-                        let b = UnsafeMutableBufferPointer(rebasing: o[(i * d)..<((i + 1) * d)])
-                        source.copySampledRow(r, into: b)
-                        _ = try Vectors.normalize(b, source: source.name, row: r)
-                    }
-                }
+                let sample = try source.unitRows(rows)
                 source.releaseResidentPages()
                 let c = Centroids.train(sample, n: rows.count, d: source.dimension, k: partitionCount,
                                         iterations: BuildOptions.partitionIterations, threads: threads, rng: &rng)

@@ -58,14 +58,7 @@ enum Trainer {
         let s = rows.count
 
         // Unit-normalised sample, row-major s × d.
-        var x = [Float](repeating: 0, count: s * d)
-        try x.withUnsafeMutableBufferPointer { (xb) throws(HashIdxError) in
-            for (i, r) in rows.enumerated() {
-                let rowBuf = UnsafeMutableBufferPointer(rebasing: xb[(i * d)..<((i + 1) * d)])
-                source.copySampledRow(r, into: rowBuf)
-                _ = try Vectors.normalize(rowBuf, source: source.name, row: r)
-            }
-        }
+        var x = try source.unitRows(rows)
 
         // Mean and covariance in Double.
         var mean = [Double](repeating: 0, count: d)

@@ -20,6 +20,24 @@ public protocol VectorSource: Sendable {
 }
 
 extension VectorSource {
+    /// Rows `rows` (all rows when `nil`), unit-normalised, row-major. Chosen rows are read as
+    /// samples (``copySampledRow(_:into:)``). Throws for NaN, ∞ or an all-zero row, naming
+    /// its row number.
+    func unitRows(_ rows: [Int]? = nil) throws(HashIdxError) -> [Float] {
+        let d = dimension
+        let n = rows?.count ?? count
+        var out = [Float](repeating: 0, count: n * d)
+        try out.withUnsafeMutableBufferPointer { (o) throws(HashIdxError) in
+            for i in 0..<n {
+                let buffer = UnsafeMutableBufferPointer(rebasing: o[(i * d)..<((i + 1) * d)])
+                let row = rows?[i] ?? i
+                if rows == nil { copyRow(row, into: buffer) } else { copySampledRow(row, into: buffer) }
+                _ = try Vectors.normalize(buffer, source: name, row: row)
+            }
+        }
+        return out
+    }
+
     /// By default the same as ``copyRow(_:into:)``.
     public func copySampledRow(_ row: Int, into buffer: UnsafeMutableBufferPointer<Float>) { copyRow(row, into: buffer) }
     /// Nothing to give back by default.

@@ -30,7 +30,7 @@ final class GroundTruthTests: XCTestCase {
         XCTAssertEqual(expected.count, 40)
         XCTAssertEqual(expected.columns, 100)
         let got = try ExactSearch.topK(base: base, queries: queries, k: 100)
-        let b = try ExactSearch.normalizedRows(base), q = try ExactSearch.normalizedRows(queries)
+        let b = try base.unitRows(), q = try queries.unitRows()
         func cosine(_ qi: Int, _ r: Int) -> Double {
             (0..<50).reduce(0.0) { $0 + Double(q[qi * 50 + $1]) * Double(b[r * 50 + $1]) }
         }
