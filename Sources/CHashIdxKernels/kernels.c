@@ -6,6 +6,7 @@
 
 #include "hashidx_kernels.h"
 
+#include <math.h>
 #include <string.h>
 #include <stdlib.h>
 #include <pthread.h>
@@ -62,7 +63,7 @@ static int cpu_has_avx512_vpopcntdq(void) {
 }
 #endif
 
-int hidx_kernel_available(int kernel) {
+static int kernel_available_uncached(int kernel) {
     switch (kernel) {
     case HIDX_KERNEL_AUTO:
     case HIDX_KERNEL_PORTABLE:
@@ -88,6 +89,18 @@ int hidx_kernel_available(int kernel) {
     default:
         return 0;
     }
+}
+
+/* CPUID is slow (a VM exit under virtualisation): ask once per kernel. */
+int hidx_kernel_available(int kernel) {
+    static int known[8];   /* 0: not asked yet, 1: no, 2: yes */
+    if (kernel < 0 || kernel >= 8) return 0;
+    int k = __atomic_load_n(&known[kernel], __ATOMIC_RELAXED);
+    if (!k) {
+        k = kernel_available_uncached(kernel) ? 2 : 1;
+        __atomic_store_n(&known[kernel], k, __ATOMIC_RELAXED);
+    }
+    return k == 2;
 }
 
 int hidx_kernel_best(void) {
@@ -224,14 +237,18 @@ static void hamming_avx2(const uint64_t *codes, size_t count, size_t words,
 }
 #endif
 
+/* The kernel AUTO means for codes of `words` words. Measured (Benchmarks, 1M codes): without
+   AVX-512, the AVX2 table kernel beats POPCNT from 512 bits on (2.3 vs 2.8 ms) but not at 256
+   (1.7 vs 1.5 ms). */
+static int resolve_kernel(size_t words) {
+    int kernel = hidx_kernel_best();
+    if (kernel == HIDX_KERNEL_POPCNT && words >= 8 && hidx_kernel_available(HIDX_KERNEL_AVX2)) kernel = HIDX_KERNEL_AVX2;
+    return kernel;
+}
+
 void hidx_hamming_distances(int kernel, const uint64_t *codes, size_t count, size_t words,
                             const uint64_t *query, uint16_t *out) {
-    if (kernel == HIDX_KERNEL_AUTO || !hidx_kernel_available(kernel)) {
-        kernel = hidx_kernel_best();
-        /* Measured (Benchmarks, 1M codes): without AVX-512, the AVX2 table kernel beats
-           POPCNT from 512 bits on (2.3 vs 2.8 ms) but not at 256 (1.7 vs 1.5 ms). */
-        if (kernel == HIDX_KERNEL_POPCNT && words >= 8 && hidx_kernel_available(HIDX_KERNEL_AVX2)) kernel = HIDX_KERNEL_AVX2;
-    }
+    if (kernel == HIDX_KERNEL_AUTO || !hidx_kernel_available(kernel)) kernel = resolve_kernel(words);
     switch (kernel) {
 #if HIDX_X86
     case HIDX_KERNEL_AVX512:
@@ -347,26 +364,41 @@ static void histogram4(const uint16_t *values, size_t count, uint32_t *sub, size
     for (; i < count; i++) sub[values[i]]++;
 }
 
-void hidx_hamming_histogram(int kernel, const uint64_t *codes, size_t count, size_t words,
-                            const uint64_t *query, uint16_t *out, uint32_t *histogram) {
+void hidx_hamming_histogram_segments(int kernel, const uint64_t *codes, const size_t *starts,
+                                     const size_t *counts, size_t segments, size_t words,
+                                     const uint64_t *query, uint16_t *out, uint32_t *histogram) {
     const size_t bins = words * 64 + 1;
     uint32_t stack_sub[4 * 1025];
     uint32_t *sub = bins <= 1025 ? stack_sub : (uint32_t *)calloc(4 * bins, sizeof(uint32_t));
     if (!sub) {   /* out of memory: count directly */
-        hidx_hamming_distances(kernel, codes, count, words, query, out);
-        hidx_histogram_u16(out, count, histogram);
+        for (size_t s = 0; s < segments; s++) {
+            hidx_hamming_distances(kernel, codes + starts[s] * words, counts[s], words, query, out);
+            hidx_histogram_u16(out, counts[s], histogram);
+            out += counts[s];
+        }
         return;
     }
+    if (kernel == HIDX_KERNEL_AUTO || !hidx_kernel_available(kernel)) kernel = resolve_kernel(words);
     memset(sub, 0, 4 * bins * sizeof(uint32_t));
     /* Chunks small enough that the distances are still in L1 when they are counted. */
     const size_t chunk = 512;
-    for (size_t start = 0; start < count; start += chunk) {
-        size_t n = count - start < chunk ? count - start : chunk;
-        hidx_hamming_distances(kernel, codes + start * words, n, words, query, out + start);
-        histogram4(out + start, n, sub, bins);
+    for (size_t s = 0; s < segments; s++) {
+        const uint64_t *c = codes + starts[s] * words;
+        for (size_t start = 0; start < counts[s]; start += chunk) {
+            size_t n = counts[s] - start < chunk ? counts[s] - start : chunk;
+            hidx_hamming_distances(kernel, c + start * words, n, words, query, out + start);
+            histogram4(out + start, n, sub, bins);
+        }
+        out += counts[s];
     }
     for (size_t b = 0; b < bins; b++) histogram[b] += sub[b] + sub[bins + b] + sub[2 * bins + b] + sub[3 * bins + b];
     if (sub != stack_sub) free(sub);
+}
+
+void hidx_hamming_histogram(int kernel, const uint64_t *codes, size_t count, size_t words,
+                            const uint64_t *query, uint16_t *out, uint32_t *histogram) {
+    const size_t start = 0;
+    hidx_hamming_histogram_segments(kernel, codes, &start, &count, 1, words, query, out, histogram);
 }
 
 void hidx_histogram_u16(const uint16_t *values, size_t count, uint32_t *histogram) {
@@ -515,4 +547,165 @@ float hidx_dot_f16(const float *a, const uint16_t *b, size_t n) {
     if (h) return dot_f16_f16c(a, b, n);
 #endif
     return hidx_dot_f16_portable(a, b, n);
+}
+
+/* ---------- Dot products against transposed vectors (partition centroids) ---------- */
+
+/* Every path computes out[r][c] as the chain acc = fma(t[i][c], x[r][i], acc) for i = 0, 1, …
+   from acc = 0, so every CPU gets bit-identical scores (and so the same partitions). */
+
+static void dot_transposed_portable(const float *x, size_t nrows, size_t dim, const float *t, size_t stride,
+                                    float *out) {
+    for (size_t r = 0; r < nrows; r++) {
+        const float *xr = x + r * dim;
+        float *o = out + r * stride;
+        for (size_t c = 0; c < stride; c += 8) {
+            float a[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+            for (size_t i = 0; i < dim; i++) {
+                const float *ti = t + i * stride + c;
+                for (int j = 0; j < 8; j++) a[j] = fmaf(ti[j], xr[i], a[j]);
+            }
+            memcpy(o + c, a, sizeof a);
+        }
+    }
+}
+
+#if HIDX_X86
+static int cpu_has_avx2_fma(void) {
+    unsigned a, b, c, d;
+    if (!__get_cpuid(1, &a, &b, &c, &d)) return 0;
+    return (c & bit_FMA) != 0 && cpu_has_avx2();
+}
+
+static int cpu_has_avx512f(void) {
+    unsigned a, b, c, d;
+    if (__get_cpuid_max(0, 0) < 7) return 0;
+    __cpuid_count(7, 0, a, b, c, d);
+    return (b & (1u << 16)) != 0 && os_saves_zmm();
+}
+
+/* Four rows × 32 columns per step (8 accumulators), then single rows × 64 columns. */
+__attribute__((target("avx512f")))
+static void dot_transposed_avx512(const float *x, size_t nrows, size_t dim, const float *t, size_t stride,
+                                  float *out) {
+    size_t r = 0;
+    for (; r + 4 <= nrows; r += 4) {
+        const float *x0 = x + r * dim, *x1 = x0 + dim, *x2 = x1 + dim, *x3 = x2 + dim;
+        for (size_t c = 0; c < stride; c += 32) {
+            __m512 a00 = _mm512_setzero_ps(), a01 = a00, a10 = a00, a11 = a00, a20 = a00, a21 = a00, a30 = a00, a31 = a00;
+            for (size_t i = 0; i < dim; i++) {
+                const float *ti = t + i * stride + c;
+                __m512 t0 = _mm512_loadu_ps(ti), t1 = _mm512_loadu_ps(ti + 16);
+                __m512 b = _mm512_set1_ps(x0[i]);
+                a00 = _mm512_fmadd_ps(t0, b, a00); a01 = _mm512_fmadd_ps(t1, b, a01);
+                b = _mm512_set1_ps(x1[i]);
+                a10 = _mm512_fmadd_ps(t0, b, a10); a11 = _mm512_fmadd_ps(t1, b, a11);
+                b = _mm512_set1_ps(x2[i]);
+                a20 = _mm512_fmadd_ps(t0, b, a20); a21 = _mm512_fmadd_ps(t1, b, a21);
+                b = _mm512_set1_ps(x3[i]);
+                a30 = _mm512_fmadd_ps(t0, b, a30); a31 = _mm512_fmadd_ps(t1, b, a31);
+            }
+            float *o = out + r * stride + c;
+            _mm512_storeu_ps(o, a00); _mm512_storeu_ps(o + 16, a01);
+            _mm512_storeu_ps(o + stride, a10); _mm512_storeu_ps(o + stride + 16, a11);
+            _mm512_storeu_ps(o + 2 * stride, a20); _mm512_storeu_ps(o + 2 * stride + 16, a21);
+            _mm512_storeu_ps(o + 3 * stride, a30); _mm512_storeu_ps(o + 3 * stride + 16, a31);
+        }
+    }
+    for (; r < nrows; r++) {
+        const float *xr = x + r * dim;
+        for (size_t c = 0; c < stride; c += 64) {
+            __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+            for (size_t i = 0; i < dim; i++) {
+                const float *ti = t + i * stride + c;
+                __m512 b = _mm512_set1_ps(xr[i]);
+                a0 = _mm512_fmadd_ps(_mm512_loadu_ps(ti), b, a0);
+                a1 = _mm512_fmadd_ps(_mm512_loadu_ps(ti + 16), b, a1);
+                a2 = _mm512_fmadd_ps(_mm512_loadu_ps(ti + 32), b, a2);
+                a3 = _mm512_fmadd_ps(_mm512_loadu_ps(ti + 48), b, a3);
+            }
+            float *o = out + r * stride + c;
+            _mm512_storeu_ps(o, a0); _mm512_storeu_ps(o + 16, a1);
+            _mm512_storeu_ps(o + 32, a2); _mm512_storeu_ps(o + 48, a3);
+        }
+    }
+}
+
+/* Four rows × 16 columns per step (8 accumulators), then single rows × 32 columns. */
+__attribute__((target("avx2,fma")))
+static void dot_transposed_avx2(const float *x, size_t nrows, size_t dim, const float *t, size_t stride,
+                                float *out) {
+    size_t r = 0;
+    for (; r + 4 <= nrows; r += 4) {
+        const float *x0 = x + r * dim, *x1 = x0 + dim, *x2 = x1 + dim, *x3 = x2 + dim;
+        for (size_t c = 0; c < stride; c += 16) {
+            __m256 a00 = _mm256_setzero_ps(), a01 = a00, a10 = a00, a11 = a00, a20 = a00, a21 = a00, a30 = a00, a31 = a00;
+            for (size_t i = 0; i < dim; i++) {
+                const float *ti = t + i * stride + c;
+                __m256 t0 = _mm256_loadu_ps(ti), t1 = _mm256_loadu_ps(ti + 8);
+                __m256 b = _mm256_set1_ps(x0[i]);
+                a00 = _mm256_fmadd_ps(t0, b, a00); a01 = _mm256_fmadd_ps(t1, b, a01);
+                b = _mm256_set1_ps(x1[i]);
+                a10 = _mm256_fmadd_ps(t0, b, a10); a11 = _mm256_fmadd_ps(t1, b, a11);
+                b = _mm256_set1_ps(x2[i]);
+                a20 = _mm256_fmadd_ps(t0, b, a20); a21 = _mm256_fmadd_ps(t1, b, a21);
+                b = _mm256_set1_ps(x3[i]);
+                a30 = _mm256_fmadd_ps(t0, b, a30); a31 = _mm256_fmadd_ps(t1, b, a31);
+            }
+            float *o = out + r * stride + c;
+            _mm256_storeu_ps(o, a00); _mm256_storeu_ps(o + 8, a01);
+            _mm256_storeu_ps(o + stride, a10); _mm256_storeu_ps(o + stride + 8, a11);
+            _mm256_storeu_ps(o + 2 * stride, a20); _mm256_storeu_ps(o + 2 * stride + 8, a21);
+            _mm256_storeu_ps(o + 3 * stride, a30); _mm256_storeu_ps(o + 3 * stride + 8, a31);
+        }
+    }
+    for (; r < nrows; r++) {
+        const float *xr = x + r * dim;
+        for (size_t c = 0; c < stride; c += 32) {
+            __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+            for (size_t i = 0; i < dim; i++) {
+                const float *ti = t + i * stride + c;
+                __m256 b = _mm256_set1_ps(xr[i]);
+                a0 = _mm256_fmadd_ps(_mm256_loadu_ps(ti), b, a0);
+                a1 = _mm256_fmadd_ps(_mm256_loadu_ps(ti + 8), b, a1);
+                a2 = _mm256_fmadd_ps(_mm256_loadu_ps(ti + 16), b, a2);
+                a3 = _mm256_fmadd_ps(_mm256_loadu_ps(ti + 24), b, a3);
+            }
+            float *o = out + r * stride + c;
+            _mm256_storeu_ps(o, a0); _mm256_storeu_ps(o + 8, a1);
+            _mm256_storeu_ps(o + 16, a2); _mm256_storeu_ps(o + 24, a3);
+        }
+    }
+}
+#endif
+
+int hidx_dot_transposed_path(void) {
+#if HIDX_X86
+    static int path = -1;
+    int p = __atomic_load_n(&path, __ATOMIC_RELAXED);
+    if (p < 0) {
+        p = cpu_has_avx512f() ? 2 : cpu_has_avx2_fma() ? 1 : 0;
+        __atomic_store_n(&path, p, __ATOMIC_RELAXED);
+    }
+    return p;
+#else
+    return 0;
+#endif
+}
+
+void hidx_dot_transposed_with(int path, const float *x, size_t nrows, size_t dim, const float *transposed,
+                              size_t stride, float *out) {
+#if HIDX_X86
+    if (path > hidx_dot_transposed_path()) path = hidx_dot_transposed_path();
+    if (path == 2) { dot_transposed_avx512(x, nrows, dim, transposed, stride, out); return; }
+    if (path == 1) { dot_transposed_avx2(x, nrows, dim, transposed, stride, out); return; }
+#else
+    (void)path;
+#endif
+    dot_transposed_portable(x, nrows, dim, transposed, stride, out);
+}
+
+void hidx_dot_transposed(const float *x, size_t nrows, size_t dim, const float *transposed, size_t stride,
+                         float *out) {
+    hidx_dot_transposed_with(hidx_dot_transposed_path(), x, nrows, dim, transposed, stride, out);
 }

@@ -339,19 +339,29 @@ public final class Index: Sendable {
         } else {
             for (i, s) in shards.enumerated() { segments.append((i, 0, s.rows)) }
         }
-        // 2. Hamming distance of every code in them, counted into a histogram as it goes.
+        // 2. Hamming distance of every code in them, counted into a histogram as it goes
+        //    (one kernel call per shard).
         for i in 0...bits { scratch.histogram[i] = 0 }
         var scanned = 0
-        scratch.query.withUnsafeBufferPointer { qc in
+        var first = 0
+        while first < segments.count {
+            let shard = segments[first].shard
+            scratch.starts.removeAll(keepingCapacity: true)
+            scratch.counts.removeAll(keepingCapacity: true)
+            while first < segments.count && segments[first].shard == shard {
+                scratch.starts.append(segments[first].start)
+                scratch.counts.append(segments[first].count)
+                first += 1
+            }
+            let base = scanned
             scratch.distances.withUnsafeMutableBufferPointer { dist in
                 scratch.histogram.withUnsafeMutableBufferPointer { h in
-                    for seg in segments {
-                        hidx_hamming_histogram(Int32(HIDX_KERNEL_AUTO), shards[seg.shard].codes + seg.start * words, seg.count,
-                                               words, qc.baseAddress!, dist.baseAddress! + scanned, h.baseAddress!)
-                        scanned += seg.count
-                    }
+                    hidx_hamming_histogram_segments(Int32(HIDX_KERNEL_AUTO), shards[shard].codes, scratch.starts,
+                                                    scratch.counts, scratch.starts.count, words, scratch.query,
+                                                    dist.baseAddress! + base, h.baseAddress!)
                 }
             }
+            scanned += scratch.counts.reduce(0, +)
         }
         // 3. The best `want`: a threshold from the histogram, then one collecting pass.
         let picked = Self.collectSmallest(scratch.distances, count: scanned, want: want, histogram: scratch.histogram)
@@ -428,7 +438,7 @@ public final class Index: Sendable {
 
     private func takeScratch() -> SearchScratch {
         if let s = scratchPool.withLock({ $0.popLast() }) { return s }
-        return SearchScratch(rows: count, words: model.words, bits: bits, partitions: manifest.centroids?.count ?? 0)
+        return SearchScratch(rows: count, words: model.words, bits: bits, centroidScores: manifest.centroids?.scratchSize() ?? 0)
     }
 
     private func returnScratch(_ s: SearchScratch) {
@@ -443,9 +453,12 @@ final class SearchScratch: @unchecked Sendable {
     var histogram: [UInt32]
     let block = BlockBuffer()
     var centroidScores: [Float]
+    /// The ranges of one shard's codes to scan (start, count), for the kernel.
+    var starts: [Int] = []
+    var counts: [Int] = []
 
-    init(rows: Int, words: Int, bits: Int, partitions: Int) {
-        centroidScores = [Float](repeating: 0, count: partitions + 8)
+    init(rows: Int, words: Int, bits: Int, centroidScores: Int) {
+        self.centroidScores = [Float](repeating: 0, count: centroidScores)
         query = [UInt64](repeating: 0, count: words)
         distances = [UInt16](repeating: 0, count: rows)
         histogram = [UInt32](repeating: 0, count: bits + 1)

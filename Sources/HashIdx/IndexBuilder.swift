@@ -261,23 +261,31 @@ public enum IndexBuilder {
             out.withUnsafeMutableBufferPointer { o in
                 let op = SharedMutablePointer(o.baseAddress!)
                 DispatchQueue.concurrentPerform(iterations: workers) { worker in
-                    var row = [Float](repeating: 0, count: d)
-                    let scratch = UnsafeMutablePointer<Float>.allocate(capacity: centroids.count + 8)
+                    // Rows go to the centroids in batches (the centroids are read once per batch).
+                    let batch = Centroids.batch
+                    var rows = [Float](repeating: 0, count: batch * d)
+                    let scratch = UnsafeMutablePointer<Float>.allocate(capacity: centroids.scratchSize(rows: batch))
                     defer { scratch.deallocate() }
                     var ch = worker
                     outer: while ch < chunks {
-                        let lo = first + ch * chunk
-                        for r in lo..<min(passEnd, lo + chunk) {
+                        let lo = first + ch * chunk, hi = min(passEnd, lo + chunk)
+                        var r = lo
+                        while r < hi {
+                            let n = min(batch, hi - r)
                             do throws(HashIdxError) {
-                                try row.withUnsafeMutableBufferPointer { (b) throws(HashIdxError) in
-                                    source.copyRow(r, into: b)
-                                    _ = try Vectors.normalize(b, source: source.name, row: r)
-                                    op.base[r] = centroids.nearest(UnsafePointer(b.baseAddress!), scratch: scratch)
+                                try rows.withUnsafeMutableBufferPointer { (b) throws(HashIdxError) in
+                                    for j in 0..<n {
+                                        let row = UnsafeMutableBufferPointer(rebasing: b[(j * d)..<((j + 1) * d)])
+                                        source.copyRow(r + j, into: row)
+                                        _ = try Vectors.normalize(row, source: source.name, row: r + j)
+                                    }
+                                    centroids.nearest(UnsafePointer(b.baseAddress!), rows: n, into: op.base + r, scratch: scratch)
                                 }
                             } catch {
                                 firstError.withLock { if $0 == nil || $0!.0 > r { $0 = (r, error) } }
                                 break outer
                             }
+                            r += n
                         }
                         ch += workers
                     }

@@ -1,3 +1,4 @@
+import CHashIdxKernels
 import Dispatch
 
 /// Spherical k-means: the partitions (inverted lists) of an index.
@@ -11,46 +12,59 @@ struct Centroids: Sendable, Equatable {
     let dimension: Int
     /// Row-major `count × dimension` unit vectors (the stored form).
     let rows: [Float]
-    /// The same, transposed and padded to a multiple of 8 centroids.
+    /// The same, transposed and padded with zero columns to `stride` (a multiple of 64), the
+    /// layout of `hidx_dot_transposed`.
     private let transposed: [Float]
-    private let padded: Int
+    let stride: Int
+    /// Rows scored together by ``nearest(_:rows:into:scratch:)``.
+    static let batch = 8
 
     init(rows: [Float], count: Int, dimension: Int) {
         self.count = count
         self.dimension = dimension
         self.rows = rows
-        padded = (count + 7) / 8 * 8
-        var t = [Float](repeating: 0, count: dimension * padded)
-        for c in 0..<count { for i in 0..<dimension { t[i * padded + c] = rows[c * dimension + i] } }
+        stride = (count + 63) / 64 * 64
+        var t = [Float](repeating: 0, count: dimension * stride)
+        for c in 0..<count { for i in 0..<dimension { t[i * stride + c] = rows[c * dimension + i] } }
         transposed = t
     }
 
     static func == (a: Centroids, b: Centroids) -> Bool { a.count == b.count && a.dimension == b.dimension && a.rows == b.rows }
 
-    /// Dot products of `x` with every centroid, written to `scores` (≥ `count` + 7 floats).
+    /// Floats of scratch space that scoring needs: `rows` × ``stride``.
+    func scratchSize(rows: Int = 1) -> Int { rows * stride }
+
+    /// Dot products of `x` with every centroid, written to `scores` (≥ ``scratchSize(rows:)`` floats).
     func scores(_ x: UnsafePointer<Float>, into scores: UnsafeMutablePointer<Float>) {
-        transposed.withUnsafeBufferPointer { t in
-            let base = UnsafeRawPointer(t.baseAddress!)
-            let out = UnsafeMutableRawPointer(scores)
-            var c = 0
-            while c < padded {
-                var acc = SIMD8<Float>()
-                for i in 0..<dimension {
-                    acc += SIMD8<Float>(repeating: x[i]) * base.loadUnaligned(fromByteOffset: (i * padded + c) * 4, as: SIMD8<Float>.self)
-                }
-                out.storeBytes(of: acc, toByteOffset: c * 4, as: SIMD8<Float>.self)
-                c += 8
-            }
-        }
+        transposed.withUnsafeBufferPointer { t in hidx_dot_transposed(x, 1, dimension, t.baseAddress!, stride, scores) }
     }
 
-    /// The centroid nearest to `x` (lowest index on ties). `scratch` holds ≥ `count` + 7 floats.
+    /// The centroid nearest to `x` (lowest index on ties). `scratch` holds ≥ ``scratchSize(rows:)`` floats.
     func nearest(_ x: UnsafePointer<Float>, scratch: UnsafeMutablePointer<Float>) -> Int {
-        scores(x, into: scratch)
         var best = 0
-        var bestScore = scratch[0]
-        for c in 1..<count where scratch[c] > bestScore { best = c; bestScore = scratch[c] }
+        nearest(x, rows: 1, into: &best, scratch: scratch)
         return best
+    }
+
+    /// The nearest centroid of each of the `rows` unit rows at `x` (row-major), written to
+    /// `out` (lowest index on ties). Rows are scored ``batch`` at a time, so that the
+    /// centroids are read once per batch; `scratch` holds ≥ `scratchSize(rows: batch)` floats.
+    func nearest(_ x: UnsafePointer<Float>, rows: Int, into out: UnsafeMutablePointer<Int>, scratch: UnsafeMutablePointer<Float>) {
+        transposed.withUnsafeBufferPointer { t in
+            var r = 0
+            while r < rows {
+                let n = min(Self.batch, rows - r)
+                hidx_dot_transposed(x + r * dimension, n, dimension, t.baseAddress!, stride, scratch)
+                for j in 0..<n {
+                    let s = scratch + j * stride
+                    var best = 0
+                    var bestScore = s[0]
+                    for c in 1..<count where s[c] > bestScore { best = c; bestScore = s[c] }
+                    out[r + j] = best
+                }
+                r += n
+            }
+        }
     }
 
     /// The `n` centroids nearest to `x`, in ascending index order (ties at the cut: lower
@@ -143,13 +157,12 @@ struct Centroids: Sendable, Equatable {
             x.withUnsafeBufferPointer { xb in
                 let op = SharedMutablePointer(o.baseAddress!), xp = SharedPointer(xb.baseAddress!)
                 DispatchQueue.concurrentPerform(iterations: max(1, min(threads, chunks))) { worker in
-                    let scratch = UnsafeMutablePointer<Float>.allocate(capacity: count + 8)
+                    let scratch = UnsafeMutablePointer<Float>.allocate(capacity: scratchSize(rows: Self.batch))
                     defer { scratch.deallocate() }
                     var ch = worker
                     while ch < chunks {
-                        for r in (ch * chunk)..<min(n, (ch + 1) * chunk) {
-                            op.base[r] = nearest(xp.base + r * dimension, scratch: scratch)
-                        }
+                        let lo = ch * chunk
+                        nearest(xp.base + lo * dimension, rows: min(n, lo + chunk) - lo, into: op.base + lo, scratch: scratch)
                         ch += max(1, min(threads, chunks))
                     }
                 }

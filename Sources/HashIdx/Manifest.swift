@@ -55,7 +55,7 @@ struct Manifest: Equatable {
         guard version == Format.version else { throw .unsupportedVersion(path: path, version: Int(version)) }
         guard bytes.count >= 16 else { throw .corruptIndex(path: path, reason: "manifest is truncated") }
         let stored = bytes.le(UInt32.self, at: bytes.count - 4)
-        guard crc32c(UnsafeRawBufferPointer(rebasing: bytes[0..<(bytes.count - 4)])) == stored else {
+        guard checksum(of: UnsafeRawBufferPointer(rebasing: bytes[0..<(bytes.count - 4)]), matches: stored) else {
             throw .corruptIndex(path: path, reason: "manifest checksum mismatch")
         }
         var r = ByteReader(bytes, offset: 12) { .corruptIndex(path: path, reason: "manifest: \($0)") }

@@ -61,7 +61,7 @@ final class Shard: @unchecked Sendable {
               headerSize <= b.count else { throw bad("shard header size is wrong") }
         let crcAt = Format.shardHeaderFixedSize + sectionCount * Format.sectionEntrySize
         let headerCRC = b.le(UInt32.self, at: crcAt)
-        guard crc32c(UnsafeRawBufferPointer(rebasing: b[0..<crcAt])) == headerCRC, headerCRC == record.headerCRC else {
+        guard checksum(of: UnsafeRawBufferPointer(rebasing: b[0..<crcAt]), matches: headerCRC), headerCRC == record.headerCRC else {
             throw bad("shard header checksum mismatch")
         }
         for i in (crcAt + 4)..<headerSize where b[i] != 0 { throw bad("shard header padding is not zero") }
@@ -106,7 +106,7 @@ final class Shard: @unchecked Sendable {
             guard let s = found[kind] else { throw bad("section \(kind) is missing") }
             if let length, s.range.count != length { throw bad("section \(kind) has \(s.range.count) bytes, expected \(length)") }
             let bytes = UnsafeRawBufferPointer(rebasing: b[s.range])
-            if checked && crc32c(bytes) != s.crc { throw bad("section \(kind) checksum mismatch") }
+            if checked && !checksum(of: bytes, matches: s.crc) { throw bad("section \(kind) checksum mismatch") }
             return (bytes, s.codec, s.crc)
         }
         let codesSection = try section(.codes, length: rows * words * 8, checked: true)
@@ -213,7 +213,7 @@ final class Shard: @unchecked Sendable {
         let word = verified + bit / 64
         let mask: UInt64 = 1 << UInt64(bit % 64)
         if hidx_atomic_load_u64(word) & mask == 0 {
-            guard crc32c(bytes) == crc else {
+            guard checksum(of: bytes, matches: crc) else {
                 throw .corruptIndex(path: path, reason: "\(ids ? "id" : "vector") block \(block) checksum mismatch")
             }
             hidx_atomic_or_u64(word, mask)
@@ -284,10 +284,10 @@ final class Shard: @unchecked Sendable {
     /// Checks every block's checksum and that it decodes (for `hashidx info --verify`).
     func verifyAll() throws(HashIdxError) {
         let scratch = BlockBuffer()
-        guard crc32c(vectorData) == vectorDataCRC else { throw .corruptIndex(path: path, reason: "vector section checksum mismatch") }
+        guard checksum(of: vectorData, matches: vectorDataCRC) else { throw .corruptIndex(path: path, reason: "vector section checksum mismatch") }
         for b in 0..<blockCount { _ = try block(b, ids: false, scratch: scratch) }
         if let idData {
-            guard crc32c(idData) == idDataCRC else { throw .corruptIndex(path: path, reason: "id section checksum mismatch") }
+            guard checksum(of: idData, matches: idDataCRC) else { throw .corruptIndex(path: path, reason: "id section checksum mismatch") }
             for r in 0..<rows { _ = try id(r, scratch: scratch) }
         }
     }

@@ -97,6 +97,56 @@ final class KernelTests: XCTestCase {
         }
     }
 
+    /// The segmented scan (one call over several ranges, as a partitioned query makes)
+    /// equals one scan per range, distances and histogram alike.
+    func testSegmentedHistogramMatchesOneScanPerRange() {
+        var rng = SplitMix64(seed: 13)
+        let words = 4, count = 3000
+        let codes = (0..<(count * words)).map { _ in rng.next() }
+        let query = (0..<words).map { _ in rng.next() }
+        let starts = [0, 17, 700, 1299, 2999], counts = [5, 600, 0, 1300, 1]
+        var expected: [UInt16] = []
+        var h1 = [UInt32](repeating: 0, count: words * 64 + 1), h2 = h1
+        for (s, c) in zip(starts, counts) {
+            var d = [UInt16](repeating: 0, count: c)
+            hidx_hamming_distances(Int32(HIDX_KERNEL_PORTABLE), Array(codes[(s * words)...]), c, words, query, &d)
+            expected += d
+        }
+        hidx_histogram_u16(expected, expected.count, &h1)
+        var got = [UInt16](repeating: 0, count: expected.count)
+        hidx_hamming_histogram_segments(Int32(HIDX_KERNEL_AUTO), codes, starts, counts, starts.count, words, query, &got, &h2)
+        XCTAssertEqual(got, expected)
+        XCTAssertEqual(h1, h2)
+    }
+
+    /// Centroid scoring gives bit-identical scores on every path this CPU can run (they all
+    /// chain fused multiply-adds in the same order), close to a double-precision reference.
+    func testDotTransposedPathsAgree() {
+        var rng = SplitMix64(seed: 14)
+        for (rows, dim, count) in [(1, 50, 1249), (8, 96, 70), (5, 3, 1), (13, 17, 130)] {
+            let stride = (count + 63) / 64 * 64
+            let x = (0..<(rows * dim)).map { _ in Float(rng.nextGaussian()) }
+            let c = (0..<(count * dim)).map { _ in Float(rng.nextGaussian()) }
+            var t = [Float](repeating: 0, count: dim * stride)
+            for j in 0..<count { for i in 0..<dim { t[i * stride + j] = c[j * dim + i] } }
+            var reference = [Float](repeating: .nan, count: rows * stride)
+            hidx_dot_transposed_with(0, x, rows, dim, t, stride, &reference)
+            for r in 0..<rows {
+                for j in 0..<count {
+                    var exact = 0.0
+                    for i in 0..<dim { exact += Double(x[r * dim + i]) * Double(c[j * dim + i]) }
+                    XCTAssertEqual(Double(reference[r * stride + j]), exact, accuracy: 1e-4 * Double(dim))
+                }
+                for j in count..<stride { XCTAssertEqual(reference[r * stride + j], 0) }
+            }
+            for path in 1...2 where path <= hidx_dot_transposed_path() {
+                var out = [Float](repeating: .nan, count: rows * stride)
+                hidx_dot_transposed_with(Int32(path), x, rows, dim, t, stride, &out)
+                XCTAssertEqual(out.map(\.bitPattern), reference.map(\.bitPattern), "path \(path), \(rows) × \(dim) × \(count)")
+            }
+        }
+    }
+
     func testSelectSmallestTakesLowestRowsOnTies() {
         let values: [UInt16] = [5, 1, 3, 1, 5, 0, 3, 3]
         var h = [UInt32](repeating: 0, count: 7)

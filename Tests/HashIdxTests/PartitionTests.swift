@@ -27,7 +27,7 @@ final class PartitionTests: XCTestCase {
             XCTAssertEqual(norm, 1, accuracy: 1e-4)
         }
         let assignment = c.assign(unit, n: 2000, threads: 2)
-        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: 16)
+        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: c.scratchSize())
         defer { scratch.deallocate() }
         for r in stride(from: 0, to: 2000, by: 37) {
             var best = 0
@@ -83,7 +83,7 @@ final class PartitionTests: XCTestCase {
         let rows = clusteredVectors(count: 3000, dim: 12, clusters: 30)
         let index = try build(rows, partitions: 30)
         let centroids = index.manifest.centroids!
-        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: 64)
+        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: centroids.scratchSize())
         defer { scratch.deallocate() }
         func partition(of v: [Float]) -> Int {
             let n = v.reduce(0) { $0 + $1 * $1 }.squareRoot()

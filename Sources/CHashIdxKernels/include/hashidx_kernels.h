@@ -39,6 +39,14 @@ void hidx_hamming_distances(int kernel, const uint64_t *codes, size_t count, siz
 void hidx_hamming_histogram(int kernel, const uint64_t *codes, size_t count, size_t words,
                             const uint64_t *query, uint16_t *out, uint32_t *histogram);
 
+/// `hidx_hamming_histogram` over several ranges of one code array: segment `s` is the
+/// `counts[s]` codes from code number `starts[s]`; their distances are written one after the
+/// other to `out`. One call per query instead of one per range keeps the per-call set-up
+/// (the sub-histograms) off short ranges such as partitions.
+void hidx_hamming_histogram_segments(int kernel, const uint64_t *codes, const size_t *starts,
+                                     const size_t *counts, size_t segments, size_t words,
+                                     const uint64_t *query, uint16_t *out, uint32_t *histogram);
+
 /// Adds one to `histogram[v]` for every value `v` of `values` (histogram must be large enough).
 void hidx_histogram_u16(const uint16_t *values, size_t count, uint32_t *histogram);
 
@@ -60,6 +68,21 @@ void hidx_float_to_half(const float *in, uint16_t *out, size_t n);
 
 /// Converts `n` half-precision values to float (exact).
 void hidx_half_to_float(const uint16_t *in, float *out, size_t n);
+
+/// Dot products of the `nrows` rows of `x` (row-major, `dim` floats each) with vectors stored
+/// transposed: vector `c` is column `c` of `transposed` (`dim` rows of `stride` floats;
+/// `stride` a multiple of 64, unused columns zero). Writes `out[r * stride + c]` for every
+/// column. Each product is the chain `acc = fma(t[i][c], x[r][i], acc)` for i = 0, 1, …, so
+/// every path (AVX-512F, AVX2 + FMA, portable `fmaf`) gives bit-identical results.
+void hidx_dot_transposed(const float *x, size_t nrows, size_t dim, const float *transposed, size_t stride,
+                         float *out);
+
+/// The path `hidx_dot_transposed` uses here: 2 AVX-512F, 1 AVX2 + FMA, 0 portable.
+int hidx_dot_transposed_path(void);
+
+/// `hidx_dot_transposed` on a given path (lowered to what the CPU has; for tests).
+void hidx_dot_transposed_with(int path, const float *x, size_t nrows, size_t dim, const float *transposed,
+                              size_t stride, float *out);
 
 /// CRC-32C (Castagnoli), as in iSCSI, ext4 and LevelDB. `crc` is the running value
 /// (0 for a fresh checksum); returns the updated value.
