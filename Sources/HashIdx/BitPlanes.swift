@@ -21,7 +21,8 @@ struct BitPlanes {
         positive = [UInt64](repeating: 0, count: planes * words)
         negative = [UInt64](repeating: 0, count: planes * words)
         let top = y.reduce(Float(0)) { max($0, abs($1)) }
-        guard top > 0 else { return }
+        // (Margins of a valid model are finite; anything else leaves the planes empty.)
+        guard top > 0, top.isFinite else { return }
         let levels = Float((1 << planes) - 1)
         for (j, v) in y.enumerated() {
             let q = Int((abs(v) / top * levels).rounded())

@@ -72,6 +72,14 @@ public struct HashModel: Sendable, Equatable {
                 }
             }
         }
+        // Margins of unit vectors stay finite: |w·x| ≤ ‖w‖ for every projection row w.
+        for j in 0..<bits {
+            var norm2: Float = 0
+            for i in 0..<dimension { norm2 += projection[j * dimension + i] * projection[j * dimension + i] }
+            guard norm2.isFinite, offsets[j].isFinite, (norm2.squareRoot() + abs(offsets[j])).isFinite else {
+                throw .invalidArgument(name: "model", reason: "values too large: projection row \(j) overflows single precision")
+            }
+        }
         self.offsets = offsets
         var t = [Float](repeating: 0, count: bits * dimension)
         for j in 0..<bits { for i in 0..<dimension { t[i * bits + j] = projection[j * dimension + i] } }

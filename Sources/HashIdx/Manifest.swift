@@ -46,6 +46,12 @@ struct Manifest: Equatable {
         return w.bytes
     }
 
+    /// The most rows an index may hold (2^48): far beyond any disk, small enough that no
+    /// row count or offset derived from it overflows.
+    static let maximumRows: UInt64 = 1 << 48
+    /// The most rows one shard may hold: its row-number maps store positions as 32 bits.
+    static let maximumShardRows: UInt64 = UInt64(UInt32.max)
+
     /// Parses and checks a manifest; `path` names it in errors.
     static func decode(_ bytes: UnsafeRawBufferPointer, path: String) throws(HashIdxError) -> Manifest {
         guard bytes.count >= 12, (0..<8).allSatisfy({ bytes[$0] == Format.manifestMagic[$0] }) else {
@@ -73,7 +79,7 @@ struct Manifest: Equatable {
         _ = try r.u32("reserved")
         let seed = try r.u64("seed")
         guard dim > 0, dim <= 1 << 16, bits > 0, bits % 64 == 0, bits <= 1 << 14, idKind <= 1,
-              rowsPerBlock > 0, rowsPerBlock <= 1 << 16 else {
+              rowsPerBlock > 0, rowsPerBlock <= 1 << 16, rows <= Manifest.maximumRows, sample <= Manifest.maximumRows else {
             throw bad("implausible dimension \(dim), bits \(bits) or block size \(rowsPerBlock)")
         }
         let mean = try r.f32s(dim, "mean")
@@ -106,7 +112,7 @@ struct Manifest: Equatable {
             let n = try r.u64("shard rows")
             let size = try r.u64("shard size")
             let crc = try r.u32("shard header checksum")
-            guard first == next, n > 0, n <= rows - first else { throw bad("shard rows do not tile the index") }
+            guard first == next, n > 0, n <= rows - first, n <= Manifest.maximumShardRows else { throw bad("shard rows do not tile the index") }
             next = first + n
             shards.append(ShardRecord(fileName: name, firstRow: first, rows: n, fileSize: size, headerCRC: crc))
         }

@@ -65,14 +65,18 @@ final class Shard: @unchecked Sendable {
             throw bad("shard header checksum mismatch")
         }
         for i in (crcAt + 4)..<headerSize where b[i] != 0 { throw bad("shard header padding is not zero") }
-        rows = Int(b.le(UInt64.self, at: 16))
-        firstRow = Int(b.le(UInt64.self, at: 24))
+        // Compared as stored before any conversion: a crafted count must not trap.
+        guard b.le(UInt64.self, at: 16) == record.rows, b.le(UInt64.self, at: 24) == record.firstRow else {
+            throw bad("shard header disagrees with the manifest")
+        }
+        rows = Int(record.rows)
+        firstRow = Int(record.firstRow)
         dimension = Int(b.le(UInt32.self, at: 32))
         bits = Int(b.le(UInt32.self, at: 36))
         rowsPerBlock = Int(b.le(UInt32.self, at: 40))
         let vectorTypeRaw = b.le(UInt32.self, at: 44)
         let fileSize = b.le(UInt64.self, at: 56)
-        guard UInt64(rows) == record.rows, UInt64(firstRow) == record.firstRow, dimension == manifest.model.dimension,
+        guard dimension == manifest.model.dimension,
               bits == manifest.model.bits, rowsPerBlock == manifest.rowsPerBlock,
               vectorTypeRaw == manifest.vectorType.rawValue, fileSize == record.fileSize,
               b.le(UInt32.self, at: 52) == 0 else {
@@ -179,15 +183,19 @@ final class Shard: @unchecked Sendable {
         var expect = 0
         for i in 0..<blocks {
             let e = i * Format.blockEntrySize
-            let off = Int(index.le(UInt64.self, at: e))
+            guard index.le(UInt64.self, at: e) == UInt64(expect) else { throw bad("block index entry \(i) does not tile its section") }
+            let off = expect
             let stored = Int(index.le(UInt32.self, at: e + 8))
             let raw = Int(index.le(UInt32.self, at: e + 12))
             let blockRows = min(rowsPerBlock, rows - i * rowsPerBlock)
-            guard off == expect, stored > 0, stored <= dataLength - off, index.le(UInt32.self, at: e + 20) == 0 else {
+            guard stored > 0, stored <= dataLength - off, index.le(UInt32.self, at: e + 20) == 0 else {
                 throw bad("block index entry \(i) does not tile its section")
             }
             if let rowBytes, raw != blockRows * rowBytes { throw bad("block \(i) has the wrong raw length") }
             if codec == .none && raw != stored { throw bad("block \(i) stored length differs from its raw length") }
+            // LZ4 expands at most ~255×: a larger claim is corruption, and is refused before
+            // anything of that size is allocated.
+            if codec == .lz4 && raw > stored * 256 + 64 { throw bad("block \(i) claims \(raw) bytes, more than its \(stored) LZ4 bytes can hold") }
             if rowBytes == nil && raw < 4 * blockRows { throw bad("id block \(i) is too short") }
             expect = off + stored
         }
