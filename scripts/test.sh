@@ -1,7 +1,21 @@
 #!/usr/bin/env bash
-# Runs the whole test suite (installs liblz4-dev first when it is missing).
+# Runs the whole test suite (installs liblz4-dev first when it is missing):
+#   1. every fuzz target for a short run (scripts/fuzz.sh --runs 3000; Fuzz/README.md),
+#   2. the XCTest suite under ThreadSanitizer (build folder .build-thread),
+#   3. the XCTest suite under AddressSanitizer (build folder .build-address),
+#   4. the XCTest suite as built normally; its summary is the last line.
+# HASHIDX_TEST_QUICK=1 runs step 4 only (for a quick local check).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/ensure-deps.sh
+if [ "${HASHIDX_TEST_QUICK:-0}" != 1 ]; then
+    bash scripts/fuzz.sh --runs 3000
+    for sanitizer in thread address; do
+        echo "== XCTest suite under --sanitize=$sanitizer" >&2
+        swift build --build-tests --sanitize="$sanitizer" --scratch-path ".build-$sanitizer"
+        swift test --skip-build --disable-swift-testing --sanitize="$sanitizer" --scratch-path ".build-$sanitizer"
+    done
+    echo "== XCTest suite" >&2
+fi
 swift build --build-tests
 swift test --skip-build --disable-swift-testing

@@ -23,7 +23,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 VENV = os.path.join(HERE, ".venv")
 PACKAGES = ["numpy", "faiss-cpu", "hnswlib", "usearch", "annoy", "matplotlib"]
-SYSTEMS = ["hashidx", "faiss-hnsw", "faiss-ivf", "faiss-lsh", "faiss-itq", "hnswlib", "usearch", "annoy"]
+SYSTEMS = ["hashidx", "hashidx-f16", "faiss-hnsw", "faiss-ivf", "faiss-lsh", "faiss-itq", "hnswlib", "usearch", "annoy"]
 K = 10
 
 
@@ -155,22 +155,23 @@ def hashidx_binary():
     return os.path.join(ROOT, ".build", "release", "hashidx")
 
 
-def run_hashidx(data, tmp, nq):
+def run_hashidx(data, tmp, nq, vector_type="float32"):
     exe = hashidx_binary()
-    index = os.path.join(tmp, "hashidx.hidx")
+    index = os.path.join(tmp, f"hashidx-{vector_type}.hidx")
     t = time.perf_counter()
-    subprocess.run([exe, "build", os.path.join(data, "base.npy"), "-o", index], check=True,
+    subprocess.run([exe, "build", os.path.join(data, "base.npy"), "-o", index, "--vector-type", vector_type], check=True,
                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     build_s = time.perf_counter() - t
     out = subprocess.run([exe, "eval", index, "--queries", os.path.join(data, "queries.npy"),
                           "--ground-truth", os.path.join(data, "gt.npy"), "--k", str(K), "--limit", str(nq),
-                          "--candidates", "100,200,500", "--probes", "32,64,128,256", "--threads", "1",
+                          "--candidates", "100,150,200,300,500", "--probes", "32,48,64,96,128,256", "--threads", "1",
                           "--format", "json"],
                          check=True, capture_output=True, text=True).stdout
     report = json.loads(out)
     settings = pareto(report["settings"])
     rows = [{"knob": f"P={s['probes']},C={s['candidates']}", "recall": s["recall"], "qps": s["qps"]} for s in settings]
-    return {"system": f"hashidx ({report['bits']} bits)", "build_s": build_s, "bytes": dir_bytes(index),
+    suffix = "" if vector_type == "float32" else f", {vector_type} vectors"
+    return {"system": f"hashidx ({report['bits']} bits{suffix})", "build_s": build_s, "bytes": dir_bytes(index),
             "rss": report["peak_rss_bytes"], "rows": rows}
 
 
@@ -303,7 +304,12 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         for name in names:
             print(f"{name}…", file=sys.stderr, flush=True)
-            r = run_hashidx(a.data, tmp, nq) if name == "hashidx" else run_peer(name, a.data, tmp, nq, shape[1])
+            if name == "hashidx":
+                r = run_hashidx(a.data, tmp, nq)
+            elif name == "hashidx-f16":
+                r = run_hashidx(a.data, tmp, nq, "float16")
+            else:
+                r = run_peer(name, a.data, tmp, nq, shape[1])
             for row in r["rows"]:
                 print(f"  {r['system']:38s} {row['knob']:>7s} R@10 {row['recall']:.3f} QPS {row['qps']:8.0f}",
                       file=sys.stderr, flush=True)

@@ -181,8 +181,18 @@ public final class Index: Sendable {
     ///   ``HashIdxError/nonFiniteValue(source:row:)``, ``HashIdxError/zeroVector(source:row:)``
     ///   for a bad query; ``HashIdxError/invalidArgument(name:reason:)`` for bad options.
     public func search(_ query: [Float], options: SearchOptions = SearchOptions()) throws(HashIdxError) -> [SearchResult] {
-        try options.validate()
+        try check(options, leavingOut: 0)
         return try searchUnit(try unitQuery(query), options: options, excluding: nil)
+    }
+
+    /// Checks `options` on their own and against this index: `k` may not exceed the items
+    /// a search can return (all of them, less `leavingOut` for "more like this").
+    private func check(_ options: SearchOptions, leavingOut: Int) throws(HashIdxError) {
+        try options.validate()
+        guard options.k <= count - leavingOut else {
+            throw .invalidArgument(name: "k", reason: "asks for \(options.k) results, but the index holds \(count) items" +
+                                   (leavingOut > 0 ? " (\(count - leavingOut) besides the item itself)" : ""))
+        }
     }
 
     /// `query` checked against the index's dimension and normalised to unit length.
@@ -200,7 +210,7 @@ public final class Index: Sendable {
     ///
     /// - Throws: ``HashIdxError/unknownID(_:)`` when no item has that id.
     public func search(similarToID id: String, options: SearchOptions = SearchOptions()) throws(HashIdxError) -> [SearchResult] {
-        try options.validate()
+        try check(options, leavingOut: 1)
         guard let row = try row(forID: id) else { throw .unknownID(id) }
         let unit = try unitVector(ofRow: row)
         return try searchUnit(unit, options: options, excluding: row)
@@ -210,7 +220,7 @@ public final class Index: Sendable {
     /// Result `i` belongs to query row `i`; the first bad query's error is thrown.
     public func search(batch queries: any VectorSource, options: SearchOptions = SearchOptions(),
                        threads: Int? = nil) throws(HashIdxError) -> [[SearchResult]] {
-        try options.validate()
+        try check(options, leavingOut: 0)
         guard queries.dimension == dimension else {
             throw .dimensionMismatch(expected: dimension, actual: queries.dimension, source: queries.name)
         }
@@ -249,7 +259,8 @@ public final class Index: Sendable {
     func searchUnit(_ q: [Float], options: SearchOptions, excluding: Int?) throws(HashIdxError) -> [SearchResult] {
         let scratch = takeScratch()
         defer { returnScratch(scratch) }
-        let want = max(options.candidates, options.k) + (excluding == nil ? 0 : 1)
+        // (At most every row: option values far above the row count cost nothing.)
+        let want = min(count, max(options.candidates, options.k) + (excluding == nil ? 0 : 1))
         let candidates = rerankCandidates(q, want: want, options: options, scratch: scratch)
         // 3. Exact cosine on the candidates' vectors, block by block (candidates come sorted
         //    by shard and position, so each block is read once).
@@ -392,11 +403,11 @@ public final class Index: Sendable {
     /// the Hamming scan's best `candidates × shortlistFactor` in the probed partitions,
     /// narrowed to `candidates` by the asymmetric pass.
     public func candidates(for query: [Float], options: SearchOptions = SearchOptions()) throws(HashIdxError) -> [Int] {
-        try options.validate()
+        try check(options, leavingOut: 0)
         let q = try unitQuery(query)
         let scratch = takeScratch()
         defer { returnScratch(scratch) }
-        return rerankCandidates(q, want: max(options.candidates, options.k), options: options, scratch: scratch)
+        return rerankCandidates(q, want: min(count, max(options.candidates, options.k)), options: options, scratch: scratch)
             .map { shards[$0.0].firstRow + shards[$0.0].rowNumber(atPosition: $0.1) }.sorted()
     }
 
@@ -404,7 +415,7 @@ public final class Index: Sendable {
     /// scan's best `want × shortlistFactor` in the probed partitions, narrowed by the
     /// asymmetric pass.
     private func rerankCandidates(_ q: [Float], want: Int, options: SearchOptions, scratch: SearchScratch) -> [(Int, Int)] {
-        let found = candidatePositions(q, want: want * options.shortlistFactor, probes: options.probes, scratch: scratch)
+        let found = candidatePositions(q, want: min(count, want * options.shortlistFactor), probes: options.probes, scratch: scratch)
         guard options.shortlistFactor > 1 && found.count > want else { return found }
         return shortlist(found, query: q, keep: want)
     }

@@ -95,11 +95,25 @@ final class IndexTests: XCTestCase {
         XCTAssertEqual(hits[0].score, 1, accuracy: 1e-6)
     }
 
-    func testKLargerThanIndexReturnsEverything() throws {
+    /// k up to the number of items returns them all; more is a clear error (issue 5), and
+    /// absurd option values allocate nothing.
+    func testKLargerThanIndexIsAnError() throws {
         let rows = clusteredVectors(count: 7, dim: 4)
         let (_, index) = try build(rows, options: BuildOptions(training: TrainingOptions(bits: 64)))
-        XCTAssertEqual(try index.search(rows[0], options: SearchOptions(k: 50)).count, 7)
-        XCTAssertEqual(try index.search(similarToID: "0", options: SearchOptions(k: 50)).count, 6)
+        XCTAssertEqual(try index.search(rows[0], options: SearchOptions(k: 7)).count, 7)
+        XCTAssertEqual(try index.search(similarToID: "0", options: SearchOptions(k: 6)).count, 6)
+        XCTAssertThrowsError(try index.search(rows[0], options: SearchOptions(k: 8))) {
+            XCTAssertEqual($0 as? HashIdxError, .invalidArgument(name: "k", reason: "asks for 8 results, but the index holds 7 items"))
+        }
+        XCTAssertThrowsError(try index.search(similarToID: "0", options: SearchOptions(k: 7))) {
+            XCTAssertTrue(($0 as! HashIdxError).description.contains("6 besides the item itself"), "\($0)")
+        }
+        XCTAssertThrowsError(try index.search(batch: try InMemoryVectors(rows: [rows[0]]), options: SearchOptions(k: 1 << 40)))
+        XCTAssertThrowsError(try index.candidates(for: rows[0], options: SearchOptions(k: Int.max)))
+        // Candidates and probes far beyond the index are fine: at most every row is read.
+        let all = try index.search(rows[0], options: SearchOptions(k: 7, candidates: Int.max, probes: Int.max, shortlistFactor: 1000))
+        XCTAssertEqual(all.map(\.row).sorted(), Array(0..<7))
+        XCTAssertEqual(try index.candidates(for: rows[0], options: SearchOptions(k: 1, candidates: Int.max)), Array(0..<7))
     }
 
     /// Recall@10 over the GloVe words shipped in Data/, against exact cosine computed here.

@@ -1,0 +1,90 @@
+import Foundation
+import XCTest
+@testable import HashIdx
+
+/// `hashidx build` killed with SIGKILL at random moments (issue 5): afterwards the index
+/// directory holds the old index intact or the new one complete, never a half-written one
+/// that opens; a first build killed early leaves nothing that opens; the next build cleans
+/// the leftovers.
+final class CrashSafetyTests: XCTestCase {
+    func testBuildsKilledAtRandomMomentsLeaveTheOldOrTheNewIndex() throws {
+        let dir = makeTemporaryDirectory(self)
+        let sources = [dir + "/a.npy", dir + "/b.npy"]
+        let data = [clusteredVectors(count: 6000, dim: 24, seed: 1), clusteredVectors(count: 6000, dim: 24, seed: 2)]
+        for (path, rows) in zip(sources, data) { writeNpy(path, rows: rows) }
+        let queries = [data[0][5], data[1][17], data[0][4000]]
+        func answers(_ path: String) throws -> [[SearchResult]] {
+            let index = try Index(path: path)
+            try index.verify()
+            return try queries.map { try index.search($0, options: SearchOptions(k: 5)) }
+        }
+        func build(_ source: String, _ out: String) throws -> Process {
+            let p = Process()
+            p.executableURL = productsDirectory.appendingPathComponent("hashidx")
+            p.arguments = ["build", source, "-o", out, "--shard-size", "1000", "--threads", "2"]
+            p.standardOutput = FileHandle.nullDevice
+            p.standardError = FileHandle.nullDevice
+            p.standardInput = FileHandle.nullDevice
+            try p.run()
+            return p
+        }
+        // Complete builds: the two possible answers, and how long a build takes.
+        var expected: [[[SearchResult]]] = []
+        var seconds = 0.0
+        for (i, source) in sources.enumerated() {
+            let start = Date()
+            let p = try build(source, dir + "/ref-\(i).hidx")
+            p.waitUntilExit()
+            XCTAssertEqual(p.terminationStatus, 0)
+            seconds = max(seconds, Date().timeIntervalSince(start))
+            expected.append(try answers(dir + "/ref-\(i).hidx"))
+        }
+        XCTAssertNotEqual(expected[0], expected[1])
+
+        let path = dir + "/live.hidx"
+        var p = try build(sources[0], path)
+        p.waitUntilExit()
+        var holds = 0   // which data set the live index holds
+        var rng = SplitMix64(seed: 20261127)
+        var outcome = ["old": 0, "new": 0, "none": 0]
+        let runs = 24
+        for run in 0..<runs {
+            // 20 runs replace the live index with the other data set; 4 are first builds.
+            let replacing = run < 20
+            let target = replacing ? path : dir + "/fresh-\(run).hidx"
+            let other = 1 - holds
+            p = try build(sources[other], target)
+            let delay = Double(rng.next() % 1000) / 1000 * seconds * 1.1
+            usleep(useconds_t(delay * 1e6))
+            kill(p.processIdentifier, SIGKILL)
+            p.waitUntilExit()
+            do {
+                let got = try answers(target)
+                if replacing {
+                    XCTAssertTrue(got == expected[holds] || got == expected[other], "run \(run): results are neither the old nor the new index's")
+                    if got == expected[other] { holds = other; outcome["new"]! += 1 } else { outcome["old"]! += 1 }
+                } else {
+                    XCTAssertEqual(got, expected[other], "run \(run): a first build that opens must be complete")
+                    outcome["new"]! += 1
+                }
+            } catch {
+                XCTAssertFalse(replacing, "run \(run): the old index no longer opens after a kill at \(delay) s: \(error)")
+                XCTAssertTrue("\(error)".contains("no CURRENT file") || "\(error)".contains("no such file"), "run \(run): \(error)")
+                outcome["none"]! += 1
+            }
+        }
+        print("crash safety: \(runs) builds killed (\(outcome["old"]!) kept the old index, \(outcome["new"]!) had completed the new one, \(outcome["none"]!) first builds left nothing that opens)")
+        XCTAssertGreaterThan(outcome["old"]!, 0, "some kills should land before the commit point")
+
+        // The next complete build removes every leftover of the killed ones.
+        p = try build(sources[1 - holds], path)
+        p.waitUntilExit()
+        XCTAssertEqual(p.terminationStatus, 0)
+        XCTAssertEqual(try answers(path), expected[1 - holds])
+        let files = try FileManager.default.contentsOfDirectory(atPath: path)
+        let generations = Set(files.compactMap { Format.generation(ofFile: $0) })
+        XCTAssertEqual(generations.count, 1, "\(files.sorted())")
+        XCTAssertEqual(Set(files).subtracting(["CURRENT", "LOCK"]).count, files.count - 2, "\(files.sorted())")
+        XCTAssertTrue(files.allSatisfy { $0 == "CURRENT" || $0 == "LOCK" || Format.generation(ofFile: $0) != nil }, "\(files.sorted())")
+    }
+}
