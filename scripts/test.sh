@@ -10,10 +10,15 @@ cd "$(dirname "$0")/.."
 bash scripts/ensure-deps.sh
 if [ "${HASHIDX_TEST_QUICK:-0}" != 1 ]; then
     bash scripts/fuzz.sh --runs 3000
+    # LeakSanitizer is off for the XCTest run: XCTest on Linux keeps every test case
+    # object, its teardown blocks and Foundation's Process/Bundle state until exit, which
+    # LSan reports as leaks that are not hashidx's. Leaks in the library are caught by the
+    # fuzz targets above (libFuzzer checks every input for leaks).
     for sanitizer in thread address; do
         echo "== XCTest suite under --sanitize=$sanitizer" >&2
         swift build --build-tests --sanitize="$sanitizer" --scratch-path ".build-$sanitizer"
-        swift test --skip-build --disable-swift-testing --sanitize="$sanitizer" --scratch-path ".build-$sanitizer"
+        ASAN_OPTIONS=detect_leaks=0 \
+            swift test --skip-build --disable-swift-testing --sanitize="$sanitizer" --scratch-path ".build-$sanitizer"
     done
     echo "== XCTest suite" >&2
 fi

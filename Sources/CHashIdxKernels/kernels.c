@@ -405,8 +405,62 @@ void hidx_histogram_u16(const uint16_t *values, size_t count, uint32_t *histogra
     for (size_t i = 0; i < count; i++) histogram[values[i]]++;
 }
 
+#if HIDX_X86
+static int cpu_has_avx512bw(void) {
+    unsigned a, b, c, d;
+    if (__get_cpuid_max(0, 0) < 7) return 0;
+    __cpuid_count(7, 0, a, b, c, d);
+    return (b & (1u << 16)) != 0 && (b & (1u << 30)) != 0 && os_saves_zmm();
+}
+
+/* 32 values per compare; only the (rare) lanes at or below the threshold are looked at. */
+__attribute__((target("avx512f,avx512bw,bmi")))
+static size_t collect_below_avx512(const uint16_t *values, size_t count, uint16_t threshold, size_t at_threshold,
+                                   uint32_t *out) {
+    size_t n = 0, i = 0;
+    const __m512i t = _mm512_set1_epi16((short)threshold);
+    for (; i + 32 <= count; i += 32) {
+        uint32_t m = _mm512_cmple_epu16_mask(_mm512_loadu_si512((const void *)(values + i)), t);
+        while (m) {
+            size_t j = i + (size_t)__builtin_ctz(m);
+            m &= m - 1;
+            if (values[j] < threshold) {
+                out[n++] = (uint32_t)j;
+            } else if (at_threshold > 0) {
+                out[n++] = (uint32_t)j;
+                at_threshold--;
+            }
+        }
+    }
+    for (; i < count; i++) {
+        uint16_t v = values[i];
+        if (v < threshold) {
+            out[n++] = (uint32_t)i;
+        } else if (v == threshold && at_threshold > 0) {
+            out[n++] = (uint32_t)i;
+            at_threshold--;
+        }
+    }
+    return n;
+}
+#endif
+
 size_t hidx_collect_below(const uint16_t *values, size_t count, uint16_t threshold, size_t at_threshold,
                           uint32_t *out) {
+#if HIDX_X86
+    static int has = -1;
+    int h = __atomic_load_n(&has, __ATOMIC_RELAXED);
+    if (h < 0) {
+        h = cpu_has_avx512bw();
+        __atomic_store_n(&has, h, __ATOMIC_RELAXED);
+    }
+    if (h) return collect_below_avx512(values, count, threshold, at_threshold, out);
+#endif
+    return hidx_collect_below_portable(values, count, threshold, at_threshold, out);
+}
+
+size_t hidx_collect_below_portable(const uint16_t *values, size_t count, uint16_t threshold, size_t at_threshold,
+                                   uint32_t *out) {
     size_t n = 0;
     size_t i = 0;
     /* Most values are above the threshold: skip 32 at a time when their minimum is
@@ -708,4 +762,106 @@ void hidx_dot_transposed_with(int path, const float *x, size_t nrows, size_t dim
 void hidx_dot_transposed(const float *x, size_t nrows, size_t dim, const float *transposed, size_t stride,
                          float *out) {
     hidx_dot_transposed_with(hidx_dot_transposed_path(), x, nrows, dim, transposed, stride, out);
+}
+
+/* ---------- Asymmetric bit-plane scores, many codes at once ---------- */
+
+static void plane_scores_portable(const uint64_t *codes, size_t count, size_t words, const uint64_t *positive,
+                                  const uint64_t *negative, int planes, int32_t *out) {
+    for (size_t i = 0; i < count; i++) out[i] = hidx_plane_score(codes + i * words, words, positive, negative, planes);
+}
+
+#if HIDX_X86
+__attribute__((target("popcnt")))
+static void plane_scores_popcnt(const uint64_t *codes, size_t count, size_t words, const uint64_t *positive,
+                                const uint64_t *negative, int planes, int32_t *out) {
+    for (size_t i = 0; i < count; i++) out[i] = hidx_plane_score(codes + i * words, words, positive, negative, planes);
+}
+
+/* 256-bit codes, four planes: planes 0–1 and 2–3 of each sign fill two registers; the code is
+   broadcast to both halves, and each lane's count is shifted by its plane number. */
+__attribute__((target("avx512f,avx512vpopcntdq")))
+static void plane_scores_avx512_4x4(const uint64_t *codes, size_t count, const uint64_t *positive,
+                                    const uint64_t *negative, int32_t *out) {
+    const __m512i p01 = _mm512_loadu_si512((const void *)positive), p23 = _mm512_loadu_si512((const void *)(positive + 8));
+    const __m512i n01 = _mm512_loadu_si512((const void *)negative), n23 = _mm512_loadu_si512((const void *)(negative + 8));
+    const __m512i s01 = _mm512_set_epi64(1, 1, 1, 1, 0, 0, 0, 0), s23 = _mm512_set_epi64(3, 3, 3, 3, 2, 2, 2, 2);
+    for (size_t i = 0; i < count; i++) {
+        const __m512i c = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)(codes + 4 * i)));
+        __m512i a = _mm512_sub_epi64(_mm512_popcnt_epi64(_mm512_and_si512(p01, c)), _mm512_popcnt_epi64(_mm512_and_si512(n01, c)));
+        __m512i b = _mm512_sub_epi64(_mm512_popcnt_epi64(_mm512_and_si512(p23, c)), _mm512_popcnt_epi64(_mm512_and_si512(n23, c)));
+        __m512i sum = _mm512_add_epi64(_mm512_sllv_epi64(a, s01), _mm512_sllv_epi64(b, s23));
+        out[i] = (int32_t)_mm512_reduce_add_epi64(sum);
+    }
+}
+#endif
+
+void hidx_plane_scores(const uint64_t *codes, size_t count, size_t words, const uint64_t *positive,
+                       const uint64_t *negative, int planes, int32_t *out) {
+#if HIDX_X86
+    if (words == 4 && planes == 4 && hidx_kernel_available(HIDX_KERNEL_AVX512)) {
+        plane_scores_avx512_4x4(codes, count, positive, negative, out);
+        return;
+    }
+    if (hidx_kernel_available(HIDX_KERNEL_POPCNT)) {
+        plane_scores_popcnt(codes, count, words, positive, negative, planes, out);
+        return;
+    }
+#endif
+    plane_scores_portable(codes, count, words, positive, negative, planes, out);
+}
+
+void hidx_plane_scores_portable(const uint64_t *codes, size_t count, size_t words, const uint64_t *positive,
+                                const uint64_t *negative, int planes, int32_t *out) {
+    plane_scores_portable(codes, count, words, positive, negative, planes, out);
+}
+
+/* ---------- Top-n selection of floats ---------- */
+
+/* A float's bits as an unsigned key with the same order (negative values flipped). */
+static inline uint32_t float_key(float f) {
+    uint32_t b;
+    memcpy(&b, &f, 4);
+    return (b & 0x80000000u) ? ~b : (b | 0x80000000u);
+}
+
+size_t hidx_select_largest_f32(const float *values, size_t count, size_t keep, uint32_t *out) {
+    if (keep >= count) {
+        for (size_t i = 0; i < count; i++) out[i] = (uint32_t)i;
+        return count;
+    }
+    if (keep == 0) return 0;
+    /* Radix select from the top bits down: the key of the keep-th largest value, 11, 11
+       and 10 bits at a time, each round counting only the values that share the prefix. */
+    uint32_t hist[2048];
+    uint32_t prefix = 0, prefix_mask = 0;
+    size_t need = keep;   /* how many of the values matching the prefix are still wanted */
+    static const int shifts[3] = {21, 10, 0};
+    static const uint32_t widths[3] = {2047, 2047, 1023};
+    for (int round = 0; round < 3; round++) {
+        const int shift = shifts[round];
+        const uint32_t width = widths[round];
+        memset(hist, 0, sizeof hist);
+        for (size_t i = 0; i < count; i++) {
+            uint32_t k = float_key(values[i]);
+            if ((k & prefix_mask) == prefix) hist[(k >> shift) & width]++;
+        }
+        uint32_t bin = width;
+        while (hist[bin] < need) { need -= hist[bin]; bin--; }
+        prefix |= bin << shift;
+        prefix_mask |= width << shift;
+    }
+    /* `prefix` is now the threshold key; `need` values equal to it are taken, the lowest
+       indices first, with every value above it. */
+    size_t n = 0;
+    for (size_t i = 0; i < count; i++) {
+        uint32_t k = float_key(values[i]);
+        if (k > prefix) {
+            out[n++] = (uint32_t)i;
+        } else if (k == prefix && need > 0) {
+            out[n++] = (uint32_t)i;
+            need--;
+        }
+    }
+    return n;
 }

@@ -25,7 +25,7 @@ struct BitPlanes {
         guard top > 0, top.isFinite else { return }
         let levels = Float((1 << planes) - 1)
         for (j, v) in y.enumerated() {
-            let q = Int((abs(v) / top * levels).rounded())
+            let q = Int(abs(v) / top * levels + 0.5)   // round half up (non-negative)
             guard q > 0 else { continue }
             let word = j / 64, bit = UInt64(1) << UInt64(j % 64)
             for k in 0..<planes where q & (1 << k) != 0 {
@@ -34,12 +34,12 @@ struct BitPlanes {
         }
     }
 
-    /// The asymmetric score of `code` (higher: more similar).
-    @inline(__always)
-    func score(_ code: UnsafePointer<UInt64>) -> Int32 {
+    /// The asymmetric scores (higher: more similar) of the `count` codes stored one after
+    /// another at `codes`, written to `scores`.
+    func scores(of codes: UnsafePointer<UInt64>, count: Int, into scores: UnsafeMutablePointer<Int32>) {
         positive.withUnsafeBufferPointer { p in
             negative.withUnsafeBufferPointer { n in
-                hidx_plane_score(code, words, p.baseAddress!, n.baseAddress!, Int32(Self.planeCount))
+                hidx_plane_scores(codes, count, words, p.baseAddress!, n.baseAddress!, Int32(Self.planeCount), scores)
             }
         }
     }

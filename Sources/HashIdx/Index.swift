@@ -389,14 +389,27 @@ public final class Index: Sendable {
 
     /// The `keep` of `candidates` (sorted (shard, position) pairs) with the best asymmetric
     /// scores against the unit query `q`, still sorted; ties go to the earlier candidate.
-    func shortlist(_ candidates: [(Int, Int)], query q: [Float], keep: Int) -> [(Int, Int)] {
+    func shortlist(_ candidates: [(Int, Int)], query q: [Float], keep: Int, scratch: SearchScratch) -> [(Int, Int)] {
         let words = model.words
         let planes = BitPlanes(margins: model.margins(q), words: words)
-        var scores = [Int32](repeating: 0, count: candidates.count)
-        for (i, (shard, position)) in candidates.enumerated() {
-            scores[i] = planes.score(shards[shard].codes + position * words)
+        // The candidates' codes side by side (they were just scanned, so they are in cache),
+        // then one scoring call.
+        let n = candidates.count
+        if scratch.gathered.count < n * words { scratch.gathered = [UInt64](repeating: 0, count: n * words) }
+        var scores = [Int32](repeating: 0, count: n)
+        scratch.gathered.withUnsafeMutableBufferPointer { g in
+            for (i, (shard, position)) in candidates.enumerated() {
+                (g.baseAddress! + i * words).update(from: shards[shard].codes + position * words, count: words)
+            }
+            scores.withUnsafeMutableBufferPointer { planes.scores(of: g.baseAddress!, count: n, into: $0.baseAddress!) }
         }
-        return Centroids.indicesOfLargest(scores, keep: keep).map { candidates[$0] }
+        // Scores are small integers (|score| < 2^24), exact as floats: the radix select.
+        let asFloat = scores.map { Float($0) }
+        let keep = min(keep, n)
+        let picked = [UInt32](unsafeUninitializedCapacity: keep) { b, written in
+            written = hidx_select_largest_f32(asFloat, n, keep, b.baseAddress!)
+        }
+        return picked.map { candidates[Int($0)] }
     }
 
     /// The rows a search with `options` re-ranks by exact cosine for `query`, ascending:
@@ -417,7 +430,7 @@ public final class Index: Sendable {
     private func rerankCandidates(_ q: [Float], want: Int, options: SearchOptions, scratch: SearchScratch) -> [(Int, Int)] {
         let found = candidatePositions(q, want: min(count, want * options.shortlistFactor), probes: options.probes, scratch: scratch)
         guard options.shortlistFactor > 1 && found.count > want else { return found }
-        return shortlist(found, query: q, keep: want)
+        return shortlist(found, query: q, keep: want, scratch: scratch)
     }
 
     /// Indices (ascending) of the `want` smallest of `values[0..<count]`, ties broken by
@@ -467,6 +480,8 @@ final class SearchScratch: @unchecked Sendable {
     /// The ranges of one shard's codes to scan (start, count), for the kernel.
     var starts: [Int] = []
     var counts: [Int] = []
+    /// Candidate codes gathered for the asymmetric pass.
+    var gathered: [UInt64] = []
 
     init(rows: Int, words: Int, bits: Int, centroidScores: Int) {
         self.centroidScores = [Float](repeating: 0, count: centroidScores)

@@ -68,12 +68,15 @@ struct Centroids: Sendable, Equatable {
     }
 
     /// The `n` centroids nearest to `x`, in ascending index order (ties at the cut: lower
-    /// index). `scratch` holds ≥ `count` + 7 floats.
+    /// index). `scratch` holds ≥ ``scratchSize(rows:)`` floats.
     func nearest(_ x: UnsafePointer<Float>, n: Int, scratch: UnsafeMutablePointer<Float>) -> [Int] {
         scores(x, into: scratch)
         let n = min(n, count)
         if n == count { return Array(0..<count) }
-        return Self.indicesOfLargest(Array(UnsafeBufferPointer(start: scratch, count: count)), keep: n)
+        let picked = [UInt32](unsafeUninitializedCapacity: n) { b, written in
+            written = hidx_select_largest_f32(scratch, count, n, b.baseAddress!)
+        }
+        return picked.map { Int($0) }
     }
 
     /// The indices (ascending) of the `keep` largest of `values`; ties at the cut go to the

@@ -147,6 +147,51 @@ final class KernelTests: XCTestCase {
         }
     }
 
+    /// The radix select of the centroid probe picks what the generic quickselect picks,
+    /// ties at the cut included.
+    func testSelectLargestFloatsMatchesQuickselect() {
+        var rng = SplitMix64(seed: 15)
+        for (count, keep, distinct) in [(1249, 96, 1 << 20), (1249, 128, 7), (10, 3, 2), (5, 5, 3), (300, 1, 1 << 20), (64, 63, 4)] {
+            let values = (0..<count).map { _ in Float(Int(rng.next() % UInt64(distinct)) - distinct / 2) * 0.37 + 0.01 }
+            let expected = Centroids.indicesOfLargest(values, keep: keep)
+            var out = [UInt32](repeating: 0, count: count)
+            let n = hidx_select_largest_f32(values, count, keep, &out)
+            XCTAssertEqual(out.prefix(n).map { Int($0) }, expected, "count \(count) keep \(keep)")
+        }
+    }
+
+    /// The batched asymmetric scores equal the one-code reference on every path.
+    func testPlaneScoresMatchPortable() {
+        var rng = SplitMix64(seed: 16)
+        for words in [1, 4, 8] {
+            let count = 333
+            let codes = (0..<(count * words)).map { _ in rng.next() }
+            let margins = (0..<(words * 64)).map { _ in Float(rng.nextGaussian()) }
+            let planes = BitPlanes(margins: margins, words: words)
+            var fast = [Int32](repeating: 0, count: count), portable = fast
+            codes.withUnsafeBufferPointer { c in
+                fast.withUnsafeMutableBufferPointer { planes.scores(of: c.baseAddress!, count: count, into: $0.baseAddress!) }
+            }
+            hidx_plane_scores_portable(codes, count, words, planes.positive, planes.negative, Int32(BitPlanes.planeCount), &portable)
+            XCTAssertEqual(fast, portable, "words \(words)")
+            XCTAssertEqual(portable[0], hidx_plane_score(codes, words, planes.positive, planes.negative, Int32(BitPlanes.planeCount)))
+        }
+    }
+
+    /// The vectorised collection equals the portable one, including which ties are taken.
+    func testCollectBelowMatchesPortable() {
+        var rng = SplitMix64(seed: 17)
+        for count in [0, 5, 31, 32, 33, 1000, 4099] {
+            let values = (0..<count).map { _ in UInt16(rng.next() % 40) }
+            for (threshold, ties) in [(UInt16(0), 0), (3, 2), (10, 1000), (39, 5)] {
+                var a = [UInt32](repeating: 0, count: count), b = a
+                let na = hidx_collect_below(values, count, threshold, ties, &a)
+                let nb = hidx_collect_below_portable(values, count, threshold, ties, &b)
+                XCTAssertEqual(Array(a.prefix(na)), Array(b.prefix(nb)), "count \(count) threshold \(threshold)")
+            }
+        }
+    }
+
     func testSelectSmallestTakesLowestRowsOnTies() {
         let values: [UInt16] = [5, 1, 3, 1, 5, 0, 3, 3]
         var h = [UInt32](repeating: 0, count: 7)

@@ -55,6 +55,10 @@ void hidx_histogram_u16(const uint16_t *values, size_t count, uint32_t *histogra
 size_t hidx_collect_below(const uint16_t *values, size_t count, uint16_t threshold, size_t at_threshold,
                           uint32_t *out);
 
+/// The portable path of `hidx_collect_below` (for tests; the fast path uses AVX-512BW).
+size_t hidx_collect_below_portable(const uint16_t *values, size_t count, uint16_t threshold, size_t at_threshold,
+                                   uint32_t *out);
+
 /// Dot product of `n` floats with `n` IEEE half-precision values (stored as uint16), in
 /// single precision. Uses F16C + AVX2 + FMA where the CPU has them; every path rounds each
 /// half to float exactly, so results differ only by summation order.
@@ -83,6 +87,22 @@ int hidx_dot_transposed_path(void);
 /// `hidx_dot_transposed` on a given path (lowered to what the CPU has; for tests).
 void hidx_dot_transposed_with(int path, const float *x, size_t nrows, size_t dim, const float *transposed,
                               size_t stride, float *out);
+
+/// `hidx_plane_score` of each of `count` codes stored contiguously at `codes` (`words` words
+/// each), written to `out`. Uses AVX-512 VPOPCNTDQ for 256-bit codes and four planes, the
+/// POPCNT instruction otherwise where the CPU has it; every path gives the same scores.
+void hidx_plane_scores(const uint64_t *codes, size_t count, size_t words, const uint64_t *positive,
+                       const uint64_t *negative, int planes, int32_t *out);
+
+/// The portable path of `hidx_plane_scores` (for tests).
+void hidx_plane_scores_portable(const uint64_t *codes, size_t count, size_t words, const uint64_t *positive,
+                                const uint64_t *negative, int planes, int32_t *out);
+
+/// Writes to `out`, ascending, the indices of the `keep` largest of `values[0..<count]`
+/// (ties at the cut: the lower indices; -0.0 ranks below +0.0). Radix select on the floats'
+/// bits: three counting passes and one collecting pass, no sorting. Returns how many were
+/// written (`min(keep, count)`).
+size_t hidx_select_largest_f32(const float *values, size_t count, size_t keep, uint32_t *out);
 
 /// CRC-32C (Castagnoli), as in iSCSI, ext4 and LevelDB. `crc` is the running value
 /// (0 for a fresh checksum); returns the updated value.
