@@ -32,6 +32,15 @@ func writeInput(_ data: UnsafePointer<UInt8>?, _ size: Int, to path: String) {
     close(fd)
 }
 
+/// The body of the `npy`, `fvecs` and `fbin` targets: the input as a vectors file with
+/// extension `ext`, read fully if the reader accepts it.
+func fuzzVectorFile(_ data: UnsafePointer<UInt8>?, _ size: Int, ext: String) -> Int32 {
+    let path = scratchDirectory + "/input." + ext
+    writeInput(data, size, to: path)
+    exerciseVectors(at: path)
+    return 0
+}
+
 /// Reads every row of an accepted vectors file, through the map and with `pread`.
 func exerciseVectors(at path: String) {
     guard let file = try? VectorFile(path: path) else { return }
