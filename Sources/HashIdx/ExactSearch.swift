@@ -31,7 +31,7 @@ public enum ExactSearch {
         let keep = min(nb, k + 32)
         let tiles = (nq + queryTile - 1) / queryTile
         let workers = max(1, min(threads ?? Index.processorCount, tiles))
-        let results = Mutex<[[Int]]>(Array(repeating: [], count: nq))
+        let results = Locked<[[Int]]>(Array(repeating: [], count: nq))
         let next = Atomic<Int>(0)
         let done = Atomic<Int>(0)
         b.withUnsafeBufferPointer { bBuffer in

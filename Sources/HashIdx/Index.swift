@@ -32,7 +32,7 @@ public final class Index: Sendable {
 
     let manifest: Manifest
     let shards: [Shard]
-    private let scratchPool = Mutex<[SearchScratch]>([])
+    private let scratchPool = Locked<[SearchScratch]>([])
 
     /// Opens the index at `path` (a directory written by ``IndexBuilder``).
     ///
@@ -226,8 +226,8 @@ public final class Index: Sendable {
         }
         let n = queries.count
         let workers = max(1, min(threads ?? Self.processorCount, n))
-        let results = Mutex<[[SearchResult]]>(Array(repeating: [], count: n))
-        let firstError = Mutex<(Int, HashIdxError)?>(nil)
+        let results = Locked<[[SearchResult]]>(Array(repeating: [], count: n))
+        let firstError = Locked<(Int, HashIdxError)?>(nil)
         let next = Atomic<Int>(0)
         DispatchQueue.concurrentPerform(iterations: workers) { _ in
             var q = [Float](repeating: 0, count: dimension)

@@ -1,5 +1,4 @@
 import Dispatch
-import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -252,7 +251,7 @@ public enum IndexBuilder {
         // Rows are read in passes of 64 chunks; the input's pages are given back after each
         // pass, so reading the whole input does not hold it all in memory.
         let passRows = 64 * chunk
-        let firstError = Mutex<(Int, HashIdxError)?>(nil)
+        let firstError = Locked<(Int, HashIdxError)?>(nil)
         var passStart = 0
         while passStart < n {
             let first = passStart, passEnd = min(n, passStart + passRows)

@@ -255,7 +255,7 @@ extension ShardWriter {
         let chunk = 256
         let chunks = (range.count + chunk - 1) / chunk
         let workers = max(1, min(threads, chunks))
-        let firstError = Mutex<(Int, HashIdxError)?>(nil)
+        let firstError = Locked<(Int, HashIdxError)?>(nil)
         unit.withUnsafeMutableBufferPointer { u in
             norms.withUnsafeMutableBufferPointer { nb in
                 codes.withUnsafeMutableBufferPointer { cb in
@@ -313,4 +313,3 @@ extension LZ4 {
 import CHashIdxKernels
 import CLZ4
 import Dispatch
-import Synchronization

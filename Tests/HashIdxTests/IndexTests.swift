@@ -169,7 +169,7 @@ final class IndexTests: XCTestCase {
                                    options: BuildOptions(training: TrainingOptions(bits: 128), shardSize: 600, vectorCodec: .lz4))
         let queries = Array(rows.prefix(64))
         let sequential = try queries.map { try index.search($0, options: SearchOptions(k: 10, candidates: 100)) }
-        let results = Mutex<[Int: [SearchResult]]>([:])
+        let results = Locked<[Int: [SearchResult]]>([:])
         DispatchQueue.concurrentPerform(iterations: 8) { t in
             for (i, q) in queries.enumerated() where i % 8 == t || true {
                 let r = try! index.search(q, options: SearchOptions(k: 10, candidates: 100))
@@ -183,4 +183,3 @@ final class IndexTests: XCTestCase {
     }
 }
 
-import Synchronization
