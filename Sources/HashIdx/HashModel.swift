@@ -74,8 +74,9 @@ public struct HashModel: Sendable, Equatable {
         }
         // Margins of unit vectors stay finite: |w·x| ≤ ‖w‖ for every projection row w.
         for j in 0..<bits {
-            var norm2: Float = 0
-            for i in 0..<dimension { norm2 += projection[j * dimension + i] * projection[j * dimension + i] }
+            let norm2 = projection.withUnsafeBufferPointer { w in
+                Vectors.dot(w.baseAddress! + j * dimension, w.baseAddress! + j * dimension, count: dimension)
+            }
             guard norm2.isFinite, offsets[j].isFinite, (norm2.squareRoot() + abs(offsets[j])).isFinite else {
                 throw .invalidArgument(name: "model", reason: "values too large: projection row \(j) overflows single precision")
             }

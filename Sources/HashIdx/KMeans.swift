@@ -79,43 +79,6 @@ struct Centroids: Sendable, Equatable {
         return picked.map { Int($0) }
     }
 
-    /// The indices (ascending) of the `keep` largest of `values`; ties at the cut go to the
-    /// lower index. Quickselect on a copy, then one collecting pass: O(count).
-    static func indicesOfLargest<T: Comparable>(_ values: [T], keep: Int) -> [Int] {
-        if keep >= values.count { return Array(values.indices) }
-        var copy = values
-        let cut = nthLargest(&copy, keep)
-        var ties = keep - values.reduce(0) { $0 + ($1 > cut ? 1 : 0) }
-        var out: [Int] = []
-        out.reserveCapacity(keep)
-        for (i, v) in values.enumerated() {
-            if v > cut {
-                out.append(i)
-            } else if v == cut && ties > 0 {
-                out.append(i)
-                ties -= 1
-            }
-        }
-        return out
-    }
-
-    /// The `n`-th largest value of `v` (1-based), reordering `v` (Hoare quickselect).
-    static func nthLargest<T: Comparable>(_ v: inout [T], _ n: Int) -> T {
-        var lo = 0, hi = v.count - 1
-        let target = n - 1
-        while lo < hi {
-            let pivot = v[(lo + hi) / 2]
-            var i = lo, j = hi
-            while i <= j {
-                while v[i] > pivot { i += 1 }
-                while v[j] < pivot { j -= 1 }
-                if i <= j { v.swapAt(i, j); i += 1; j -= 1 }
-            }
-            if target <= j { hi = j } else if target >= i { lo = i } else { return v[target] }
-        }
-        return v[target]
-    }
-
     /// Trains `k` centroids on the unit rows `x` (`n × d`, row-major) with `iterations` rounds of
     /// spherical k-means on `threads` threads, starting from `k` distinct random rows.
     static func train(_ x: [Float], n: Int, d: Int, k: Int, iterations: Int, threads: Int,

@@ -147,13 +147,14 @@ final class KernelTests: XCTestCase {
         }
     }
 
-    /// The radix select of the centroid probe picks what the generic quickselect picks,
-    /// ties at the cut included.
+    /// The radix select of the centroid probe and the shortlist picks what a full sort
+    /// picks, ties at the cut (lower index first) included.
     func testSelectLargestFloatsMatchesQuickselect() {
         var rng = SplitMix64(seed: 15)
         for (count, keep, distinct) in [(1249, 96, 1 << 20), (1249, 128, 7), (10, 3, 2), (5, 5, 3), (300, 1, 1 << 20), (64, 63, 4)] {
             let values = (0..<count).map { _ in Float(Int(rng.next() % UInt64(distinct)) - distinct / 2) * 0.37 + 0.01 }
-            let expected = Centroids.indicesOfLargest(values, keep: keep)
+            let byRank = values.indices.sorted { values[$0] > values[$1] || (values[$0] == values[$1] && $0 < $1) }
+            let expected = Array(byRank.prefix(keep)).sorted()
             var out = [UInt32](repeating: 0, count: count)
             let n = hidx_select_largest_f32(values, count, keep, &out)
             XCTAssertEqual(out.prefix(n).map { Int($0) }, expected, "count \(count) keep \(keep)")

@@ -115,18 +115,6 @@ final class PartitionTests: XCTestCase {
         XCTAssertEqual(BuildOptions.defaultPartitions(rows: 10_000_000, trainingSample: 400_000), 6_325)
     }
 
-    func testNthLargest() {
-        var rng = SplitMix64(seed: 4)
-        for count in [1, 2, 5, 100, 1000] {
-            let values = (0..<count).map { _ in Float(rng.next() % 50) }
-            let sorted = values.sorted(by: >)
-            for n in Set([1, count / 2 + 1, count]) {
-                var copy = values
-                XCTAssertEqual(Centroids.nthLargest(&copy, n), sorted[n - 1], "count \(count) n \(n)")
-            }
-        }
-    }
-
     func testRejectsBadPartitionOptions() {
         let data = try! InMemoryVectors(rows: clusteredVectors(count: 50, dim: 4))
         XCTAssertThrowsError(try IndexBuilder.build(source: data, to: makeTemporaryDirectory(self) + "/x",
