@@ -7,7 +7,7 @@
 #
 # Targets: npy fvecs fbin ids groundtruth manifest shard. The library is compiled once
 # with -sanitize=fuzzer,address and -D HASHIDX_FUZZING (checksums always match, files are
-# read into exact-size allocations: see Sources/HashIdx/Format.swift and MappedFile.swift),
+# read into exact-size allocations: see Sources/HashIdx/Storage/Checksum.swift and Platform/MappedFile.swift),
 # then linked into one libFuzzer binary per target (swiftc -parse-as-library; SwiftPM's
 # executables do not link libFuzzer's main). Each run starts from the committed seed corpus
 # Fuzz/corpus/TARGET and adds what it finds to .build-fuzz/corpus/TARGET. A crash, hang
@@ -49,7 +49,7 @@ if [ ! -f "$LIB" ] || [ -n "$(find Sources/HashIdx Sources/CHashIdxKernels -newe
     (cd "$OUT/lib" && swiftc -parse-as-library -module-name HashIdx -emit-module -emit-library -static \
         -O -g -enable-testing -sanitize=fuzzer,address -D HASHIDX_FUZZING \
         -I "$OUT/modules" -I "$ROOT/Sources/CLZ4" \
-        "$ROOT"/Sources/HashIdx/*.swift -o "$LIB")
+        $(find "$ROOT/Sources/HashIdx" -name "*.swift" | sort) -o "$LIB")
 fi
 
 for t in "${TARGETS[@]}"; do

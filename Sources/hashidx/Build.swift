@@ -48,7 +48,7 @@ struct Build: ParsableCommand {
     @Option(help: "Partitions (k-means lists); a query scans the nearest few. Default: none below 20,000 rows, else about 2√rows (at most train-sample/32). 0: none.")
     var partitions: Int?
 
-    @Option(help: "Threads for training and partitioning (default: all cores).")
+    @Option(help: "Threads for partitioning and encoding (default: all cores); training the hash runs on one thread.")
     var threads: Int?
 
     @Option(name: .customLong("vector-type"), help: "Stored vector precision: float32 (exact re-rank) or float16 (half the bytes).")

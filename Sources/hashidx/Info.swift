@@ -41,9 +41,18 @@ struct Info: ParsableCommand {
             vector codec:     \(codecs), float32 bytes / stored bytes \(formatFixed(index.vectorCompressionRatio, 3))
             id codec:         \(index.hasStringIDs ? Set(index.idCodecs.map(\.description)).sorted().joined(separator: ", ") + ", compression ratio " + formatFixed(index.idCompressionRatio, 3) : "-")
             hashing:          \(index.model.scheme)
-            training sample:  \(index.training.sampleSize) rows, \(index.training.iterations) ITQ iterations, seed \(index.training.seed)
+            training sample:  \(index.training.sampleSize) rows, \(trainingSteps(index)), seed \(index.training.seed)
             """)
             if verify { print("verify:           every block checked, no corruption") }
         }
+    }
+}
+
+/// What training did beyond the sample, as the model's scheme says: ITQ iterations run, or
+/// none for a random frame.
+private func trainingSteps(_ index: Index) -> String {
+    switch index.model.scheme {
+    case .pcaITQ: return "PCA + \(index.training.iterationsRun(by: .pcaITQ)) ITQ iterations"
+    case .centredRandomFrame: return "random frame (no ITQ: bits > dimension)"
     }
 }

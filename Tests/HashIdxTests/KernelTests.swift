@@ -75,7 +75,7 @@ final class KernelTests: XCTestCase {
             let scored = (0..<n).map { (row: Int($0), score: Float(rng.next() % 7) / 7) }
             let sorted = scored.sorted { $0.score > $1.score || ($0.score == $1.score && $0.row < $1.row) }
             for k in [1, 3, 10, 63, 64, 200] {
-                let top = Index.topK(scored, k: k)
+                let top = Selection.topK(scored, k: k)
                 XCTAssertEqual(top.map(\.row), sorted.prefix(k).map(\.row), "n \(n) k \(k)")
             }
         }
@@ -196,10 +196,10 @@ final class KernelTests: XCTestCase {
     func testSelectSmallestTakesLowestRowsOnTies() {
         let values: [UInt16] = [5, 1, 3, 1, 5, 0, 3, 3]
         var h = [UInt32](repeating: 0, count: 7)
-        XCTAssertEqual(Index.selectSmallest(values, count: 8, want: 3, maxValue: 6, histogram: &h), [1, 3, 5])
-        XCTAssertEqual(Index.selectSmallest(values, count: 8, want: 4, maxValue: 6, histogram: &h), [1, 2, 3, 5])
-        XCTAssertEqual(Index.selectSmallest(values, count: 8, want: 6, maxValue: 6, histogram: &h), [1, 2, 3, 5, 6, 7])
-        XCTAssertEqual(Index.selectSmallest(values, count: 8, want: 20, maxValue: 6, histogram: &h), Array(0..<8))
+        XCTAssertEqual(Selection.selectSmallest(values, count: 8, want: 3, maxValue: 6, histogram: &h), [1, 3, 5])
+        XCTAssertEqual(Selection.selectSmallest(values, count: 8, want: 4, maxValue: 6, histogram: &h), [1, 2, 3, 5])
+        XCTAssertEqual(Selection.selectSmallest(values, count: 8, want: 6, maxValue: 6, histogram: &h), [1, 2, 3, 5, 6, 7])
+        XCTAssertEqual(Selection.selectSmallest(values, count: 8, want: 20, maxValue: 6, histogram: &h), Array(0..<8))
     }
 }
 

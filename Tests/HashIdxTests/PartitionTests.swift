@@ -20,14 +20,15 @@ final class PartitionTests: XCTestCase {
             let n = r.reduce(0) { $0 + $1 * $1 }.squareRoot()
             return r.map { $0 / n }
         }
-        let c = Centroids.train(unit, n: 2000, d: 8, k: 5, iterations: 10, threads: 2, rng: &rng)
+        let c = SphericalKMeans.train(unit, n: 2000, d: 8, k: 5, iterations: 10, threads: 2, rng: &rng)
+        let scorer = CentroidScorer(c)
         XCTAssertEqual(c.count, 5)
         for j in 0..<5 {
             let norm = (0..<8).reduce(Float(0)) { $0 + c.rows[j * 8 + $1] * c.rows[j * 8 + $1] }
             XCTAssertEqual(norm, 1, accuracy: 1e-4)
         }
-        let assignment = c.assign(unit, n: 2000, threads: 2)
-        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: c.scratchSize())
+        let assignment = scorer.assign(unit, n: 2000, threads: 2)
+        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: scorer.scratchSize())
         defer { scratch.deallocate() }
         for r in stride(from: 0, to: 2000, by: 37) {
             var best = 0
@@ -37,7 +38,7 @@ final class PartitionTests: XCTestCase {
                 if s > bestScore { best = j; bestScore = s }
             }
             XCTAssertEqual(assignment[r], best)
-            let top = unit.withUnsafeBufferPointer { c.nearest($0.baseAddress! + r * 8, n: 3, scratch: scratch) }
+            let top = unit.withUnsafeBufferPointer { scorer.nearest($0.baseAddress! + r * 8, n: 3, scratch: scratch) }
             XCTAssertTrue(top.contains(best))
             XCTAssertEqual(top.count, 3)
             XCTAssertEqual(top, top.sorted())
@@ -82,7 +83,7 @@ final class PartitionTests: XCTestCase {
     func testProbesLimitTheScanToTheNearestPartitions() throws {
         let rows = clusteredVectors(count: 3000, dim: 12, clusters: 30)
         let index = try build(rows, partitions: 30)
-        let centroids = index.manifest.centroids!
+        let centroids = CentroidScorer(index.manifest.centroids!)
         let scratch = UnsafeMutablePointer<Float>.allocate(capacity: centroids.scratchSize())
         defer { scratch.deallocate() }
         func partition(of v: [Float]) -> Int {

@@ -1,0 +1,92 @@
+/// Options for building an index.
+public struct BuildOptions: Sendable {
+    /// How the hash function is trained.
+    public var training: TrainingOptions
+    /// Rows per shard file.
+    public var shardSize: Int
+    /// Rows per vector (and id) block: the unit of decompression at query time.
+    public var rowsPerBlock: Int
+    /// Codec of the vector sections.
+    public var vectorCodec: CodecChoice
+    /// Codec of the id sections.
+    public var idCodec: CodecChoice
+    /// Number of partitions (spherical k-means lists): `nil` picks one from the row count
+    /// (see ``defaultPartitions(rows:)``), 0 or 1 builds an index without partitions.
+    public var partitions: Int?
+    /// Threads for partitioning (k-means and assignment) and encoding (`nil`: all cores).
+    /// Training the hash function (PCA, ITQ) runs on one thread.
+    public var threads: Int?
+    /// The element type of the stored vectors (re-rank precision against size).
+    public var vectorType: VectorType
+
+    /// The default shard size.
+    public static let defaultShardSize = 1_000_000
+    /// k-means iterations for the partitions.
+    public static let partitionIterations = 10
+
+    /// The partition count used when ``partitions`` is `nil`: none below 20,000 rows, else
+    /// about 2√rows (1,249 for GloVe-50's 390,000), chosen by measurement (see README), and at
+    /// most one per 32 training rows so that k-means has data for every centroid (3,125 with
+    /// the default sample).
+    public static func defaultPartitions(rows: Int, trainingSample: Int = TrainingOptions.defaultSampleSize) -> Int {
+        rows < 20_000 ? 0 : min(Int((2 * Double(rows).squareRoot()).rounded()), max(2, min(rows, trainingSample) / 32))
+    }
+
+    /// Creates build options.
+    public init(training: TrainingOptions = TrainingOptions(), shardSize: Int = BuildOptions.defaultShardSize,
+                rowsPerBlock: Int = 64, vectorCodec: CodecChoice = .auto, idCodec: CodecChoice = .auto,
+                partitions: Int? = nil, threads: Int? = nil, vectorType: VectorType = .float32) {
+        self.training = training
+        self.shardSize = shardSize
+        self.rowsPerBlock = rowsPerBlock
+        self.vectorCodec = vectorCodec
+        self.idCodec = idCodec
+        self.partitions = partitions
+        self.threads = threads
+        self.vectorType = vectorType
+    }
+
+    func validate() throws(HashIdxError) {
+        try training.validate()
+        guard shardSize > 0, shardSize <= Int(UInt32.max) else {
+            throw .invalidArgument(name: "shard-size", reason: "must be 1…\(UInt32.max) rows, got \(shardSize)")
+        }
+        guard rowsPerBlock > 0, rowsPerBlock <= 65_536 else {
+            throw .invalidArgument(name: "rows-per-block", reason: "must be 1…65536, got \(rowsPerBlock)")
+        }
+        if let partitions, partitions < 0 || partitions > 1 << 20 {
+            throw .invalidArgument(name: "partitions", reason: "must be 0…\(1 << 20), got \(partitions)")
+        }
+        if let threads, threads <= 0 { throw .invalidArgument(name: "threads", reason: "must be positive, got \(threads)") }
+    }
+}
+
+/// Progress of a build, reported to the caller's closure.
+public struct BuildProgress: Sendable {
+    /// The current phase.
+    public enum Phase: String, Sendable {
+        case training, partitioning, encoding, finishing
+    }
+    /// The phase.
+    public var phase: Phase
+    /// Units done in this phase.
+    public var done: Int
+    /// Units in this phase.
+    public var total: Int
+}
+
+/// What a build produced.
+public struct BuildSummary: Sendable {
+    /// Rows indexed.
+    public var rows: Int
+    /// Vector dimension.
+    public var dimension: Int
+    /// Code length.
+    public var bits: Int
+    /// Shard files written.
+    public var shards: Int
+    /// Bytes of the index on disk.
+    public var bytesOnDisk: Int
+    /// Wall-clock seconds.
+    public var seconds: Double
+}

@@ -1,0 +1,88 @@
+import Dispatch
+import Synchronization
+
+extension Index {
+    /// The `options.k` items most cosine-similar to `query`, best first; ties go to the
+    /// lower row.
+    ///
+    /// - Throws: ``HashIdxError/dimensionMismatch(expected:actual:source:)``,
+    ///   ``HashIdxError/nonFiniteValue(source:row:)``, ``HashIdxError/zeroVector(source:row:)``
+    ///   for a bad query; ``HashIdxError/invalidArgument(name:reason:)`` for bad options.
+    public func search(_ query: [Float], options: SearchOptions = SearchOptions()) throws(HashIdxError) -> [SearchResult] {
+        try check(options, leavingOut: 0)
+        return try searcher.search(unit: try unitQuery(query), options: options, filter: .none)
+    }
+
+    /// The items most similar to the item with id `id` ("more like this"), leaving the item
+    /// itself out.
+    ///
+    /// - Throws: ``HashIdxError/unknownID(_:)`` when no item has that id.
+    public func search(similarToID id: String, options: SearchOptions = SearchOptions()) throws(HashIdxError) -> [SearchResult] {
+        try check(options, leavingOut: 1)
+        guard let row = try row(forID: id) else { throw .unknownID(id) }
+        let unit = try searcher.unitVector(ofRow: row)
+        return try searcher.search(unit: unit, options: options, filter: RowFilter(excluding: [row]))
+    }
+
+    /// Searches every row of `queries`, on `threads` threads (all cores when `nil`).
+    /// Result `i` belongs to query row `i`; the first bad query's error is thrown.
+    public func search(batch queries: any VectorSource, options: SearchOptions = SearchOptions(),
+                       threads: Int? = nil) throws(HashIdxError) -> [[SearchResult]] {
+        try check(options, leavingOut: 0)
+        guard queries.dimension == dimension else {
+            throw .dimensionMismatch(expected: dimension, actual: queries.dimension, source: queries.name)
+        }
+        let n = queries.count
+        let workers = max(1, min(threads ?? System.processorCount, n))
+        let results = Locked<[[SearchResult]]>(Array(repeating: [], count: n))
+        let firstError = FirstError()
+        let next = Atomic<Int>(0)
+        DispatchQueue.concurrentPerform(iterations: workers) { _ in
+            var q = [Float](repeating: 0, count: dimension)
+            while true {
+                let i = next.add(1, ordering: .relaxed).oldValue
+                if i >= n { break }
+                do throws(HashIdxError) {
+                    try q.withUnsafeMutableBufferPointer { (b) throws(HashIdxError) in
+                        queries.copyRow(i, into: b)
+                        _ = try Vectors.normalize(b, source: queries.name, row: i)
+                    }
+                    let r = try searcher.search(unit: q, options: options, filter: .none)
+                    results.withLock { $0[i] = r }
+                } catch {
+                    firstError.record(error, at: i)
+                }
+            }
+        }
+        try firstError.throwIfAny()
+        return results.withLock { $0 }
+    }
+
+    /// The rows a search with `options` re-ranks by exact cosine for `query`, ascending:
+    /// the Hamming scan's best `candidates × shortlistFactor` in the probed partitions,
+    /// narrowed to `candidates` by the asymmetric pass.
+    public func candidates(for query: [Float], options: SearchOptions = SearchOptions()) throws(HashIdxError) -> [Int] {
+        try check(options, leavingOut: 0)
+        return searcher.candidateRows(unit: try unitQuery(query), options: options)
+    }
+
+    /// Checks `options` on their own and against this index: `k` may not exceed the items
+    /// a search can return (all of them, less `leavingOut` for "more like this").
+    private func check(_ options: SearchOptions, leavingOut: Int) throws(HashIdxError) {
+        try options.validate()
+        guard options.k <= count - leavingOut else {
+            throw .invalidArgument(name: "k", reason: "asks for \(options.k) results, but the index holds \(count) items" +
+                                   (leavingOut > 0 ? " (\(count - leavingOut) besides the item itself)" : ""))
+        }
+    }
+
+    /// `query` checked against the index's dimension and normalised to unit length.
+    private func unitQuery(_ query: [Float]) throws(HashIdxError) -> [Float] {
+        guard query.count == dimension else {
+            throw .dimensionMismatch(expected: dimension, actual: query.count, source: "query")
+        }
+        var q = query
+        try q.withUnsafeMutableBufferPointer { (b) throws(HashIdxError) in _ = try Vectors.normalize(b, source: "query", row: 0) }
+        return q
+    }
+}

@@ -1,0 +1,123 @@
+/// Builds indexes. A build writes a new generation of files next to any old index in the
+/// directory and switches to it with one atomic rename, so an interrupted build leaves
+/// either the previous index or nothing that opens.
+///
+/// The steps: take the directory's lock (``IndexDirectory``), train the hash function
+/// (`Training/`), train the partitions and assign every row (`Build/Partitioning`), write the
+/// shards (`Build/ShardBuilder`), commit the manifest, remove the old generation.
+public enum IndexBuilder {
+    /// Builds an index at `path` from the vectors file `vectorsPath` (`.npy`, `.fvecs`,
+    /// `.fbin`) with ids from `idsPath` (one per line) or row numbers.
+    @discardableResult
+    public static func build(vectorsPath: String, idsPath: String? = nil, to path: String,
+                             options: BuildOptions = BuildOptions(),
+                             progress: @escaping (BuildProgress) -> Void = { _ in }) throws(HashIdxError) -> BuildSummary {
+        let source = try VectorFile(path: vectorsPath)
+        var ids: [String]? = nil
+        if let idsPath {
+            let list = try IDList.read(path: idsPath)
+            guard list.count == source.count else {
+                throw .idCountMismatch(path: idsPath, ids: list.count, rows: source.count)
+            }
+            ids = list
+        }
+        return try build(source: source, validatedIDs: ids, to: path, options: options, progress: progress)
+    }
+
+    /// Builds an index at `path` from `source`, with `ids` (one per row, unique, non-empty)
+    /// or row numbers when `ids` is `nil`.
+    @discardableResult
+    public static func build(source: any VectorSource, ids: [String]? = nil, to path: String,
+                             options: BuildOptions = BuildOptions(),
+                             progress: @escaping (BuildProgress) -> Void = { _ in }) throws(HashIdxError) -> BuildSummary {
+        if let ids {
+            guard ids.count == source.count else {
+                throw .idCountMismatch(path: "ids", ids: ids.count, rows: source.count)
+            }
+            try IDList.validate(ids, path: "ids")
+        }
+        return try build(source: source, validatedIDs: ids, to: path, options: options, progress: progress)
+    }
+
+    /// `build(source:ids:to:options:progress:)` with ids already checked (one per row,
+    /// non-empty, unique).
+    private static func build(source: any VectorSource, validatedIDs ids: [String]?, to path: String,
+                              options: BuildOptions,
+                              progress: @escaping (BuildProgress) -> Void) throws(HashIdxError) -> BuildSummary {
+        let start = System.monotonicSeconds()
+        try options.validate()
+        guard source.count > 0 else { throw .emptyInput(path: source.name) }
+
+        let directory = IndexDirectory(path: path)
+        let created = try directory.prepare()
+        let lock: Int32
+        do { lock = try directory.lock() } catch {
+            if created { directory.removeDirectory() }
+            throw error
+        }
+        defer { directory.unlock(lock) }
+        let generation = try directory.nextGeneration()
+        var written: [String] = []
+        do {
+            progress(BuildProgress(phase: .training, done: 0, total: 1))
+            let model = try Trainer.train(source: source, options: options.training)
+            source.releaseResidentPages()   // the sample touched pages all over the input
+            progress(BuildProgress(phase: .training, done: 1, total: 1))
+
+            let threads = options.threads ?? System.processorCount
+            var partitionCount = options.partitions ?? BuildOptions.defaultPartitions(rows: source.count, trainingSample: options.training.sampleSize)
+            if partitionCount == 1 { partitionCount = 0 }
+            partitionCount = min(partitionCount, source.count)
+            var centroids: Centroids? = nil
+            var partitionOf: [Int]? = nil
+            if partitionCount > 1 {
+                progress(BuildProgress(phase: .partitioning, done: 0, total: 1))
+                let c = try Partitioning.train(source, count: partitionCount, sampleSize: options.training.sampleSize,
+                                               seed: options.training.seed, threads: threads)
+                partitionOf = try Partitioning.assign(source, to: CentroidScorer(c), threads: threads)
+                centroids = c
+                progress(BuildProgress(phase: .partitioning, done: 1, total: 1))
+            }
+
+            let shardBuilder = ShardBuilder(encoder: RowEncoder(model: model, threads: threads),
+                                            rowsPerBlock: options.rowsPerBlock, vectorType: options.vectorType,
+                                            vectorCodec: options.vectorCodec, idCodec: options.idCodec)
+            var records: [ShardRecord] = []
+            var lo = 0
+            while lo < source.count {
+                let hi = min(source.count, lo + options.shardSize)
+                let name = Format.shardName(generation, records.count)
+                written.append(name)
+                let base = lo
+                let record = try shardBuilder.build(source: source, rows: lo..<hi, ids: ids.map { $0[lo..<hi] },
+                                                    partitions: partitionOf.map { $0[lo..<hi] }, partitionCount: partitionCount,
+                                                    path: directory.file(name), fileName: name) { done in
+                    if done % 4096 == 0 || base + done == source.count {
+                        progress(BuildProgress(phase: .encoding, done: base + done, total: source.count))
+                    }
+                }
+                records.append(record)
+                source.releaseResidentPages()   // keeps peak memory at about one shard's input
+                lo = hi
+            }
+            progress(BuildProgress(phase: .finishing, done: 0, total: 1))
+            let manifest = Manifest(rows: UInt64(source.count), model: model, hasStringIDs: ids != nil,
+                                    vectorType: options.vectorType, rowsPerBlock: options.rowsPerBlock,
+                                    training: TrainingInfo(sampleSize: min(options.training.sampleSize, source.count),
+                                                           iterations: options.training.iterations,
+                                                           seed: options.training.seed),
+                                    centroids: centroids, shards: records)
+            let committed = try directory.commit(manifest, generation: generation, written: &written)
+            // Old generations and leftovers of interrupted builds are now unreferenced.
+            directory.removeAll(except: Set(records.map(\.fileName) + [committed.name]))
+            progress(BuildProgress(phase: .finishing, done: 1, total: 1))
+            let bytes = IndexDirectory.bytesOnDisk(shards: records, manifestName: committed.name, manifestBytes: committed.bytes)
+            return BuildSummary(rows: source.count, dimension: source.dimension, bits: model.bits,
+                                shards: records.count, bytesOnDisk: bytes, seconds: System.monotonicSeconds() - start)
+        } catch {
+            directory.remove(written)
+            if created { directory.removeDirectory() }
+            throw error
+        }
+    }
+}

@@ -1,0 +1,77 @@
+import CHashIdxKernels
+
+/// Scores vectors against every centroid at once: the partition of a row (build, k-means)
+/// and the partitions a query probes (search).
+///
+/// The centroids are kept transposed (`dimension × stride`, zero columns padding `count` to
+/// `stride`, a multiple of 64), the layout of `hidx_dot_transposed`: scoring one row is a
+/// SIMD sweep over the centroids, and every CPU gets bit-identical scores.
+struct CentroidScorer: Sendable {
+    /// The centroids scored against.
+    let centroids: Centroids
+    /// Columns of the transposed layout: `count` rounded up to a multiple of 64.
+    let stride: Int
+    private let transposed: [Float]
+    /// Rows scored together by ``nearest(_:rows:into:scratch:)``.
+    static let batch = 8
+
+    var count: Int { centroids.count }
+    var dimension: Int { centroids.dimension }
+
+    init(_ centroids: Centroids) {
+        self.centroids = centroids
+        let count = centroids.count, dimension = centroids.dimension
+        stride = (count + 63) / 64 * 64
+        var t = [Float](repeating: 0, count: dimension * stride)
+        for c in 0..<count { for i in 0..<dimension { t[i * stride + c] = centroids.rows[c * dimension + i] } }
+        transposed = t
+    }
+
+    /// Floats of scratch space that scoring `rows` rows needs: `rows` × ``stride``.
+    func scratchSize(rows: Int = 1) -> Int { rows * stride }
+
+    /// Dot products of `x` with every centroid, written to `scores` (≥ ``scratchSize(rows:)`` floats).
+    func scores(_ x: UnsafePointer<Float>, into scores: UnsafeMutablePointer<Float>) {
+        transposed.withUnsafeBufferPointer { t in hidx_dot_transposed(x, 1, dimension, t.baseAddress!, stride, scores) }
+    }
+
+    /// The centroid nearest to `x` (lowest index on ties). `scratch` holds ≥ ``scratchSize(rows:)`` floats.
+    func nearest(_ x: UnsafePointer<Float>, scratch: UnsafeMutablePointer<Float>) -> Int {
+        var best = 0
+        nearest(x, rows: 1, into: &best, scratch: scratch)
+        return best
+    }
+
+    /// The nearest centroid of each of the `rows` unit rows at `x` (row-major), written to
+    /// `out` (lowest index on ties). Rows are scored ``batch`` at a time, so that the
+    /// centroids are read once per batch; `scratch` holds ≥ `scratchSize(rows: batch)` floats.
+    func nearest(_ x: UnsafePointer<Float>, rows: Int, into out: UnsafeMutablePointer<Int>, scratch: UnsafeMutablePointer<Float>) {
+        transposed.withUnsafeBufferPointer { t in
+            var r = 0
+            while r < rows {
+                let n = min(Self.batch, rows - r)
+                hidx_dot_transposed(x + r * dimension, n, dimension, t.baseAddress!, stride, scratch)
+                for j in 0..<n {
+                    let s = scratch + j * stride
+                    var best = 0
+                    var bestScore = s[0]
+                    for c in 1..<count where s[c] > bestScore { best = c; bestScore = s[c] }
+                    out[r + j] = best
+                }
+                r += n
+            }
+        }
+    }
+
+    /// The `n` centroids nearest to `x`, in ascending index order (ties at the cut: lower
+    /// index). `scratch` holds ≥ ``scratchSize(rows:)`` floats.
+    func nearest(_ x: UnsafePointer<Float>, n: Int, scratch: UnsafeMutablePointer<Float>) -> [Int] {
+        scores(x, into: scratch)
+        let n = min(n, count)
+        if n == count { return Array(0..<count) }
+        let picked = [UInt32](unsafeUninitializedCapacity: n) { b, written in
+            written = hidx_select_largest_f32(scratch, count, n, b.baseAddress!)
+        }
+        return picked.map { Int($0) }
+    }
+}

@@ -1,0 +1,75 @@
+/// Every error that HashIdx reports.
+///
+/// Each case carries what a user needs to act on it: the file, the row or the value at
+/// fault. ``description`` is one line suitable for a command-line error message.
+public enum HashIdxError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// A file could not be opened, read or written.
+    case io(path: String, reason: String)
+    /// The input file's extension is not one that HashIdx reads.
+    case unknownFormat(path: String, reason: String)
+    /// A vectors or ids file is malformed: bad header, unsupported dtype, size mismatch.
+    case malformedInput(path: String, reason: String)
+    /// The input holds no rows.
+    case emptyInput(path: String)
+    /// A vector contains NaN or an infinite value.
+    case nonFiniteValue(source: String, row: Int)
+    /// A vector is all zeros, so its cosine similarity is undefined.
+    case zeroVector(source: String, row: Int)
+    /// A vector's length differs from the index's dimension.
+    case dimensionMismatch(expected: Int, actual: Int, source: String)
+    /// The ids file does not have exactly one id per row.
+    case idCountMismatch(path: String, ids: Int, rows: Int)
+    /// The same id appears twice.
+    case duplicateID(path: String, id: String, firstLine: Int, secondLine: Int)
+    /// An id is empty or not valid UTF-8.
+    case invalidID(path: String, line: Int, reason: String)
+    /// An option has a value HashIdx cannot use.
+    case invalidArgument(name: String, reason: String)
+    /// The id asked for is not in the index.
+    case unknownID(String)
+    /// The path does not hold a HashIdx index.
+    case notAnIndex(path: String, reason: String)
+    /// The index's bytes do not match their checksums or recorded sizes.
+    case corruptIndex(path: String, reason: String)
+    /// The index was written in a format version this hashidx does not read: an older one
+    /// (rebuild the index) or a newer one (upgrade hashidx). `supported` is the version
+    /// this hashidx reads and writes.
+    case unsupportedVersion(path: String, version: Int, supported: Int)
+
+    public var description: String {
+        switch self {
+        case let .io(path, reason):
+            return "\(path): \(reason)"
+        case let .unknownFormat(path, reason):
+            return "\(path): \(reason)"
+        case let .malformedInput(path, reason):
+            return "\(path): \(reason)"
+        case let .emptyInput(path):
+            return "\(path): the input holds no vectors"
+        case let .nonFiniteValue(source, row):
+            return "\(source): row \(row) contains NaN or an infinite value; clean the input before indexing"
+        case let .zeroVector(source, row):
+            return "\(source): row \(row) is all zeros, so its cosine similarity is undefined; drop it or give it a direction"
+        case let .dimensionMismatch(expected, actual, source):
+            return "\(source): vector has dimension \(actual) but the index has dimension \(expected)"
+        case let .idCountMismatch(path, ids, rows):
+            return "\(path): holds \(ids) ids but the vectors file has \(rows) rows; give exactly one id per row"
+        case let .duplicateID(path, id, first, second):
+            return "\(path): id \"\(id)\" appears on line \(first) and again on line \(second); ids must be unique"
+        case let .invalidID(path, line, reason):
+            return "\(path): line \(line): \(reason)"
+        case let .invalidArgument(name, reason):
+            return "\(name): \(reason)"
+        case let .unknownID(id):
+            return "id \"\(id)\" is not in the index"
+        case let .notAnIndex(path, reason):
+            return "\(path): not a hashidx index (\(reason))"
+        case let .corruptIndex(path, reason):
+            return "\(path): index is corrupt (\(reason)); rebuild it or restore it from a copy"
+        case let .unsupportedVersion(path, version, supported) where version < supported:
+            return "\(path): index format version \(version) was written by an older hashidx; this one reads version \(supported): rebuild the index with `hashidx build`"
+        case let .unsupportedVersion(path, version, supported):
+            return "\(path): index format version \(version) is newer than this hashidx reads (version \(supported)); upgrade hashidx"
+        }
+    }
+}

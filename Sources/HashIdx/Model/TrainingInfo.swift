@@ -1,0 +1,15 @@
+/// The settings training ran with, kept in the index for `hashidx info`.
+public struct TrainingInfo: Sendable, Equatable {
+    /// Rows in the training sample.
+    public var sampleSize: Int
+    /// The ITQ iterations asked for. Only the ``HashModel/Scheme/pcaITQ`` scheme runs them;
+    /// a ``HashModel/Scheme/centredRandomFrame`` model records the option but ran none.
+    public var iterations: Int
+    /// The seed of the sample, of the initial rotations and of the partitions.
+    public var seed: UInt64
+
+    /// ITQ iterations the training of a model with `scheme` actually ran.
+    public func iterationsRun(by scheme: HashModel.Scheme) -> Int {
+        scheme == .pcaITQ ? iterations : 0
+    }
+}

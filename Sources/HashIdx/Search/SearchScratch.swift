@@ -1,0 +1,26 @@
+/// Per-search working memory, reused across searches (a pool per open index hands one to
+/// each concurrent search).
+final class SearchScratch: @unchecked Sendable {
+    /// The query's code.
+    var query: [UInt64]
+    /// The Hamming distance of every scanned row, in scan order.
+    var distances: [UInt16]
+    /// How many scanned rows lie at each distance `0…bits`.
+    var histogram: [UInt32]
+    /// The stored blocks being read by the re-rank and the id look-ups.
+    let blocks = BlockCache()
+    /// Scores of the query against every centroid.
+    var centroidScores: [Float]
+    /// The ranges of one shard's codes to scan (start, count), for the kernel.
+    var starts: [Int] = []
+    var counts: [Int] = []
+    /// Candidate codes gathered for the asymmetric pass.
+    var gathered: [UInt64] = []
+
+    init(rows: Int, words: Int, bits: Int, centroidScores: Int) {
+        self.centroidScores = [Float](repeating: 0, count: centroidScores)
+        query = [UInt64](repeating: 0, count: words)
+        distances = [UInt16](repeating: 0, count: rows)
+        histogram = [UInt32](repeating: 0, count: bits + 1)
+    }
+}

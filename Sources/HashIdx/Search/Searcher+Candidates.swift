@@ -1,0 +1,124 @@
+import CHashIdxKernels
+
+extension Searcher {
+    /// The `want` (shard, position) pairs that go to the exact re-rank, sorted: the Hamming
+    /// scan's best `want × shortlistFactor` in the probed partitions, narrowed by the
+    /// asymmetric pass. Rows `filter` excludes are never among them.
+    func rerankCandidates(_ q: [Float], want: Int, options: SearchOptions, filter: RowFilter,
+                          scratch: SearchScratch) -> [(Int, Int)] {
+        let found = candidatePositions(q, want: min(count, want * options.shortlistFactor), probes: options.probes,
+                                       filter: filter, scratch: scratch)
+        guard options.shortlistFactor > 1 && found.count > want else { return found }
+        return shortlist(found, query: q, keep: want, scratch: scratch)
+    }
+
+    /// The `want` items whose codes are nearest to the code of the unit vector `q` in
+    /// Hamming distance, among the partitions nearest to `q` (all rows without partitions),
+    /// as (shard index, position), sorted. Ties at the cut go to the earlier position.
+    func candidatePositions(_ q: [Float], want: Int, probes: Int, filter: RowFilter, scratch: SearchScratch) -> [(Int, Int)] {
+        let words = model.words
+        q.withUnsafeBufferPointer { qb in
+            scratch.query.withUnsafeMutableBufferPointer { model.encode(qb, into: $0) }
+        }
+        // 1. The ranges of positions to scan: every row, or the probed partitions of each shard.
+        var segments: [(shard: Int, start: Int, count: Int)] = []
+        if let partitions, probes < partitions.count {
+            let lists = q.withUnsafeBufferPointer { qb in
+                scratch.centroidScores.withUnsafeMutableBufferPointer { partitions.nearest(qb.baseAddress!, n: probes, scratch: $0.baseAddress!) }
+            }
+            for (i, s) in shards.enumerated() {
+                let offsets = s.partitionOffsets!
+                for p in lists where offsets[p + 1] > offsets[p] {
+                    segments.append((i, offsets[p], offsets[p + 1] - offsets[p]))
+                }
+            }
+        } else {
+            for (i, s) in shards.enumerated() { segments.append((i, 0, s.rows)) }
+        }
+        // 2. Hamming distance of every code in them, counted into a histogram as it goes
+        //    (one kernel call per shard).
+        for i in 0...bits { scratch.histogram[i] = 0 }
+        var scanned = 0
+        var first = 0
+        while first < segments.count {
+            let shard = segments[first].shard
+            scratch.starts.removeAll(keepingCapacity: true)
+            scratch.counts.removeAll(keepingCapacity: true)
+            while first < segments.count && segments[first].shard == shard {
+                scratch.starts.append(segments[first].start)
+                scratch.counts.append(segments[first].count)
+                first += 1
+            }
+            let base = scanned
+            scratch.distances.withUnsafeMutableBufferPointer { dist in
+                scratch.histogram.withUnsafeMutableBufferPointer { h in
+                    hidx_hamming_histogram_segments(Int32(HIDX_KERNEL_AUTO), shards[shard].codes, scratch.starts,
+                                                    scratch.counts, scratch.starts.count, words, scratch.query,
+                                                    dist.baseAddress! + base, h.baseAddress!)
+                }
+            }
+            scanned += scratch.counts.reduce(0, +)
+        }
+        // 3. Rows the filter excludes leave the histogram and can no longer be picked.
+        if !filter.isEmpty { applyFilter(filter, segments: segments, scratch: scratch) }
+        // 4. The best `want`: a threshold from the histogram, then one collecting pass.
+        let picked = Selection.collectSmallest(scratch.distances, count: scanned, want: want, histogram: scratch.histogram)
+        var out: [(Int, Int)] = []
+        out.reserveCapacity(picked.count)
+        var segment = 0
+        var segmentStart = 0
+        for i in picked {
+            while i >= segmentStart + segments[segment].count { segmentStart += segments[segment].count; segment += 1 }
+            out.append((segments[segment].shard, segments[segment].start + i - segmentStart))
+        }
+        return out
+    }
+
+    /// Marks every scanned row that `filter` excludes: its distance becomes a value above any
+    /// Hamming distance and it leaves the histogram, so the selection never picks it.
+    func applyFilter(_ filter: RowFilter, segments: [(shard: Int, start: Int, count: Int)], scratch: SearchScratch) {
+        let excluded = UInt16.max
+        for row in filter.excludedRows {
+            guard let (shard, local) = try? locate(row) else { continue }
+            let position = shard.position(ofRow: local)
+            var scanStart = 0
+            for s in segments {
+                if shards[s.shard] === shard && position >= s.start && position < s.start + s.count {
+                    let i = scanStart + position - s.start
+                    let d = scratch.distances[i]
+                    if d != excluded {
+                        scratch.histogram[Int(d)] -= 1
+                        scratch.distances[i] = excluded
+                    }
+                    break
+                }
+                scanStart += s.count
+            }
+        }
+    }
+
+    /// The `keep` of `candidates` (sorted (shard, position) pairs) with the best asymmetric
+    /// scores against the unit query `q`, still sorted; ties go to the earlier candidate.
+    func shortlist(_ candidates: [(Int, Int)], query q: [Float], keep: Int, scratch: SearchScratch) -> [(Int, Int)] {
+        let words = model.words
+        let planes = BitPlanes(margins: model.margins(q), words: words)
+        // The candidates' codes side by side (they were just scanned, so they are in cache),
+        // then one scoring call.
+        let n = candidates.count
+        if scratch.gathered.count < n * words { scratch.gathered = [UInt64](repeating: 0, count: n * words) }
+        var scores = [Int32](repeating: 0, count: n)
+        scratch.gathered.withUnsafeMutableBufferPointer { g in
+            for (i, (shard, position)) in candidates.enumerated() {
+                (g.baseAddress! + i * words).update(from: shards[shard].codes + position * words, count: words)
+            }
+            scores.withUnsafeMutableBufferPointer { planes.scores(of: g.baseAddress!, count: n, into: $0.baseAddress!) }
+        }
+        // Scores are small integers (|score| < 2^24), exact as floats: the radix select.
+        let asFloat = scores.map { Float($0) }
+        let keep = min(keep, n)
+        let picked = [UInt32](unsafeUninitializedCapacity: keep) { b, written in
+            written = hidx_select_largest_f32(asFloat, n, keep, b.baseAddress!)
+        }
+        return picked.map { candidates[Int($0)] }
+    }
+}

@@ -1,0 +1,60 @@
+/// The shards of one generation of an index and everything a query needs from them: the
+/// hash model, the partition centroids and a pool of per-search scratch memory.
+///
+/// The pipeline of one query (``search(unit:options:filter:)``):
+/// 1. score the centroids and pick the `probes` nearest partitions (`Searcher+Candidates`);
+/// 2. Hamming distance of the query's code to every code in them, counted into a histogram;
+/// 3. the row filter marks excluded rows (``RowFilter``);
+/// 4. the best `candidates × shortlist` by Hamming distance, then the asymmetric bit-plane
+///    pass keeps the best `candidates`;
+/// 5. exact cosine on their stored vectors, top `k`, ids (`Searcher+Rerank`).
+///
+/// A `Searcher` never changes: it is a snapshot. Any number of threads may search it.
+final class Searcher: Sendable {
+    let manifest: Manifest
+    let shards: [Shard]
+    /// The partition centroids, laid out for scoring (`nil` without partitions).
+    let partitions: CentroidScorer?
+    private let scratchPool = Locked<[SearchScratch]>([])
+
+    /// Rows (items).
+    var count: Int { Int(manifest.rows) }
+    var model: HashModel { manifest.model }
+    var dimension: Int { manifest.model.dimension }
+    var bits: Int { manifest.model.bits }
+
+    init(manifest: Manifest, shards: [Shard]) {
+        self.manifest = manifest
+        self.shards = shards
+        partitions = manifest.centroids.map(CentroidScorer.init)
+    }
+
+    /// The shard holding global row `row`, and the row's local number in it.
+    func locate(_ row: Int) throws(HashIdxError) -> (shard: Shard, local: Int) {
+        guard row >= 0, row < count else {
+            throw .invalidArgument(name: "row", reason: "\(row) is outside 0..<\(count)")
+        }
+        var lo = 0, hi = shards.count - 1
+        while lo < hi {
+            let mid = (lo + hi + 1) / 2
+            if shards[mid].firstRow <= row { lo = mid } else { hi = mid - 1 }
+        }
+        return (shards[lo], row - shards[lo].firstRow)
+    }
+
+    /// The global row stored at `position` of shard number `shard`.
+    @inline(__always)
+    func row(shard: Int, position: Int) -> Int {
+        shards[shard].firstRow + shards[shard].rowNumber(atPosition: position)
+    }
+
+    /// Scratch memory for one search; give it back with ``returnScratch(_:)``.
+    func takeScratch() -> SearchScratch {
+        if let s = scratchPool.withLock({ $0.popLast() }) { return s }
+        return SearchScratch(rows: count, words: model.words, bits: bits, centroidScores: partitions?.scratchSize() ?? 0)
+    }
+
+    func returnScratch(_ s: SearchScratch) {
+        scratchPool.withLock { $0.append(s) }
+    }
+}

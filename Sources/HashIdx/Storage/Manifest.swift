@@ -1,0 +1,154 @@
+/// The contents of a manifest file: what the index holds and which shards hold it. One
+/// manifest describes one generation of an index (docs/FORMAT.md §2).
+struct Manifest: Equatable {
+    /// The format version of the file this manifest was read from (``Format/version`` for a
+    /// manifest being written).
+    var formatVersion: UInt32 = Format.version
+    var rows: UInt64
+    var model: HashModel
+    var hasStringIDs: Bool
+    var vectorType: VectorType
+    var rowsPerBlock: Int
+    var training: TrainingInfo
+    /// The partition centroids, or `nil` for an index without partitions.
+    var centroids: Centroids?
+    var shards: [ShardRecord]
+
+    /// Serialises the manifest (see `docs/FORMAT.md`), ending with its CRC-32C.
+    func encoded() -> [UInt8] {
+        var w = ByteWriter()
+        w.raw(Format.manifestMagic)
+        w.u32(formatVersion)
+        w.u32(0)                                   // flags
+        w.u64(rows)
+        w.u32(UInt32(model.dimension))
+        w.u32(UInt32(model.bits))
+        w.u32(hasStringIDs ? 1 : 0)
+        w.u32(vectorType.rawValue)
+        w.u32(UInt32(rowsPerBlock))
+        w.u32(model.scheme.rawValue)
+        w.u64(UInt64(training.sampleSize))
+        w.u32(UInt32(training.iterations))
+        w.u32(0)
+        w.u64(training.seed)
+        for v in model.mean { w.f32(v) }
+        for v in model.projection { w.f32(v) }
+        for v in model.thresholds { w.f32(v) }
+        w.u32(UInt32(centroids?.count ?? 0))
+        for v in centroids?.rows ?? [] { w.f32(v) }
+        w.u32(UInt32(shards.count))
+        for s in shards { s.encode(into: &w) }
+        w.u32(crc32c(w.bytes))
+        return w.bytes
+    }
+
+    /// The most rows an index may hold (2^48): far beyond any disk, small enough that no
+    /// row count or offset derived from it overflows.
+    static let maximumRows: UInt64 = 1 << 48
+    /// The most rows one shard may hold: its row-number maps store positions as 32 bits.
+    static let maximumShardRows: UInt64 = UInt64(UInt32.max)
+
+    /// Parses and checks a manifest; `path` names it in errors.
+    static func decode(_ bytes: UnsafeRawBufferPointer, path: String) throws(HashIdxError) -> Manifest {
+        guard bytes.count >= 12, (0..<8).allSatisfy({ bytes[$0] == Format.manifestMagic[$0] }) else {
+            throw .notAnIndex(path: path, reason: "manifest has no HIDXMANI magic")
+        }
+        let version = bytes.le(UInt32.self, at: 8)
+        guard version == Format.version else {
+            throw .unsupportedVersion(path: path, version: Int(version), supported: Int(Format.version))
+        }
+        guard bytes.count >= 16 else { throw .corruptIndex(path: path, reason: "manifest is truncated") }
+        let stored = bytes.le(UInt32.self, at: bytes.count - 4)
+        guard checksum(of: UnsafeRawBufferPointer(rebasing: bytes[0..<(bytes.count - 4)]), matches: stored) else {
+            throw .corruptIndex(path: path, reason: "manifest checksum mismatch")
+        }
+        var r = ByteReader(bytes, offset: 12) { .corruptIndex(path: path, reason: "manifest: \($0)") }
+        func bad(_ why: String) -> HashIdxError { .corruptIndex(path: path, reason: "manifest: \(why)") }
+        _ = try r.u32("flags")
+        let rows = try r.u64("row count")
+        let dim = Int(try r.u32("dimension"))
+        let bits = Int(try r.u32("bits"))
+        let idKind = try r.u32("id kind")
+        guard let vectorType = VectorType(rawValue: try r.u32("vector type")) else { throw bad("unknown vector type") }
+        let rowsPerBlock = Int(try r.u32("rows per block"))
+        guard let scheme = HashModel.Scheme(rawValue: try r.u32("scheme")) else { throw bad("unknown hashing scheme") }
+        let sample = try r.u64("training sample")
+        let iterations = try r.u32("iterations")
+        _ = try r.u32("reserved")
+        let seed = try r.u64("seed")
+        guard dim > 0, dim <= 1 << 16, bits > 0, bits % 64 == 0, bits <= 1 << 14, idKind <= 1,
+              rowsPerBlock > 0, rowsPerBlock <= 1 << 16, rows <= Manifest.maximumRows, sample <= Manifest.maximumRows else {
+            throw bad("implausible dimension \(dim), bits \(bits) or block size \(rowsPerBlock)")
+        }
+        let mean = try r.f32s(dim, "mean")
+        let projection = try r.f32s(bits * dim, "projection")
+        let thresholds = try r.f32s(bits, "thresholds")
+        let model: HashModel
+        do {
+            model = try HashModel(dimension: dim, bits: bits, scheme: scheme, mean: mean, projection: projection, thresholds: thresholds)
+        } catch {
+            throw bad("hash model: \(error)")
+        }
+        let partitions = Int(try r.u32("partition count"))
+        guard partitions != 1, partitions <= 1 << 20 else { throw bad("implausible partition count \(partitions)") }
+        var centroids: Centroids? = nil
+        if partitions > 0 {
+            let rows = try r.f32s(partitions * dim, "centroids")
+            guard rows.allSatisfy(\.isFinite) else { throw bad("centroids contain NaN or infinite values") }
+            centroids = Centroids(rows: rows, count: partitions, dimension: dim)
+        }
+        let shardCount = Int(try r.u32("shard count"))
+        guard shardCount >= 1, shardCount <= (bytes.count - r.offset) / 32 else { throw bad("implausible shard count \(shardCount)") }
+        var shards: [ShardRecord] = []
+        var next: UInt64 = 0
+        for _ in 0..<shardCount {
+            let record = try ShardRecord.decode(&r, bad: bad)
+            guard record.firstRow == next, record.rows > 0, record.rows <= rows - record.firstRow,
+                  record.rows <= Manifest.maximumShardRows else { throw bad("shard rows do not tile the index") }
+            next = record.firstRow + record.rows
+            shards.append(record)
+        }
+        guard next == rows, rows > 0 else { throw bad("shards hold \(next) rows, manifest says \(rows)") }
+        guard r.offset == bytes.count - 4 else { throw bad("\(bytes.count - 4 - r.offset) unexpected trailing bytes") }
+        return Manifest(formatVersion: version, rows: rows, model: model, hasStringIDs: idKind == 1, vectorType: vectorType,
+                        rowsPerBlock: rowsPerBlock,
+                        training: TrainingInfo(sampleSize: Int(sample), iterations: Int(iterations), seed: seed),
+                        centroids: centroids, shards: shards)
+    }
+}
+
+/// What the manifest records about one shard.
+struct ShardRecord: Equatable {
+    /// The shard's file name in the index directory.
+    var fileName: String
+    var firstRow: UInt64
+    var rows: UInt64
+    /// The file's size in bytes.
+    var fileSize: UInt64
+    /// The CRC-32C of the shard's header: ties the manifest to that exact file.
+    var headerCRC: UInt32
+
+    /// Appends the record: name length, name, first row, rows, file size, header CRC.
+    func encode(into w: inout ByteWriter) {
+        let name = Array(fileName.utf8)
+        w.u32(UInt32(name.count))
+        w.raw(name)
+        w.u64(firstRow)
+        w.u64(rows)
+        w.u64(fileSize)
+        w.u32(headerCRC)
+    }
+
+    /// Reads one record, refusing names that could leave the index directory.
+    static func decode(_ r: inout ByteReader, bad: (String) -> HashIdxError) throws(HashIdxError) -> ShardRecord {
+        let len = Int(try r.u32("shard name length"))
+        guard len > 0, len <= 255 else { throw bad("shard name length \(len)") }
+        guard let name = String(validating: try r.raw(len, "shard name"), as: UTF8.self),
+              !name.contains("/"), name != ".", name != ".." else { throw bad("invalid shard file name") }
+        let first = try r.u64("shard first row")
+        let n = try r.u64("shard rows")
+        let size = try r.u64("shard size")
+        let crc = try r.u32("shard header checksum")
+        return ShardRecord(fileName: name, firstRow: first, rows: n, fileSize: size, headerCRC: crc)
+    }
+}

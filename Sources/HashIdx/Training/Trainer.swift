@@ -1,0 +1,73 @@
+/// Trains a ``HashModel`` on a sample of a ``VectorSource``.
+///
+/// - bits ≤ dimension: mean-centring, PCA to `bits` components, ITQ rotation
+///   (Gong & Lazebnik 2011): alternately fix the codes `B = sign(V R)` and solve the
+///   orthogonal Procrustes problem for `R`.
+/// - bits > dimension: mean-centring and a random tight frame
+///   (see ``HashModel/Scheme/centredRandomFrame``).
+enum Trainer {
+    /// ITQ runs on at most this many sampled rows; more changes the rotation little and
+    /// costs linear time.
+    static let itqRows = 50_000
+
+    static func train(source: any VectorSource, options: TrainingOptions) throws(HashIdxError) -> HashModel {
+        try options.validate()
+        let d = source.dimension
+        let bits = options.bits
+        var rng = SplitMix64(seed: options.seed)
+        let rows = sampleRows(count: source.count, sample: options.sampleSize, rng: &rng)
+        let s = rows.count
+
+        // Unit-normalised sample, row-major s × d.
+        var x = try source.unitRows(rows)
+
+        // Mean and covariance in Double.
+        var mean = [Double](repeating: 0, count: d)
+        for i in 0..<s { for j in 0..<d { mean[j] += Double(x[i * d + j]) } }
+        for j in 0..<d { mean[j] /= Double(s) }
+        let meanF = mean.map { Float($0) }
+        for i in 0..<s { for j in 0..<d { x[i * d + j] -= meanF[j] } }
+        var projection: [Double]   // bits × d
+        let scheme: HashModel.Scheme
+        let itqSample = min(s, itqRows)
+        if bits <= d {
+            scheme = .pcaITQ
+            var cov = [Double](repeating: 0, count: d * d)
+            x.withUnsafeBufferPointer { xb in
+                var rowD = [Double](repeating: 0, count: d)
+                for i in 0..<s {
+                    for j in 0..<d { rowD[j] = Double(xb[i * d + j]) }
+                    for a in 0..<d {
+                        let va = rowD[a]
+                        for b in a..<d { cov[a * d + b] += va * rowD[b] }
+                    }
+                }
+            }
+            for a in 0..<d { for b in a..<d { cov[a * d + b] /= Double(max(s - 1, 1)); cov[b * d + a] = cov[a * d + b] } }
+            let (_, pcs) = LinearAlgebra.symmetricEigen(cov, n: d)   // rows: principal directions
+            let p = Array(pcs[0..<(bits * d)])                      // bits × d
+            let r = itq(x: x, rows: itqSample, d: d, basis: p, m: bits, iterations: options.iterations, rng: &rng)
+            projection = LinearAlgebra.multiply(LinearAlgebra.transpose(r, r: bits, c: bits), p, r: bits, k: bits, c: d)
+        } else {
+            scheme = .centredRandomFrame
+            var g = (0..<(bits * d)).map { _ in rng.nextGaussian() }    // bits × d
+            LinearAlgebra.orthonormalizeColumns(&g, rows: bits, columns: d)
+            projection = g
+        }
+        return try HashModel(dimension: d, bits: bits, scheme: scheme, mean: meanF,
+                             projection: projection.map { Float($0) },
+                             thresholds: [Float](repeating: 0, count: bits))
+    }
+
+    /// Sorted, distinct row numbers: all rows, or `sample` of them drawn uniformly.
+    static func sampleRows(count: Int, sample: Int, rng: inout SplitMix64) -> [Int] {
+        if sample >= count { return Array(0..<count) }
+        // Floyd's algorithm: `sample` distinct values from 0..<count.
+        var chosen = Set<Int>(minimumCapacity: sample)
+        for j in (count - sample)..<count {
+            let t = Int(rng.next() % UInt64(j + 1))
+            if !chosen.insert(t).inserted { chosen.insert(j) }
+        }
+        return chosen.sorted()
+    }
+}

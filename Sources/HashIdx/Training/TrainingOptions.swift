@@ -1,0 +1,38 @@
+/// Options for training the hash function.
+public struct TrainingOptions: Sendable, Equatable {
+    /// The code length in bits: a positive multiple of 64.
+    public var bits: Int
+    /// Rows sampled from the input to train on (all rows when the input is smaller).
+    public var sampleSize: Int
+    /// ITQ iterations (alternating code and rotation updates).
+    public var iterations: Int
+    /// Seed of the sample and of the random rotations: the same seed, input and options
+    /// give the same model.
+    public var seed: UInt64
+
+    /// The default code length, chosen by measurement on GloVe-50 (see README).
+    public static let defaultBits = 256
+    /// The default training sample.
+    public static let defaultSampleSize = 100_000
+
+    /// Creates training options.
+    public init(bits: Int = TrainingOptions.defaultBits, sampleSize: Int = TrainingOptions.defaultSampleSize,
+                iterations: Int = 50, seed: UInt64 = 0x68_6173_6869_6478) {
+        self.bits = bits
+        self.sampleSize = sampleSize
+        self.iterations = iterations
+        self.seed = seed
+    }
+
+    /// Throws when an option is out of range.
+    func validate() throws(HashIdxError) {
+        guard bits > 0, bits % 64 == 0 else {
+            throw .invalidArgument(name: "bits", reason: "must be a positive multiple of 64 (64, 128, 256, …), got \(bits)")
+        }
+        guard bits <= 4096 else { throw .invalidArgument(name: "bits", reason: "at most 4096, got \(bits)") }
+        guard sampleSize > 0 else { throw .invalidArgument(name: "train-sample", reason: "must be positive, got \(sampleSize)") }
+        guard iterations >= 0, iterations <= 10_000 else {
+            throw .invalidArgument(name: "iterations", reason: "must be 0…10000, got \(iterations)")
+        }
+    }
+}
