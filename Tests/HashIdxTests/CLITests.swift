@@ -75,7 +75,7 @@ final class CLITests: XCTestCase {
         let r = try runCLI(["info", index, "--verify"])
         XCTAssertEqual(r.status, 0, r.err)
         for field in ["format version:   \(Format.version)", "rows:             400", "dimension:        12", "bits:             128",
-                      "shards:           1", "bytes on disk:", "compression ratio", "training sample:  400 rows",
+                      "shards:           1", "bytes on disk:", "compression ratio", "training sample:  400 rows", "random frame (no ITQ: bits > dimension)",
                       "every block checked"] {
             XCTAssertTrue(r.out.contains(field), "info lacks \(field): \(r.out)")
         }
