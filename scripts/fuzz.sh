@@ -44,8 +44,11 @@ MAP
 LIB=$OUT/lib/libHashIdx.a
 if [ ! -f "$LIB" ] || [ -n "$(find Sources/HashIdx Sources/CHashIdxKernels -newer "$LIB" -type f | head -1)" ]; then
     echo "fuzz: building the library with -sanitize=fuzzer,address" >&2
-    clang -c -O2 -g -fsanitize=address,fuzzer-no-link -I Sources/CHashIdxKernels/include \
-        Sources/CHashIdxKernels/kernels.c -o "$OUT/lib/kernels.o"
+    rm -f "$OUT"/lib/kernels-*.o
+    for c in Sources/CHashIdxKernels/*.c; do
+        clang -c -O2 -g -fsanitize=address,fuzzer-no-link -I Sources/CHashIdxKernels/include \
+            "$c" -o "$OUT/lib/kernels-$(basename "$c" .c).o"
+    done
     (cd "$OUT/lib" && swiftc -parse-as-library -module-name HashIdx -emit-module -emit-library -static \
         -O -g -enable-testing -sanitize=fuzzer,address -D HASHIDX_FUZZING \
         -I "$OUT/modules" -I "$ROOT/Sources/CLZ4" \
@@ -60,7 +63,7 @@ for t in "${TARGETS[@]}"; do
         # (gold warns about every ASan helper symbol; the log is shown only on failure.)
         swiftc -parse-as-library -module-name "Fuzz_$t" -O -g -sanitize=fuzzer,address \
             -I "$OUT/lib" -I "$OUT/modules" -I "$ROOT/Sources/CLZ4" \
-            Fuzz/Support/Harness.swift "Fuzz/Targets/$t.swift" "$LIB" "$OUT/lib/kernels.o" -llz4 -o "$BIN" \
+            Fuzz/Support/Harness.swift "Fuzz/Targets/$t.swift" "$LIB" "$OUT"/lib/kernels-*.o -llz4 -o "$BIN" \
             > "$OUT/link-$t.log" 2>&1 || { grep -v 'Cannot export local symbol' "$OUT/link-$t.log" >&2; exit 1; }
     fi
 done

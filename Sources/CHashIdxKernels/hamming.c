@@ -1,0 +1,194 @@
+// Hamming distances between one query code and many stored codes (codes of `words` 64-bit
+// words each, stored contiguously), and the fused distance + histogram scan the search runs
+// per query: hidx_hamming_histogram and its segmented form, one call for all the probed
+// partitions. Four kernels give identical distances: portable SWAR bit counting, the POPCNT
+// instruction, AVX-512 VPOPCNTDQ and AVX2 nibble-table counting. Which of them a kernel id,
+// and AUTO for a code length, means on this CPU comes from the dispatch table (cpu.c).
+
+#include "cpu.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* ---------- Kernels ---------- */
+
+static inline unsigned swar_popcount64(uint64_t x) {
+    x = x - ((x >> 1) & 0x5555555555555555ULL);
+    x = (x & 0x3333333333333333ULL) + ((x >> 2) & 0x3333333333333333ULL);
+    x = (x + (x >> 4)) & 0x0F0F0F0F0F0F0F0FULL;
+    return (unsigned)((x * 0x0101010101010101ULL) >> 56);
+}
+
+void hidx_hamming_portable(const uint64_t *codes, size_t count, size_t words,
+                           const uint64_t *q, uint16_t *out) {
+    for (size_t i = 0; i < count; i++) {
+        const uint64_t *c = codes + i * words;
+        unsigned s = 0;
+        for (size_t w = 0; w < words; w++) s += swar_popcount64(c[w] ^ q[w]);
+        out[i] = (uint16_t)s;
+    }
+}
+
+/* The compiler's popcount: the POPCNT instruction on x86-64 (hence the target attribute),
+   the machine's own bit count elsewhere. 256-bit codes get an unrolled loop. */
+HIDX_TARGET_POPCNT
+void hidx_hamming_popcnt(const uint64_t *codes, size_t count, size_t words,
+                         const uint64_t *q, uint16_t *out) {
+    if (words == 4) {
+        const uint64_t q0 = q[0], q1 = q[1], q2 = q[2], q3 = q[3];
+        for (size_t i = 0; i < count; i++) {
+            const uint64_t *c = codes + i * 4;
+            out[i] = (uint16_t)(__builtin_popcountll(c[0] ^ q0) + __builtin_popcountll(c[1] ^ q1) +
+                                __builtin_popcountll(c[2] ^ q2) + __builtin_popcountll(c[3] ^ q3));
+        }
+        return;
+    }
+    for (size_t i = 0; i < count; i++) {
+        const uint64_t *c = codes + i * words;
+        unsigned s = 0;
+        for (size_t w = 0; w < words; w++) s += (unsigned)__builtin_popcountll(c[w] ^ q[w]);
+        out[i] = (uint16_t)s;
+    }
+}
+
+#if HIDX_X86
+/* AVX-512: XOR and VPOPCNTQ on whole 512-bit registers, lanes summed per code. Code lengths
+   it has no loop for, and the last codes of a 256-bit scan, go to the POPCNT kernel. */
+__attribute__((target("avx512f,avx512vpopcntdq,popcnt")))
+void hidx_hamming_avx512(const uint64_t *codes, size_t count, size_t words,
+                         const uint64_t *q, uint16_t *out) {
+    size_t i = 0;
+    if (words == 4) {
+        /* Two 256-bit codes per register, eight codes per round: popcount every word,
+           then add each code's four word counts with two unpack/shuffle steps. */
+        const __m512i qq = _mm512_set_epi64((long long)q[3], (long long)q[2], (long long)q[1], (long long)q[0],
+                                            (long long)q[3], (long long)q[2], (long long)q[1], (long long)q[0]);
+        const __m512i order = _mm512_set_epi64(7, 5, 6, 4, 3, 1, 2, 0);
+        for (; i + 8 <= count; i += 8) {
+            const uint64_t *c = codes + i * 4;
+            __m512i p0 = _mm512_popcnt_epi64(_mm512_xor_si512(_mm512_loadu_si512((const void *)(c + 0)), qq));
+            __m512i p1 = _mm512_popcnt_epi64(_mm512_xor_si512(_mm512_loadu_si512((const void *)(c + 8)), qq));
+            __m512i p2 = _mm512_popcnt_epi64(_mm512_xor_si512(_mm512_loadu_si512((const void *)(c + 16)), qq));
+            __m512i p3 = _mm512_popcnt_epi64(_mm512_xor_si512(_mm512_loadu_si512((const void *)(c + 24)), qq));
+            /* a: per 128-bit lane, [pair sum of p0, pair sum of p1]; b likewise for p2, p3. */
+            __m512i a = _mm512_add_epi64(_mm512_unpacklo_epi64(p0, p1), _mm512_unpackhi_epi64(p0, p1));
+            __m512i b = _mm512_add_epi64(_mm512_unpacklo_epi64(p2, p3), _mm512_unpackhi_epi64(p2, p3));
+            /* Add 128-bit lanes 0+1 and 2+3: codes in order 0,2,1,3,4,6,5,7. */
+            __m512i x = _mm512_shuffle_i64x2(a, b, _MM_SHUFFLE(2, 0, 2, 0));
+            __m512i y = _mm512_shuffle_i64x2(a, b, _MM_SHUFFLE(3, 1, 3, 1));
+            __m512i sum = _mm512_permutexvar_epi64(order, _mm512_add_epi64(x, y));
+            _mm_storeu_si128((__m128i *)(out + i), _mm512_cvtepi64_epi16(sum));
+        }
+    } else if (words % 8 == 0) {
+        for (; i < count; i++) {
+            const uint64_t *c = codes + i * words;
+            __m512i acc = _mm512_setzero_si512();
+            for (size_t w = 0; w < words; w += 8) {
+                __m512i v = _mm512_xor_si512(_mm512_loadu_si512((const void *)(c + w)),
+                                             _mm512_loadu_si512((const void *)(q + w)));
+                acc = _mm512_add_epi64(acc, _mm512_popcnt_epi64(v));
+            }
+            out[i] = (uint16_t)_mm512_reduce_add_epi64(acc);
+        }
+    }
+    if (i < count) hidx_hamming_popcnt(codes + i * words, count - i, words, q, out + i);
+}
+
+/* AVX2: popcount of each byte by two 16-entry table look-ups (low and high nibble), summed
+   per 64-bit lane with SAD against zero. Four words (one 256-bit register) per step; other
+   code lengths go to the POPCNT kernel. */
+__attribute__((target("avx2,popcnt")))
+void hidx_hamming_avx2(const uint64_t *codes, size_t count, size_t words,
+                       const uint64_t *q, uint16_t *out) {
+    if (words % 4 != 0) {
+        hidx_hamming_popcnt(codes, count, words, q, out);
+        return;
+    }
+    const __m256i lut = _mm256_setr_epi8(0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4,
+                                         0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4);
+    const __m256i low = _mm256_set1_epi8(0x0F);
+    const __m256i zero = _mm256_setzero_si256();
+    for (size_t i = 0; i < count; i++) {
+        const uint64_t *c = codes + i * words;
+        __m256i acc = zero;
+        for (size_t w = 0; w < words; w += 4) {
+            __m256i v = _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(c + w)),
+                                         _mm256_loadu_si256((const __m256i *)(q + w)));
+            __m256i cnt = _mm256_add_epi8(_mm256_shuffle_epi8(lut, _mm256_and_si256(v, low)),
+                                          _mm256_shuffle_epi8(lut, _mm256_and_si256(_mm256_srli_epi16(v, 4), low)));
+            acc = _mm256_add_epi64(acc, _mm256_sad_epu8(cnt, zero));
+        }
+        __m128i s = _mm_add_epi64(_mm256_castsi256_si128(acc), _mm256_extracti128_si256(acc, 1));
+        s = _mm_add_epi64(s, _mm_unpackhi_epi64(s, s));
+        out[i] = (uint16_t)_mm_cvtsi128_si64(s);
+    }
+}
+#endif
+
+/* ---------- Dispatch ---------- */
+
+/* The kernel that `kernel` means for codes of `words` words: itself where this CPU has it;
+   for AUTO, and for a kernel the CPU lacks, the table's choice for that code length. */
+static hidx_hamming_fn hamming_kernel(int kernel, size_t words) {
+    const hidx_dispatch_table *d = hidx_dispatch();
+    if (kernel <= HIDX_KERNEL_AUTO || kernel >= HIDX_KERNEL_COUNT || !d->kernel_available[kernel])
+        kernel = words >= 8 ? d->hamming_auto_long : d->hamming_auto;
+    return d->hamming[kernel];
+}
+
+void hidx_hamming_distances(int kernel, const uint64_t *codes, size_t count, size_t words,
+                            const uint64_t *query, uint16_t *out) {
+    hamming_kernel(kernel, words)(codes, count, words, query, out);
+}
+
+/* ---------- Distances and histogram in one pass ---------- */
+
+/* Adds `values` into four interleaved sub-histograms (stride `bins`), so that runs of equal
+   values do not serialise on one counter. */
+static void histogram4(const uint16_t *values, size_t count, uint32_t *sub, size_t bins) {
+    size_t i = 0;
+    for (; i + 4 <= count; i += 4) {
+        sub[values[i]]++;
+        sub[bins + values[i + 1]]++;
+        sub[2 * bins + values[i + 2]]++;
+        sub[3 * bins + values[i + 3]]++;
+    }
+    for (; i < count; i++) sub[values[i]]++;
+}
+
+void hidx_hamming_histogram_segments(int kernel, const uint64_t *codes, const size_t *starts,
+                                     const size_t *counts, size_t segments, size_t words,
+                                     const uint64_t *query, uint16_t *out, uint32_t *histogram) {
+    const hidx_hamming_fn scan = hamming_kernel(kernel, words);
+    const size_t bins = words * 64 + 1;
+    uint32_t stack_sub[4 * 1025];
+    uint32_t *sub = bins <= 1025 ? stack_sub : (uint32_t *)calloc(4 * bins, sizeof(uint32_t));
+    if (!sub) {   /* out of memory: count directly */
+        for (size_t s = 0; s < segments; s++) {
+            scan(codes + starts[s] * words, counts[s], words, query, out);
+            hidx_histogram_u16(out, counts[s], histogram);
+            out += counts[s];
+        }
+        return;
+    }
+    memset(sub, 0, 4 * bins * sizeof(uint32_t));
+    /* Chunks small enough that the distances are still in L1 when they are counted. */
+    const size_t chunk = 512;
+    for (size_t s = 0; s < segments; s++) {
+        const uint64_t *c = codes + starts[s] * words;
+        for (size_t start = 0; start < counts[s]; start += chunk) {
+            size_t n = counts[s] - start < chunk ? counts[s] - start : chunk;
+            scan(c + start * words, n, words, query, out + start);
+            histogram4(out + start, n, sub, bins);
+        }
+        out += counts[s];
+    }
+    for (size_t b = 0; b < bins; b++) histogram[b] += sub[b] + sub[bins + b] + sub[2 * bins + b] + sub[3 * bins + b];
+    if (sub != stack_sub) free(sub);
+}
+
+void hidx_hamming_histogram(int kernel, const uint64_t *codes, size_t count, size_t words,
+                            const uint64_t *query, uint16_t *out, uint32_t *histogram) {
+    const size_t start = 0;
+    hidx_hamming_histogram_segments(kernel, codes, &start, &count, 1, words, query, out, histogram);
+}
