@@ -17,8 +17,9 @@ let package = Package(
             pkgConfig: "liblz4",
             providers: [.apt(["liblz4-dev"]), .brew(["lz4"])]
         ),
-        // Small C kernels with run-time CPU dispatch (popcount scan, CRC32C).
-        // No unsafeFlags: each fast path carries its own per-function target attribute.
+        // The C kernels, one file per job (Hamming scan, selection, dot products, bit-plane
+        // scores, CRC-32C), dispatched once per process through one table chosen by CPU
+        // (cpu.c). No unsafeFlags: each fast path carries its own per-function target attribute.
         .target(name: "CHashIdxKernels"),
         .target(
             name: "HashIdx",

@@ -132,7 +132,7 @@ static inline int32_t hidx_plane_score(const uint64_t *code, size_t words, const
             s += __builtin_popcountll(positive[k * words + w] & code[w]);
             s -= __builtin_popcountll(negative[k * words + w] & code[w]);
         }
-        total += s << k;
+        total += s * (1 << k);   /* (a shift of a negative s would be undefined) */
     }
     return total;
 }
