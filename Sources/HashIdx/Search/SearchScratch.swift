@@ -7,8 +7,8 @@ final class SearchScratch: @unchecked Sendable {
     var distances: [UInt16]
     /// How many scanned rows lie at each distance `0…bits`.
     var histogram: [UInt32]
-    /// The stored blocks being read by the re-rank and the id look-ups.
-    let blocks = BlockCache()
+    /// Where the re-rank and the id look-ups decode LZ4 blocks.
+    let blocks = BlockBuffer()
     /// Scores of the query against every centroid.
     var centroidScores: [Float]
     /// The ranges of one shard's codes to scan (start, count), for the kernel.

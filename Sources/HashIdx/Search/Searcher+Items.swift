@@ -1,9 +1,15 @@
 extension Searcher {
     /// The id of row `row`: its string id, or the row number as text.
-    func id(ofRow row: Int, cache: BlockCache = BlockCache()) throws(HashIdxError) -> String {
+    func id(ofRow row: Int) throws(HashIdxError) -> String {
+        var cursor = BlockCursor()
+        return try id(ofRow: row, cursor: &cursor)
+    }
+
+    /// The id of row `row`, reading through `cursor`.
+    func id(ofRow row: Int, cursor: inout BlockCursor) throws(HashIdxError) -> String {
         let (shard, local) = try locate(row)
         if !manifest.hasStringIDs { return String(row) }
-        return try shard.id(at: shard.position(ofRow: local), cache: cache)
+        return try shard.id(at: shard.position(ofRow: local), cursor: &cursor)
     }
 
     /// The row whose id is `id`, or `nil` when no item has it.
@@ -12,9 +18,9 @@ extension Searcher {
             guard let r = Int(id), r >= 0, r < count, String(r) == id else { return nil }
             return r
         }
-        let cache = BlockCache()
+        var cursor = BlockCursor()
         for s in shards {
-            if let position = try s.position(forID: id, cache: cache) { return s.firstRow + s.rowNumber(atPosition: position) }
+            if let position = try s.position(forID: id, cursor: &cursor) { return s.firstRow + s.rowNumber(atPosition: position) }
         }
         return nil
     }

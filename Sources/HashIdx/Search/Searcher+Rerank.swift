@@ -11,12 +11,11 @@ extension Searcher {
         // shard and position, so each block is read (and decoded) once.
         var scored: [(row: Int, score: Float)] = []
         scored.reserveCapacity(candidates.count)
-        let blocks = scratch.blocks
-        blocks.reset()
+        var cursor = BlockCursor(buffer: scratch.blocks)
         try q.withUnsafeBufferPointer { (qb) throws(HashIdxError) in
             for (shardIndex, position) in candidates {
                 let shard = shards[shardIndex]
-                let v = try shard.vector(at: position, cache: blocks)
+                let v = try shard.vector(at: position, cursor: &cursor)
                 scored.append((row(shard: shardIndex, position: position),
                                Vectors.dot(qb.baseAddress!, stored: v, type: shard.vectorType, count: dimension)))
             }
@@ -26,7 +25,7 @@ extension Searcher {
         var out: [SearchResult] = []
         out.reserveCapacity(best.count)
         for (row, score) in best {
-            out.append(SearchResult(row: row, id: try id(ofRow: row, cache: blocks), score: min(1, max(-1, score))))
+            out.append(SearchResult(row: row, id: try id(ofRow: row, cursor: &cursor), score: min(1, max(-1, score))))
         }
         return out
     }

@@ -20,30 +20,30 @@ final class BlockBuffer {
 }
 
 /// One reader's view of the last block it decoded, so that reading several positions of the
-/// same block (a re-rank goes through candidates in position order) decodes it once. Owned by
-/// one thread at a time; what a read returns stays valid until the next read through the
-/// same cache.
-final class BlockCache {
+/// same block (a re-rank goes through candidates in position order) decodes it once. A value
+/// kept on the reading thread's stack; what a read returns stays valid until the next read
+/// through the same cursor (or another use of its buffer).
+struct BlockCursor {
     /// Where LZ4 blocks are decoded.
-    let buffer = BlockBuffer()
+    let buffer: BlockBuffer
     private var shard: ObjectIdentifier?
     private var holdsIDs = false
     private var block = -1
     private(set) var bytes = UnsafeRawBufferPointer(start: nil, count: 0)
 
-    init() {}
+    /// A cursor decoding into `buffer` (a fresh one by default), holding no block yet.
+    init(buffer: BlockBuffer = BlockBuffer()) {
+        self.buffer = buffer
+    }
 
-    /// Forgets the block held (for a new search).
-    func reset() { shard = nil; block = -1 }
-
-    /// Whether the cache holds block `block` of `shard`'s vector (`ids == false`) or id blocks.
+    /// Whether the cursor holds block `block` of `shard`'s vector (`ids == false`) or id blocks.
     @inline(__always)
     func holds(_ shard: Shard, block: Int, ids: Bool) -> Bool {
         self.block == block && holdsIDs == ids && self.shard == ObjectIdentifier(shard)
     }
 
     /// Records that `bytes` are block `block` of `shard`.
-    func hold(_ bytes: UnsafeRawBufferPointer, of shard: Shard, block: Int, ids: Bool) {
+    mutating func hold(_ bytes: UnsafeRawBufferPointer, of shard: Shard, block: Int, ids: Bool) {
         self.shard = ObjectIdentifier(shard)
         self.block = block
         holdsIDs = ids

@@ -33,29 +33,29 @@ extension Shard {
         }
     }
 
-    /// The block holding `position` in the vector or id section, through `cache`.
+    /// The block holding `position` in the vector or id section, through `cursor`.
     @inline(__always)
-    func cachedBlock(holding position: Int, ids: Bool, cache: BlockCache) throws(HashIdxError) -> UnsafeRawBufferPointer {
+    func cachedBlock(holding position: Int, ids: Bool, cursor: inout BlockCursor) throws(HashIdxError) -> UnsafeRawBufferPointer {
         let b = position / rowsPerBlock
-        if !cache.holds(self, block: b, ids: ids) {
-            cache.hold(try block(b, ids: ids, scratch: cache.buffer), of: self, block: b, ids: ids)
+        if !cursor.holds(self, block: b, ids: ids) {
+            cursor.hold(try block(b, ids: ids, scratch: cursor.buffer), of: self, block: b, ids: ids)
         }
-        return cache.bytes
+        return cursor.bytes
     }
 
     /// The stored unit vector at `position`: ``dimension`` elements of ``vectorType``, valid
-    /// until the next read through `cache`.
+    /// until the next read through `cursor`.
     @inline(__always)
-    func vector(at position: Int, cache: BlockCache) throws(HashIdxError) -> UnsafeRawPointer {
-        let block = try cachedBlock(holding: position, ids: false, cache: cache)
+    func vector(at position: Int, cursor: inout BlockCursor) throws(HashIdxError) -> UnsafeRawPointer {
+        let block = try cachedBlock(holding: position, ids: false, cursor: &cursor)
         return block.baseAddress! + (position % rowsPerBlock) * vectorBytes
     }
 
     /// The stored unit vector at `position`, as floats.
     func unitVector(at position: Int) throws(HashIdxError) -> [Float] {
-        let cache = BlockCache()
-        return try withExtendedLifetime(cache) { () throws(HashIdxError) -> [Float] in
-            let v = try vector(at: position, cache: cache)
+        var cursor = BlockCursor()
+        return try withExtendedLifetime(cursor.buffer) { () throws(HashIdxError) -> [Float] in
+            let v = try vector(at: position, cursor: &cursor)
             switch vectorType {
             case .float32:
                 return (0..<dimension).map { Float(bitPattern: UnsafeRawBufferPointer(start: v, count: vectorBytes).le(UInt32.self, at: 4 * $0)) }
@@ -85,8 +85,8 @@ extension Shard {
         for b in 0..<blockCount { _ = try block(b, ids: false, scratch: scratch) }
         if let idData {
             guard checksum(of: idData, matches: idDataCRC) else { throw .corruptIndex(path: path, reason: "id section checksum mismatch") }
-            let cache = BlockCache()
-            for p in 0..<rows { _ = try id(at: p, cache: cache) }
+            var cursor = BlockCursor()
+            for p in 0..<rows { _ = try id(at: p, cursor: &cursor) }
         }
     }
 }
