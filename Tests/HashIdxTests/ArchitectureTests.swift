@@ -39,6 +39,22 @@ final class ArchitectureTests: XCTestCase {
         XCTAssertEqual(Set(wrong).sorted(), [], "dependencies must point down the layers (docs/ARCHITECTURE.md)")
     }
 
+    /// A shard's section bytes are storage's business: every other layer asks `Shard` for
+    /// the code, vector, norm or id of a position.
+    func testShardBytesStayInStorage() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .appendingPathComponent("../../Sources/HashIdx").standardizedFileURL.path
+        let sectionMembers = ["vectorIndex", "vectorData", "vectorDataCRC", "idOrder", "idIndex", "idData", "idDataCRC", "verified"]
+        var outside: [String] = []
+        for folder in try FileManager.default.contentsOfDirectory(atPath: root) where folder != "Storage" && !folder.hasPrefix(".") {
+            for name in try FileManager.default.contentsOfDirectory(atPath: root + "/" + folder) where name.hasSuffix(".swift") {
+                let code = Self.strippingCommentsAndStrings(try String(contentsOfFile: root + "/" + folder + "/" + name, encoding: .utf8))
+                for member in sectionMembers where code.contains("." + member) { outside.append("\(folder)/\(name): .\(member)") }
+            }
+        }
+        XCTAssertEqual(outside, [])
+    }
+
     /// Names declared by `struct`, `enum`, `class`, `protocol` or `func`: at the start of a
     /// line (top level), or anywhere with `nested`.
     static func declarations(in code: String, nested: Bool = false) -> [String] {

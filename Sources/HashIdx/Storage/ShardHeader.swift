@@ -107,19 +107,6 @@ struct SectionEntry: Equatable {
     /// Reserved, zero.
     var reserved: UInt32 = 0
 
-    init(kind: UInt32, codec: UInt32, offset: UInt64, length: UInt64, crc: UInt32, reserved: UInt32 = 0) {
-        self.kind = kind
-        self.codec = codec
-        self.offset = offset
-        self.length = length
-        self.crc = crc
-        self.reserved = reserved
-    }
-
-    init(_ kind: SectionKind, codec: SectionCodec = .none, offset: Int, length: Int, crc: UInt32) {
-        self.init(kind: kind.rawValue, codec: codec.rawValue, offset: UInt64(offset), length: UInt64(length), crc: crc)
-    }
-
     func encode(into w: inout ByteWriter) {
         w.u32(kind); w.u32(codec); w.u64(offset); w.u64(length); w.u32(crc); w.u32(reserved)
     }
@@ -129,6 +116,13 @@ struct SectionEntry: Equatable {
         SectionEntry(kind: b.le(UInt32.self, at: e), codec: b.le(UInt32.self, at: e + 4),
                      offset: b.le(UInt64.self, at: e + 8), length: b.le(UInt64.self, at: e + 16),
                      crc: b.le(UInt32.self, at: e + 24), reserved: b.le(UInt32.self, at: e + 28))
+    }
+}
+
+extension SectionEntry {
+    /// The entry of a section the writer placed.
+    init(_ kind: SectionKind, codec: SectionCodec = .none, offset: Int, length: Int, crc: UInt32) {
+        self.init(kind: kind.rawValue, codec: codec.rawValue, offset: UInt64(offset), length: UInt64(length), crc: crc)
     }
 }
 
