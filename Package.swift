@@ -17,13 +17,19 @@ let package = Package(
             pkgConfig: "liblz4",
             providers: [.apt(["liblz4-dev"]), .brew(["lz4"])]
         ),
+        // OpenBLAS from the system (Debian: libopenblas-dev): BLAS and LAPACK for training.
+        .systemLibrary(
+            name: "COpenBLAS",
+            pkgConfig: "openblas",
+            providers: [.apt(["libopenblas-dev"]), .brew(["openblas"])]
+        ),
         // The C kernels, one file per job (Hamming scan, selection, dot products, bit-plane
         // scores, CRC-32C), dispatched once per process through one table chosen by CPU
         // (cpu.c). No unsafeFlags: each fast path carries its own per-function target attribute.
         .target(name: "CHashIdxKernels"),
         .target(
             name: "HashIdx",
-            dependencies: ["CLZ4", "CHashIdxKernels"]
+            dependencies: ["CLZ4", "CHashIdxKernels", "COpenBLAS"]
         ),
         .executableTarget(
             name: "hashidx",

@@ -33,6 +33,9 @@ done
 [ ${#TARGETS[@]} -gt 0 ] || TARGETS=(npy fvecs fbin ids groundtruth manifest shard)
 
 mkdir -p "$OUT/modules/CHashIdxKernels" "$OUT/lib"
+# OpenBLAS (training): where pkg-config says its header and library are.
+BLAS_CFLAGS="-Xcc $(pkg-config --cflags-only-I openblas | sed 's/ *$//')"
+BLAS_LIBS="$(pkg-config --libs-only-L openblas) -lopenblas"
 cat > "$OUT/modules/CHashIdxKernels/module.modulemap" <<MAP
 module CHashIdxKernels {
     header "$ROOT/Sources/CHashIdxKernels/include/hashidx_kernels.h"
@@ -51,7 +54,7 @@ if [ ! -f "$LIB" ] || [ -n "$(find Sources/HashIdx Sources/CHashIdxKernels -newe
     done
     (cd "$OUT/lib" && swiftc -parse-as-library -module-name HashIdx -emit-module -emit-library -static \
         -O -g -enable-testing -sanitize=fuzzer,address -D HASHIDX_FUZZING \
-        -I "$OUT/modules" -I "$ROOT/Sources/CLZ4" \
+        -I "$OUT/modules" -I "$ROOT/Sources/CLZ4" -I "$ROOT/Sources/COpenBLAS" $BLAS_CFLAGS \
         $(find "$ROOT/Sources/HashIdx" -name "*.swift" | sort) -o "$LIB")
 fi
 
@@ -62,8 +65,8 @@ for t in "${TARGETS[@]}"; do
         echo "fuzz: linking $t" >&2
         # (gold warns about every ASan helper symbol; the log is shown only on failure.)
         swiftc -parse-as-library -module-name "Fuzz_$t" -O -g -sanitize=fuzzer,address \
-            -I "$OUT/lib" -I "$OUT/modules" -I "$ROOT/Sources/CLZ4" \
-            Fuzz/Support/Harness.swift "Fuzz/Targets/$t.swift" "$LIB" "$OUT"/lib/kernels-*.o -llz4 -o "$BIN" \
+            -I "$OUT/lib" -I "$OUT/modules" -I "$ROOT/Sources/CLZ4" -I "$ROOT/Sources/COpenBLAS" $BLAS_CFLAGS \
+            Fuzz/Support/Harness.swift "Fuzz/Targets/$t.swift" "$LIB" "$OUT"/lib/kernels-*.o -llz4 $BLAS_LIBS -o "$BIN" \
             > "$OUT/link-$t.log" 2>&1 || { grep -v 'Cannot export local symbol' "$OUT/link-$t.log" >&2; exit 1; }
     fi
 done

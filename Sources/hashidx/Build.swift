@@ -51,10 +51,10 @@ struct Build: ParsableCommand {
     @Option(help: "Threads for partitioning and encoding (default: all cores); training the hash runs on one thread.")
     var threads: Int?
 
-    @Option(name: .customLong("vector-type"), help: "Stored vector precision: float32 (exact re-rank) or float16 (half the bytes).")
-    var vectorType: VectorType = .float32
+    @Option(name: .customLong("vector-type"), help: "Stored vector precision: float16 (default: half the bytes, cosines within about 1e-3) or float32 (exact re-rank scores).")
+    var vectorType: VectorType = .float16
 
-    @Option(name: .customLong("vector-codec"), help: "Vector compression: auto (LZ4 where it saves ≥10%), lz4 or none.")
+    @Option(name: .customLong("vector-codec"), help: "Vector compression: auto (raw: every candidate would decode a whole LZ4 block), lz4 (smallest files, slower queries) or none.")
     var vectorCodec: CodecChoice = .auto
 
     @Option(name: .customLong("id-codec"), help: "Id compression: auto, lz4 or none.")

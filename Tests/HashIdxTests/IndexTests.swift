@@ -27,8 +27,8 @@ final class IndexTests: XCTestCase {
     func testFormatRoundTrip() throws {
         let rows = clusteredVectors(count: 700, dim: 12)
         let ids = (0..<700).map { "item-\($0)-é" }
-        for codec in [CodecChoice.none, .lz4, .auto] {
-            var options = BuildOptions(training: TrainingOptions(bits: 128), shardSize: 250, rowsPerBlock: 32)
+        for (codec, type) in [(CodecChoice.none, VectorType.float32), (.lz4, .float32), (.auto, .float32), (.auto, .float16), (.lz4, .float16)] {
+            var options = BuildOptions(training: TrainingOptions(bits: 128), shardSize: 250, rowsPerBlock: 32, vectorType: type)
             options.vectorCodec = codec
             options.idCodec = codec
             let (_, index) = try build(rows, ids: ids, options: options)
@@ -37,17 +37,22 @@ final class IndexTests: XCTestCase {
             XCTAssertEqual(index.bits, 128)
             XCTAssertEqual(index.shardCount, 3)
             if codec == .lz4 { XCTAssertEqual(index.vectorCodecs, [.lz4, .lz4, .lz4]) }
-            if codec == .none { XCTAssertEqual(index.vectorCodecs, [.none, .none, .none]) }
+            if codec == .none || codec == .auto { XCTAssertEqual(index.vectorCodecs, [.none, .none, .none]) }
+            XCTAssertEqual(index.vectorType, type)
             try index.verify()
             for r in [0, 1, 249, 250, 499, 500, 699] {
                 XCTAssertEqual(try index.id(ofRow: r), ids[r])
                 XCTAssertEqual(try index.row(forID: ids[r]), r)
                 let v = try index.vector(ofRow: r)
-                for j in 0..<12 { XCTAssertEqual(v[j], rows[r][j], accuracy: 1e-5 * max(1, abs(rows[r][j]))) }
-                // Stored codes equal a fresh encoding of the stored vector.
+                // float32 keeps the vector (to rounding); float16 to half precision (2⁻¹¹ relative).
+                let tolerance: Float = type == .float32 ? 1e-5 : 1e-3
+                for j in 0..<12 { XCTAssertEqual(v[j], rows[r][j], accuracy: tolerance * max(1, abs(rows[r][j]))) }
+                // Stored codes equal a fresh encoding of the input row, normalised.
+                var unit = rows[r]
+                _ = try unit.withUnsafeMutableBufferPointer { try Vectors.normalize($0, source: "test", row: r) }
                 let (shard, local) = (index.shards[r / 250], r % 250)
                 let stored = (0..<2).map { shard.codes[local * 2 + $0] }
-                XCTAssertEqual(stored, index.model.encode(try index.unitVector(ofRow: r)))
+                XCTAssertEqual(stored, index.model.encode(unit))
             }
             XCTAssertNil(try index.row(forID: "absent"))
         }
@@ -68,8 +73,9 @@ final class IndexTests: XCTestCase {
     /// first, and a multi-shard index answers exactly like a single-shard one.
     func testSearchIsExactWhenAllRowsAreCandidates() throws {
         let rows = clusteredVectors(count: 500, dim: 10)
-        let (_, one) = try build(rows, options: BuildOptions(training: TrainingOptions(bits: 64)))
-        let (_, many) = try build(rows, options: BuildOptions(training: TrainingOptions(bits: 64), shardSize: 77))
+        // Exact scores need exact vectors: float32.
+        let (_, one) = try build(rows, options: BuildOptions(training: TrainingOptions(bits: 64), vectorType: .float32))
+        let (_, many) = try build(rows, options: BuildOptions(training: TrainingOptions(bits: 64), shardSize: 77, vectorType: .float32))
         var rng = SplitMix64(seed: 4)
         for _ in 0..<20 {
             let q = (0..<10).map { _ in Float(rng.nextGaussian()) }

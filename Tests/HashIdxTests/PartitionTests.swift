@@ -4,12 +4,13 @@ import XCTest
 /// Indexes built with partitions: layout, row mapping and search.
 final class PartitionTests: XCTestCase {
     private func build(_ rows: [[Float]], ids: [String]? = nil, partitions: Int, shardSize: Int = 1_000_000,
-                       codec: CodecChoice = .auto) throws -> Index {
+                       codec: CodecChoice = .auto, vectorType: VectorType = .float32) throws -> Index {
+        // float32 by default here: these tests compare with exact search.
         let dir = makeTemporaryDirectory(self)
         try IndexBuilder.build(source: try InMemoryVectors(rows: rows), ids: ids, to: dir + "/p.hidx",
                                options: BuildOptions(training: TrainingOptions(bits: 64), shardSize: shardSize,
                                                      rowsPerBlock: 32, vectorCodec: codec, idCodec: codec,
-                                                     partitions: partitions, threads: 2))
+                                                     partitions: partitions, threads: 2, vectorType: vectorType))
         return try Index(path: dir + "/p.hidx")
     }
 

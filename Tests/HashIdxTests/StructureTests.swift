@@ -182,4 +182,35 @@ final class StructureTests: XCTestCase {
         XCTAssertEqual(frame.model.scheme, .centredRandomFrame)
         XCTAssertEqual(frame.training.iterationsRun(by: frame.model.scheme), 0)
     }
+
+    // MARK: What a query pays
+
+    /// `auto` stores vectors raw when a block holds several rows (each candidate would decode
+    /// a whole LZ4 block), and weighs LZ4 only with one row per block.
+    func testAutoCodecWeighsWhatAQueryPays() throws {
+        let dir = makeTemporaryDirectory(self)
+        // Pixel-like rows: mostly zeros, so LZ4 would save a lot.
+        var rng = SplitMix64(seed: 21)
+        let rows = (0..<300).map { _ in (0..<64).map { i in i % 8 == 0 ? Float(rng.next() % 200 + 1) : 0 } }
+        for (rowsPerBlock, expected) in [(64, SectionCodec.none), (1, .lz4)] {
+            let path = dir + "/c\(rowsPerBlock).hidx"
+            try IndexBuilder.build(source: try InMemoryVectors(rows: rows), to: path,
+                                   options: BuildOptions(training: TrainingOptions(bits: 64), rowsPerBlock: rowsPerBlock, vectorType: .float32))
+            let index = try Index(path: path)
+            XCTAssertEqual(index.vectorCodecs, [expected], "\(rowsPerBlock) rows per block")
+            try index.verify()
+            XCTAssertEqual(try index.search(rows[7], options: SearchOptions(k: 1, candidates: 300)).first?.row, 7)
+        }
+    }
+
+    /// A search's scratch memory follows the rows it scans, not the size of the index.
+    func testScratchFollowsTheProbedRows() throws {
+        let dir = makeTemporaryDirectory(self)
+        let index = try build(dir + "/s.hidx", rows: clusteredVectors(count: 3000, dim: 8, clusters: 30), partitions: 30)
+        _ = try index.search(clusteredVectors(count: 1, dim: 8, seed: 3)[0], options: SearchOptions(k: 5, probes: 2))
+        let scratch = index.searcher.takeScratch()
+        defer { index.searcher.returnScratch(scratch) }
+        XCTAssertGreaterThan(scratch.distances.count, 0)
+        XCTAssertLessThan(scratch.distances.count, 1000, "two of 30 partitions of 3,000 rows")
+    }
 }

@@ -35,7 +35,7 @@ public struct BuildOptions: Sendable {
     /// Creates build options.
     public init(training: TrainingOptions = TrainingOptions(), shardSize: Int = BuildOptions.defaultShardSize,
                 rowsPerBlock: Int = 64, vectorCodec: CodecChoice = .auto, idCodec: CodecChoice = .auto,
-                partitions: Int? = nil, threads: Int? = nil, vectorType: VectorType = .float32) {
+                partitions: Int? = nil, threads: Int? = nil, vectorType: VectorType = .float16) {
         self.training = training
         self.shardSize = shardSize
         self.rowsPerBlock = rowsPerBlock

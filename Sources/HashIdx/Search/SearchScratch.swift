@@ -3,8 +3,9 @@
 final class SearchScratch: @unchecked Sendable {
     /// The query's code.
     var query: [UInt64]
-    /// The Hamming distance of every scanned row, in scan order.
-    var distances: [UInt16]
+    /// The Hamming distance of every scanned row, in scan order: as long as the largest scan
+    /// so far (the probed partitions), not the index.
+    var distances: [UInt16] = []
     /// How many scanned rows lie at each distance `0…bits`.
     var histogram: [UInt32]
     /// Where the re-rank and the id look-ups decode LZ4 blocks.
@@ -17,10 +18,14 @@ final class SearchScratch: @unchecked Sendable {
     /// Candidate codes gathered for the asymmetric pass.
     var gathered: [UInt64] = []
 
-    init(rows: Int, words: Int, bits: Int, centroidScores: Int) {
+    init(words: Int, bits: Int, centroidScores: Int) {
         self.centroidScores = [Float](repeating: 0, count: centroidScores)
         query = [UInt64](repeating: 0, count: words)
-        distances = [UInt16](repeating: 0, count: rows)
         histogram = [UInt32](repeating: 0, count: bits + 1)
+    }
+
+    /// Makes ``distances`` hold at least `count` values.
+    func reserveDistances(_ count: Int) {
+        if distances.count < count { distances = [UInt16](repeating: 0, count: max(count, distances.count * 5 / 4)) }
     }
 }

@@ -37,6 +37,7 @@ extension Searcher {
         }
         // 2. Hamming distance of every code in them, counted into a histogram as it goes
         //    (one kernel call per shard).
+        scratch.reserveDistances(segments.reduce(0) { $0 + $1.count })
         for i in 0...bits { scratch.histogram[i] = 0 }
         var scanned = 0
         var first = 0

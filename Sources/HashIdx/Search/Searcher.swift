@@ -51,7 +51,7 @@ final class Searcher: Sendable {
     /// Scratch memory for one search; give it back with ``returnScratch(_:)``.
     func takeScratch() -> SearchScratch {
         if let s = scratchPool.withLock({ $0.popLast() }) { return s }
-        return SearchScratch(rows: count, words: model.words, bits: bits, centroidScores: partitions?.scratchSize() ?? 0)
+        return SearchScratch(words: model.words, bits: bits, centroidScores: partitions?.scratchSize() ?? 0)
     }
 
     func returnScratch(_ s: SearchScratch) {

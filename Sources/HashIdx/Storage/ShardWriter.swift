@@ -90,7 +90,8 @@ final class ShardWriter {
         norms = [Float](repeating: 0, count: n)
         block = [Float](repeating: 0, count: layout.rowsPerBlock * layout.dimension)
         chosen = vectorCodec == .lz4 ? .lz4 : .none
-        deciding = vectorCodec == .auto
+        // `auto` measures LZ4 only where a query would not pay for it: one vector per block.
+        deciding = vectorCodec == .auto && layout.rowsPerBlock == 1
         out = try OutputFile(creating: path)
     }
 
@@ -114,8 +115,9 @@ final class ShardWriter {
         }
     }
 
-    /// Encodes the block being filled in the vector type, picks the codec (`auto`: LZ4 when
-    /// it saves ``minimumSaving`` over the first ``probeBlocks`` blocks) and writes it.
+    /// Encodes the block being filled in the vector type, picks the codec (`auto` with one
+    /// row per block: LZ4 when it saves ``minimumSaving`` over the first ``probeBlocks``
+    /// blocks; see ``CodecChoice/auto``) and writes it.
     private func flushBlock() throws(HashIdxError) {
         let values = blockRows * layout.dimension
         let raw: [UInt8]

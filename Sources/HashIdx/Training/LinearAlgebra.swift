@@ -1,72 +1,79 @@
-/// Small dense linear algebra for training: symmetric eigendecomposition, products and
-/// orthogonalisation, in `Double`, row-major.
+import COpenBLAS
+
+/// Dense linear algebra for training, on BLAS and LAPACK (OpenBLAS): symmetric eigendecomposition, products, the polar factor, and the two big
+/// products of training (covariance, ``multiplyF(_:_:m:k:n:transposeA:transposeB:)``).
+/// Matrices are row-major.
+///
+/// Results are deterministic for a given input, BLAS library and CPU family: OpenBLAS picks
+/// its kernels by CPU at run time, so another CPU may round differently (and so train a
+/// slightly different model); its threads split the outputs, never a sum, so the thread
+/// count does not change a result.
 enum LinearAlgebra {
-    /// Eigenvalues and eigenvectors of the symmetric `n × n` matrix `a` (cyclic Jacobi).
+    /// Eigenvalues and eigenvectors of the symmetric `n × n` matrix `a` (LAPACK `dsyevd`).
     ///
     /// Returns eigenvalues in descending order and the eigenvectors as the *rows* of
     /// `vectors` (row `i` belongs to `values[i]`). Deterministic for a given input.
     static func symmetricEigen(_ a: [Double], n: Int) -> (values: [Double], vectors: [Double]) {
+        // Column-major and row-major views of a symmetric matrix are the same; LAPACK leaves
+        // eigenvector j in column j, which is row j of the row-major view.
         var m = a
-        var v = [Double](repeating: 0, count: n * n)
-        for i in 0..<n { v[i * n + i] = 1 }
-        for _ in 0..<100 {
-            var off = 0.0
-            var diag = 0.0
-            for i in 0..<n {
-                diag += m[i * n + i] * m[i * n + i]
-                for j in (i + 1)..<max(i + 1, n) { off += m[i * n + j] * m[i * n + j] }
-            }
-            if off <= 1e-30 * max(diag, 1e-300) { break }
-            for p in 0..<n {
-                for q in (p + 1)..<max(p + 1, n) {
-                    let apq = m[p * n + q]
-                    if abs(apq) < 1e-300 { continue }
-                    let app = m[p * n + p], aqq = m[q * n + q]
-                    let theta = (aqq - app) / (2 * apq)
-                    let t = (theta >= 0 ? 1.0 : -1.0) / (abs(theta) + (theta * theta + 1).squareRoot())
-                    let c = 1 / (t * t + 1).squareRoot()
-                    let s = t * c
-                    // Rotate rows/columns p and q of m.
-                    for k in 0..<n {
-                        let mkp = m[k * n + p], mkq = m[k * n + q]
-                        m[k * n + p] = c * mkp - s * mkq
-                        m[k * n + q] = s * mkp + c * mkq
-                    }
-                    for k in 0..<n {
-                        let mpk = m[p * n + k], mqk = m[q * n + k]
-                        m[p * n + k] = c * mpk - s * mqk
-                        m[q * n + k] = s * mpk + c * mqk
-                    }
-                    // Accumulate eigenvectors as rows of v.
-                    for k in 0..<n {
-                        let vpk = v[p * n + k], vqk = v[q * n + k]
-                        v[p * n + k] = c * vpk - s * vqk
-                        v[q * n + k] = s * vpk + c * vqk
-                    }
-                }
-            }
-        }
-        let order = (0..<n).sorted { m[$0 * n + $0] > m[$1 * n + $1] || (m[$0 * n + $0] == m[$1 * n + $1] && $0 < $1) }
+        var w = [Double](repeating: 0, count: n)
+        var size = Int32(n), lwork: Int32 = -1, liwork: Int32 = -1, info: Int32 = 0
+        var workSize = 0.0
+        var iworkSize: Int32 = 0
+        dsyevd_("V", "U", &size, &m, &size, &w, &workSize, &lwork, &iworkSize, &liwork, &info, 1, 1)
+        lwork = Int32(workSize)
+        liwork = iworkSize
+        var work = [Double](repeating: 0, count: Int(lwork))
+        var iwork = [Int32](repeating: 0, count: Int(liwork))
+        dsyevd_("V", "U", &size, &m, &size, &w, &work, &lwork, &iwork, &liwork, &info, 1, 1)
+        precondition(info == 0, "dsyevd failed: \(info)")
+        // Ascending from LAPACK: reverse into descending rows.
         var values = [Double](repeating: 0, count: n)
         var vectors = [Double](repeating: 0, count: n * n)
-        for (r, i) in order.enumerated() {
-            values[r] = m[i * n + i]
-            for k in 0..<n { vectors[r * n + k] = v[i * n + k] }
+        for r in 0..<n {
+            let i = n - 1 - r
+            values[r] = w[i]
+            for k in 0..<n { vectors[r * n + k] = m[i * n + k] }
         }
         return (values, vectors)
     }
 
-    /// `a (r × k) · b (k × c)`.
+    /// `a (r × k) · b (k × c)`, in `Double`.
     static func multiply(_ a: [Double], _ b: [Double], r: Int, k: Int, c: Int) -> [Double] {
         var out = [Double](repeating: 0, count: r * c)
-        for i in 0..<r {
-            for t in 0..<k {
-                let av = a[i * k + t]
-                if av == 0 { continue }
-                for j in 0..<c { out[i * c + j] += av * b[t * c + j] }
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(r), Int32(c), Int32(k),
+                    1, a, Int32(k), b, Int32(c), 0, &out, Int32(c))
+        return out
+    }
+
+    /// `op(a) · op(b)` in `Float`, written to `out` (`m × n`): `op(a)` is `m × k` (`a` stored
+    /// `k × m` when `transposeA`), `op(b)` is `k × n` (`b` stored `n × k` when `transposeB`).
+    static func multiplyF(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>,
+                          m: Int, k: Int, n: Int, transposeA: Bool = false, transposeB: Bool = false) {
+        cblas_sgemm(CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
+                    Int32(m), Int32(n), Int32(k), 1, a, Int32(transposeA ? m : k), b, Int32(transposeB ? k : n),
+                    0, out, Int32(n))
+    }
+
+    /// `xᵀx` of the `rows × d` matrix `x` (`d × d`, full), summed in `Double` over blocks of
+    /// 4,096 rows whose products are computed in `Float` (single-precision BLAS).
+    static func gram(_ x: [Float], rows: Int, d: Int) -> [Double] {
+        var sum = [Double](repeating: 0, count: d * d)
+        var block = [Float](repeating: 0, count: d * d)
+        let chunk = 4096
+        x.withUnsafeBufferPointer { xb in
+            var lo = 0
+            while lo < rows {
+                let n = min(chunk, rows - lo)
+                cblas_ssyrk(CblasRowMajor, CblasUpper, CblasTrans, Int32(d), Int32(n), 1,
+                            xb.baseAddress! + lo * d, Int32(d), 0, &block, Int32(d))
+                for a in 0..<d { for b in a..<d { sum[a * d + b] += Double(block[a * d + b]) } }
+                lo += n
             }
         }
-        return out
+        for a in 0..<d { for b in 0..<a { sum[a * d + b] = sum[b * d + a] } }
+        return sum
     }
 
     /// The transpose of the `r × c` matrix `a`.
@@ -77,25 +84,25 @@ enum LinearAlgebra {
     }
 
     /// The orthogonal factor of the polar decomposition of the square matrix `m` (`n × n`):
-    /// the orthogonal `Q` nearest to `m`, `Q = U Wᵀ` where `m = U Σ Wᵀ`.
-    ///
-    /// Computed from the eigendecomposition `mᵀm = W Σ² Wᵀ` as `Q = m W Σ⁻¹ Wᵀ`; directions
-    /// with a vanishing singular value are completed by Gram–Schmidt.
+    /// the orthogonal `Q` nearest to `m`, `Q = U Wᵀ` where `m = U Σ Wᵀ` (LAPACK `dgesvd`).
+    /// Orthogonal even when `m` is singular.
     static func nearestOrthogonal(_ m: [Double], n: Int) -> [Double] {
-        let mtm = multiply(transpose(m, r: n, c: n), m, r: n, k: n, c: n)
-        let (values, wRows) = symmetricEigen(mtm, n: n)   // rows of wRows are eigenvectors
-        let w = transpose(wRows, r: n, c: n)                // columns are eigenvectors
-        let mw = multiply(m, w, r: n, k: n, c: n)           // = U Σ
-        var u = [Double](repeating: 0, count: n * n)         // columns: left singular vectors
-        let top = values.first ?? 0
-        for j in 0..<n {
-            let sigma = max(values[j], 0).squareRoot()
-            if sigma > 1e-9 * max(top, 1e-300).squareRoot() {
-                for i in 0..<n { u[i * n + j] = mw[i * n + j] / sigma }
-            }
-        }
-        orthonormalizeColumns(&u, n: n)
-        return multiply(u, wRows, r: n, k: n, c: n)
+        // LAPACK reads the row-major `m` as its transpose mᵀ = W Σ Uᵀ, returning W and Uᵀ
+        // (column-major). Their column-major product W Uᵀ = (U Wᵀ)ᵀ, read row-major, is U Wᵀ.
+        var a = m
+        var s = [Double](repeating: 0, count: n)
+        var u = [Double](repeating: 0, count: n * n)
+        var vt = [Double](repeating: 0, count: n * n)
+        var size = Int32(n), lwork: Int32 = -1, info: Int32 = 0
+        var workSize = 0.0
+        dgesvd_("A", "A", &size, &size, &a, &size, &s, &u, &size, &vt, &size, &workSize, &lwork, &info, 1, 1)
+        lwork = Int32(workSize)
+        var work = [Double](repeating: 0, count: Int(lwork))
+        dgesvd_("A", "A", &size, &size, &a, &size, &s, &u, &size, &vt, &size, &work, &lwork, &info, 1, 1)
+        precondition(info == 0, "dgesvd failed: \(info)")
+        var q = [Double](repeating: 0, count: n * n)
+        cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, size, size, size, 1, u, size, vt, size, 0, &q, size)
+        return q
     }
 
     /// Makes the columns of the `n × n` matrix `a` orthonormal (modified Gram–Schmidt),

@@ -1,54 +1,51 @@
 extension Trainer {
+    /// Rows of `V` whose sign products are summed in `Float` before joining the `Double` total.
+    static let itqChunk = 4096
+
     /// The ITQ rotation `R` (`m × m`, row-major) for the centred rows of `x` projected on
     /// the `m` rows of `basis` (`m × d`): minimises `‖sign(V R) − V R‖` with `V = X basisᵀ`.
+    ///
+    /// Each iteration fixes the codes `B = sign(V R)` and solves the orthogonal Procrustes
+    /// problem `R = polar(Vᵀ B)`; both products are single-precision BLAS, `Vᵀ B` summed in
+    /// `Double` over blocks of ``itqChunk`` rows.
     static func itq(x: [Float], rows: Int, d: Int, basis: [Double], m: Int, iterations: Int,
                     rng: inout SplitMix64) -> [Double] {
-        // V = X basisᵀ (rows × m), in Float for speed.
+        // V = X basisᵀ (rows × m).
         let basisF = basis.map { Float($0) }
         var v = [Float](repeating: 0, count: rows * m)
         x.withUnsafeBufferPointer { xb in
             basisF.withUnsafeBufferPointer { bb in
-                for i in 0..<rows {
-                    for j in 0..<m {
-                        v[i * m + j] = Vectors.dot(xb.baseAddress! + i * d, bb.baseAddress! + j * d, count: d)
-                    }
+                v.withUnsafeMutableBufferPointer { vb in
+                    LinearAlgebra.multiplyF(xb.baseAddress!, bb.baseAddress!, into: vb.baseAddress!,
+                                            m: rows, k: d, n: m, transposeB: true)
                 }
             }
         }
         var r = LinearAlgebra.randomOrthogonal(n: m, using: &rng)
         if iterations == 0 { return r }
         var rF = [Float](repeating: 0, count: m * m)
-        var vr = [Float](repeating: 0, count: m)
+        var b = [Float](repeating: 0, count: rows * m)
+        var block = [Float](repeating: 0, count: m * m)
         for _ in 0..<iterations {
             for i in 0..<(m * m) { rF[i] = Float(r[i]) }
-            // M = Bᵀ V with B = sign(V R): accumulate row by row.
             var acc = [Double](repeating: 0, count: m * m)
-            var mRows = [Float](repeating: 0, count: m * m)
             v.withUnsafeBufferPointer { vb in
-                rF.withUnsafeBufferPointer { rb in
-                    mRows.withUnsafeMutableBufferPointer { mb in
-                        var chunk = 0
-                        for i in 0..<rows {
-                            let vi = vb.baseAddress! + i * m
-                            for j in 0..<m { vr[j] = 0 }
-                            for t in 0..<m {
-                                let a = vi[t]
-                                let rt = rb.baseAddress! + t * m
-                                for j in 0..<m { vr[j] += a * rt[j] }
-                            }
-                            // mRows[j][t] += b_j * v_t
-                            for j in 0..<m {
-                                let sgn: Float = vr[j] >= 0 ? 1 : -1
-                                let mj = mb.baseAddress! + j * m
-                                for t in 0..<m { mj[t] += sgn * vi[t] }
-                            }
-                            chunk += 1
-                            if chunk == 1024 {
-                                for k in 0..<(m * m) { acc[k] += Double(mb[k]); mb[k] = 0 }
-                                chunk = 0
-                            }
+                b.withUnsafeMutableBufferPointer { bb in
+                    // B = sign(V R).
+                    rF.withUnsafeBufferPointer { rb in
+                        LinearAlgebra.multiplyF(vb.baseAddress!, rb.baseAddress!, into: bb.baseAddress!, m: rows, k: m, n: m)
+                    }
+                    for i in 0..<(rows * m) { bb[i] = bb[i] >= 0 ? 1 : -1 }
+                    // acc = Bᵀ V, block by block.
+                    block.withUnsafeMutableBufferPointer { kb in
+                        var lo = 0
+                        while lo < rows {
+                            let n = min(itqChunk, rows - lo)
+                            LinearAlgebra.multiplyF(bb.baseAddress! + lo * m, vb.baseAddress! + lo * m, into: kb.baseAddress!,
+                                                    m: m, k: n, n: m, transposeA: true)
+                            for i in 0..<(m * m) { acc[i] += Double(kb[i]) }
+                            lo += n
                         }
-                        for k in 0..<(m * m) { acc[k] += Double(mb[k]); mb[k] = 0 }
                     }
                 }
             }

@@ -32,18 +32,8 @@ enum Trainer {
         let itqSample = min(s, itqRows)
         if bits <= d {
             scheme = .pcaITQ
-            var cov = [Double](repeating: 0, count: d * d)
-            x.withUnsafeBufferPointer { xb in
-                var rowD = [Double](repeating: 0, count: d)
-                for i in 0..<s {
-                    for j in 0..<d { rowD[j] = Double(xb[i * d + j]) }
-                    for a in 0..<d {
-                        let va = rowD[a]
-                        for b in a..<d { cov[a * d + b] += va * rowD[b] }
-                    }
-                }
-            }
-            for a in 0..<d { for b in a..<d { cov[a * d + b] /= Double(max(s - 1, 1)); cov[b * d + a] = cov[a * d + b] } }
+            var cov = LinearAlgebra.gram(x, rows: s, d: d)
+            for i in 0..<(d * d) { cov[i] /= Double(max(s - 1, 1)) }
             let (_, pcs) = LinearAlgebra.symmetricEigen(cov, n: d)   // rows: principal directions
             let p = Array(pcs[0..<(bits * d)])                      // bits × d
             let r = itq(x: x, rows: itqSample, d: d, basis: p, m: bits, iterations: options.iterations, rng: &rng)
