@@ -48,7 +48,7 @@ struct Build: ParsableCommand {
     @Option(help: "Partitions (k-means lists); a query scans the nearest few. Default: none below 20,000 rows, else about 2√rows (at most train-sample/32). 0: none.")
     var partitions: Int?
 
-    @Option(help: "Threads for partitioning and encoding (default: all cores); training the hash runs on one thread.")
+    @Option(help: "Threads for encoding the rows (default: all cores); training and partitioning run on OpenBLAS threads (OPENBLAS_NUM_THREADS).")
     var threads: Int?
 
     @Option(name: .customLong("vector-type"), help: "Stored vector precision: float16 (default: half the bytes, cosines within about 1e-3) or float32 (exact re-rank scores).")

@@ -21,14 +21,17 @@ final class PartitionTests: XCTestCase {
             let n = r.reduce(0) { $0 + $1 * $1 }.squareRoot()
             return r.map { $0 / n }
         }
-        let c = SphericalKMeans.train(unit, n: 2000, d: 8, k: 5, iterations: 10, threads: 2, rng: &rng)
+        let c = SphericalKMeans.train(unit, n: 2000, d: 8, k: 5, iterations: 10, rng: &rng)
         let scorer = CentroidScorer(c)
         XCTAssertEqual(c.count, 5)
         for j in 0..<5 {
             let norm = (0..<8).reduce(Float(0)) { $0 + c.rows[j * 8 + $1] * c.rows[j * 8 + $1] }
             XCTAssertEqual(norm, 1, accuracy: 1e-4)
         }
-        let assignment = scorer.assign(unit, n: 2000, threads: 2)
+        var assignment = [Int](repeating: 0, count: 2000)
+        unit.withUnsafeBufferPointer { u in
+            assignment.withUnsafeMutableBufferPointer { SphericalKMeans.assign(u.baseAddress!, n: 2000, to: c, into: $0.baseAddress!) }
+        }
         let scratch = UnsafeMutablePointer<Float>.allocate(capacity: scorer.scratchSize())
         defer { scratch.deallocate() }
         for r in stride(from: 0, to: 2000, by: 37) {

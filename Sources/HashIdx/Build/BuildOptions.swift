@@ -13,8 +13,9 @@ public struct BuildOptions: Sendable {
     /// Number of partitions (spherical k-means lists): `nil` picks one from the row count
     /// (see ``defaultPartitions(rows:)``), 0 or 1 builds an index without partitions.
     public var partitions: Int?
-    /// Threads for partitioning (k-means and assignment) and encoding (`nil`: all cores).
-    /// Training the hash function (PCA, ITQ) runs on one thread.
+    /// Threads for encoding the rows (`nil`: all cores). Training the hash function and the
+    /// partitions are matrix products on OpenBLAS, which runs its own threads
+    /// (`OPENBLAS_NUM_THREADS`, default all cores).
     public var threads: Int?
     /// The element type of the stored vectors (re-rank precision against size).
     public var vectorType: VectorType

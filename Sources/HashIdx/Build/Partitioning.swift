@@ -1,5 +1,3 @@
-import Dispatch
-
 /// The partitions of an index being built: centroids trained on a sample, then the partition
 /// of every input row.
 enum Partitioning {
@@ -8,69 +6,43 @@ enum Partitioning {
 
     /// Spherical k-means centroids for `count` partitions, trained on a sample of `source`
     /// (`sampleSize` rows, at least one per partition) in ``BuildOptions/partitionIterations``
-    /// rounds on `threads` threads.
-    static func train(_ source: any VectorSource, count: Int, sampleSize: Int, seed: UInt64,
-                      threads: Int) throws(HashIdxError) -> Centroids {
+    /// rounds.
+    static func train(_ source: any VectorSource, count: Int, sampleSize: Int, seed: UInt64) throws(HashIdxError) -> Centroids {
         var rng = SplitMix64(seed: seed ^ seedSalt)
         let rows = Trainer.sampleRows(count: source.count, sample: min(source.count, max(sampleSize, count)), rng: &rng)
         let sample = try source.unitRows(rows)
         source.releaseResidentPages()
         return SphericalKMeans.train(sample, n: rows.count, d: source.dimension, k: count,
-                                     iterations: BuildOptions.partitionIterations, threads: threads, rng: &rng)
+                                     iterations: BuildOptions.partitionIterations, rng: &rng)
     }
 
-    /// The partition of every row of `source`, on `threads` threads. Throws the error of the
-    /// first bad row (NaN, ∞, all zeros).
-    static func assign(_ source: any VectorSource, to scorer: CentroidScorer, threads: Int) throws(HashIdxError) -> [Int] {
+    /// The partition of every row of `source`. Throws the error of the first bad row (NaN,
+    /// ∞, all zeros). Rows are read, normalised and scored a block at a time; the input's
+    /// pages are given back every 64 blocks, so reading the whole input does not hold it all
+    /// in memory.
+    static func assign(_ source: any VectorSource, to centroids: Centroids) throws(HashIdxError) -> [Int] {
         let n = source.count, d = source.dimension
         var out = [Int](repeating: 0, count: n)
-        let chunk = 4096
-        // Rows are read in passes of 64 chunks; the input's pages are given back after each
-        // pass, so reading the whole input does not hold it all in memory.
-        let passRows = 64 * chunk
-        let firstError = FirstError()
-        var passStart = 0
-        while passStart < n {
-            let first = passStart, passEnd = min(n, passStart + passRows)
-            let chunks = (passEnd - first + chunk - 1) / chunk
-            let workers = max(1, min(threads, chunks))
-            out.withUnsafeMutableBufferPointer { o in
-                let op = SharedMutablePointer(o.baseAddress!)
-                DispatchQueue.concurrentPerform(iterations: workers) { worker in
-                    // Rows go to the centroids in batches (the centroids are read once per batch).
-                    let batch = CentroidScorer.batch
-                    var rows = [Float](repeating: 0, count: batch * d)
-                    let scratch = UnsafeMutablePointer<Float>.allocate(capacity: scorer.scratchSize(rows: batch))
-                    defer { scratch.deallocate() }
-                    var ch = worker
-                    outer: while ch < chunks {
-                        let lo = first + ch * chunk, hi = min(passEnd, lo + chunk)
-                        var r = lo
-                        while r < hi {
-                            let n = min(batch, hi - r)
-                            do throws(HashIdxError) {
-                                try rows.withUnsafeMutableBufferPointer { (b) throws(HashIdxError) in
-                                    for j in 0..<n {
-                                        let row = UnsafeMutableBufferPointer(rebasing: b[(j * d)..<((j + 1) * d)])
-                                        source.copyRow(r + j, into: row)
-                                        _ = try Vectors.normalize(row, source: source.name, row: r + j)
-                                    }
-                                    scorer.nearest(UnsafePointer(b.baseAddress!), rows: n, into: op.base + r, scratch: scratch)
-                                }
-                            } catch {
-                                firstError.record(error, at: r)
-                                break outer
-                            }
-                            r += n
-                        }
-                        ch += workers
-                    }
+        let block = SphericalKMeans.assignBlock
+        var rows = [Float](repeating: 0, count: min(n, block) * d)
+        var lo = 0, blocks = 0
+        while lo < n {
+            let count = min(block, n - lo)
+            try rows.withUnsafeMutableBufferPointer { (b) throws(HashIdxError) in
+                for j in 0..<count {
+                    let row = UnsafeMutableBufferPointer(rebasing: b[(j * d)..<((j + 1) * d)])
+                    source.copyRow(lo + j, into: row)
+                    _ = try Vectors.normalize(row, source: source.name, row: lo + j)
+                }
+                out.withUnsafeMutableBufferPointer { o in
+                    SphericalKMeans.assign(b.baseAddress!, n: count, to: centroids, into: o.baseAddress! + lo)
                 }
             }
-            try firstError.throwIfAny()
-            source.releaseResidentPages()
-            passStart = passEnd
+            lo += count
+            blocks += 1
+            if blocks % 64 == 0 { source.releaseResidentPages() }
         }
+        source.releaseResidentPages()
         return out
     }
 }

@@ -73,8 +73,8 @@ public enum IndexBuilder {
             if partitionCount > 1 {
                 progress(BuildProgress(phase: .partitioning, done: 0, total: 1))
                 let c = try Partitioning.train(source, count: partitionCount, sampleSize: options.training.sampleSize,
-                                               seed: options.training.seed, threads: threads)
-                partitionOf = try Partitioning.assign(source, to: CentroidScorer(c), threads: threads)
+                                               seed: options.training.seed)
+                partitionOf = try Partitioning.assign(source, to: c)
                 centroids = c
                 progress(BuildProgress(phase: .partitioning, done: 1, total: 1))
             }

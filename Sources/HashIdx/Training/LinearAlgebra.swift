@@ -84,7 +84,7 @@ enum LinearAlgebra {
     }
 
     /// The orthogonal factor of the polar decomposition of the square matrix `m` (`n × n`):
-    /// the orthogonal `Q` nearest to `m`, `Q = U Wᵀ` where `m = U Σ Wᵀ` (LAPACK `dgesvd`).
+    /// the orthogonal `Q` nearest to `m`, `Q = U Wᵀ` where `m = U Σ Wᵀ` (LAPACK `dgesdd`).
     /// Orthogonal even when `m` is singular.
     static func nearestOrthogonal(_ m: [Double], n: Int) -> [Double] {
         // LAPACK reads the row-major `m` as its transpose mᵀ = W Σ Uᵀ, returning W and Uᵀ
@@ -95,11 +95,12 @@ enum LinearAlgebra {
         var vt = [Double](repeating: 0, count: n * n)
         var size = Int32(n), lwork: Int32 = -1, info: Int32 = 0
         var workSize = 0.0
-        dgesvd_("A", "A", &size, &size, &a, &size, &s, &u, &size, &vt, &size, &workSize, &lwork, &info, 1, 1)
+        var iwork = [Int32](repeating: 0, count: 8 * n)
+        dgesdd_("A", &size, &size, &a, &size, &s, &u, &size, &vt, &size, &workSize, &lwork, &iwork, &info, 1)
         lwork = Int32(workSize)
         var work = [Double](repeating: 0, count: Int(lwork))
-        dgesvd_("A", "A", &size, &size, &a, &size, &s, &u, &size, &vt, &size, &work, &lwork, &info, 1, 1)
-        precondition(info == 0, "dgesvd failed: \(info)")
+        dgesdd_("A", &size, &size, &a, &size, &s, &u, &size, &vt, &size, &work, &lwork, &iwork, &info, 1)
+        precondition(info == 0, "dgesdd failed: \(info)")
         var q = [Double](repeating: 0, count: n * n)
         cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, size, size, size, 1, u, size, vt, size, 0, &q, size)
         return q

@@ -7,8 +7,10 @@
 ///   (see ``HashModel/Scheme/centredRandomFrame``).
 enum Trainer {
     /// ITQ runs on at most this many sampled rows; more changes the rotation little and
-    /// costs linear time.
-    static let itqRows = 50_000
+    /// costs linear time. Measured on Fashion-MNIST (784-d, 256 bits, 2,000 queries, plain
+    /// Hamming R10@100 / R10@1000): 50,000 rows 0.9068 / 0.9973, 20,000 rows 0.9069 / 0.9967,
+    /// 10,000 rows 0.9054 / 0.9967; 20,000 rows train in half the time of 50,000.
+    static let itqRows = 20_000
 
     static func train(source: any VectorSource, options: TrainingOptions) throws(HashIdxError) -> HashModel {
         try options.validate()
