@@ -92,47 +92,71 @@ public struct HashModel: Sendable, Equatable {
             && a.projection == b.projection && a.thresholds == b.thresholds
     }
 
-    /// Encodes the unit vector `x` (`dimension` floats) into `code` (`words` words).
+    /// Writes the margins `y_j = ⟨w_j, x⟩ − (t_j + ⟨w_j, μ⟩) = ⟨w_j, x − μ⟩ − t_j` of the unit
+    /// vector `x` (`dimension` floats) to `margins` (`bits` floats): bit `j` of its code is 1
+    /// exactly when `y_j > 0`.
     ///
-    /// Computes `y = Wx` as a sum of scaled columns (`y += x_i · Wᵀ[i]`), 8 bits at a time, in
-    /// a fixed order: the same `x` always gives the same code.
-    public func encode(_ x: UnsafeBufferPointer<Float>, into code: UnsafeMutableBufferPointer<UInt64>) {
-        precondition(x.count >= dimension && code.count >= words)
+    /// Computes `Wx` as a sum of scaled columns (`y += x_i · Wᵀ[i]`), 64 bits at a time, in a
+    /// fixed order, so the same `x` always gives the same margins and the same code.
+    public func project(_ x: UnsafeBufferPointer<Float>, into margins: UnsafeMutableBufferPointer<Float>) {
+        precondition(x.count >= dimension && margins.count >= bits)
         projectionT.withUnsafeBufferPointer { wt in
             offsets.withUnsafeBufferPointer { off in
                 let w = UnsafeRawPointer(wt.baseAddress!)
                 let o = UnsafeRawPointer(off.baseAddress!)
-                for word in 0..<words {
-                    var v: UInt64 = 0
-                    for group in 0..<8 {
-                        let j0 = word * 64 + group * 8
-                        var y = SIMD8<Float>()
-                        for i in 0..<dimension {
-                            let col = w.loadUnaligned(fromByteOffset: (i * bits + j0) * 4, as: SIMD8<Float>.self)
-                            y += SIMD8<Float>(repeating: x[i]) * col
-                        }
-                        let t = o.loadUnaligned(fromByteOffset: j0 * 4, as: SIMD8<Float>.self)
-                        let mask = y .> t
-                        for b in 0..<8 where mask[b] { v |= 1 << UInt64(group * 8 + b) }
+                let m = UnsafeMutableRawPointer(margins.baseAddress!)
+                // 64 outputs at a time (eight SIMD8 accumulators, kept in registers), reading
+                // each row of Wᵀ contiguously; every output is the same chain of multiplies
+                // and adds over i = 0, 1, … whatever the blocking.
+                for j0 in stride(from: 0, to: bits, by: 64) {
+                    var y0 = SIMD8<Float>(), y1 = y0, y2 = y0, y3 = y0, y4 = y0, y5 = y0, y6 = y0, y7 = y0
+                    for i in 0..<dimension {
+                        let xi = SIMD8<Float>(repeating: x[i])
+                        let row = (i * bits + j0) * 4
+                        y0 += xi * w.loadUnaligned(fromByteOffset: row, as: SIMD8<Float>.self)
+                        y1 += xi * w.loadUnaligned(fromByteOffset: row + 32, as: SIMD8<Float>.self)
+                        y2 += xi * w.loadUnaligned(fromByteOffset: row + 64, as: SIMD8<Float>.self)
+                        y3 += xi * w.loadUnaligned(fromByteOffset: row + 96, as: SIMD8<Float>.self)
+                        y4 += xi * w.loadUnaligned(fromByteOffset: row + 128, as: SIMD8<Float>.self)
+                        y5 += xi * w.loadUnaligned(fromByteOffset: row + 160, as: SIMD8<Float>.self)
+                        y6 += xi * w.loadUnaligned(fromByteOffset: row + 192, as: SIMD8<Float>.self)
+                        y7 += xi * w.loadUnaligned(fromByteOffset: row + 224, as: SIMD8<Float>.self)
                     }
-                    code[word] = v
+                    for (k, y) in [y0, y1, y2, y3, y4, y5, y6, y7].enumerated() {
+                        let at = (j0 + 8 * k) * 4
+                        m.storeBytes(of: y - o.loadUnaligned(fromByteOffset: at, as: SIMD8<Float>.self), toByteOffset: at, as: SIMD8<Float>.self)
+                    }
                 }
             }
         }
     }
 
-    /// The margins `y_j = ⟨w_j, x − μ⟩ − t_j` of the unit vector `x` (`bits` floats): bit `j`
-    /// of its code is 1 exactly when `y_j > 0`.
-    public func margins(_ x: [Float]) -> [Float] {
-        var y = [Float](repeating: 0, count: bits)
-        projection.withUnsafeBufferPointer { w in
-            x.withUnsafeBufferPointer { xb in
-                for j in 0..<bits {
-                    y[j] = Vectors.dot(w.baseAddress! + j * dimension, xb.baseAddress!, count: dimension) - offsets[j]
-                }
-            }
+    /// The code whose bit `j` is 1 exactly when `margins[j] > 0`, written to `code` (`words` words).
+    public func code(fromMargins margins: UnsafeBufferPointer<Float>, into code: UnsafeMutableBufferPointer<UInt64>) {
+        precondition(margins.count >= bits && code.count >= words)
+        for word in 0..<words {
+            var v: UInt64 = 0
+            for b in 0..<64 where margins[word * 64 + b] > 0 { v |= 1 << UInt64(b) }
+            code[word] = v
         }
-        return y
+    }
+
+    /// Encodes the unit vector `x` (`dimension` floats) into `code` (`words` words): the signs
+    /// of ``project(_:into:)``. (For finite `y` and `t`, `y − t > 0` exactly when `y > t`.)
+    public func encode(_ x: UnsafeBufferPointer<Float>, into code: UnsafeMutableBufferPointer<UInt64>) {
+        precondition(x.count >= dimension && code.count >= words)
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: bits) { m in
+            project(x, into: m)
+            self.code(fromMargins: UnsafeBufferPointer(m), into: code)
+        }
+    }
+
+    /// The margins of the unit vector `x` (see ``project(_:into:)``).
+    public func margins(_ x: [Float]) -> [Float] {
+        [Float](unsafeUninitializedCapacity: bits) { b, n in
+            x.withUnsafeBufferPointer { project($0, into: b) }
+            n = bits
+        }
     }
 
     /// The code of the unit vector `x`.

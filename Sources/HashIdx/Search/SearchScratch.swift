@@ -3,6 +3,8 @@
 final class SearchScratch: @unchecked Sendable {
     /// The query's code.
     var query: [UInt64]
+    /// The query's margins (its projection less the thresholds), one per bit.
+    var margins: [Float]
     /// The Hamming distance of every scanned row, in scan order: as long as the largest scan
     /// so far (the probed partitions), not the index.
     var distances: [UInt16] = []
@@ -21,6 +23,7 @@ final class SearchScratch: @unchecked Sendable {
     init(words: Int, bits: Int, centroidScores: Int) {
         self.centroidScores = [Float](repeating: 0, count: centroidScores)
         query = [UInt64](repeating: 0, count: words)
+        margins = [Float](repeating: 0, count: bits)
         histogram = [UInt32](repeating: 0, count: bits + 1)
     }
 

@@ -9,7 +9,7 @@ extension Searcher {
         let found = candidatePositions(q, want: min(count, want * options.shortlistFactor), probes: options.probes,
                                        filter: filter, scratch: scratch)
         guard options.shortlistFactor > 1 && found.count > want else { return found }
-        return shortlist(found, query: q, keep: want, scratch: scratch)
+        return shortlist(found, keep: want, scratch: scratch)
     }
 
     /// The `want` items whose codes are nearest to the code of the unit vector `q` in
@@ -17,8 +17,12 @@ extension Searcher {
     /// as (shard index, position), sorted. Ties at the cut go to the earlier position.
     func candidatePositions(_ q: [Float], want: Int, probes: Int, filter: RowFilter, scratch: SearchScratch) -> [(Int, Int)] {
         let words = model.words
+        // One projection gives the code here and the margins of the asymmetric pass.
         q.withUnsafeBufferPointer { qb in
-            scratch.query.withUnsafeMutableBufferPointer { model.encode(qb, into: $0) }
+            scratch.margins.withUnsafeMutableBufferPointer { model.project(qb, into: $0) }
+        }
+        scratch.margins.withUnsafeBufferPointer { m in
+            scratch.query.withUnsafeMutableBufferPointer { model.code(fromMargins: m, into: $0) }
         }
         // 1. The ranges of positions to scan: every row, or the probed partitions of each shard.
         var segments: [(shard: Int, start: Int, count: Int)] = []
@@ -99,10 +103,11 @@ extension Searcher {
     }
 
     /// The `keep` of `candidates` (sorted (shard, position) pairs) with the best asymmetric
-    /// scores against the unit query `q`, still sorted; ties go to the earlier candidate.
-    func shortlist(_ candidates: [(Int, Int)], query q: [Float], keep: Int, scratch: SearchScratch) -> [(Int, Int)] {
+    /// scores against the query whose margins ``candidatePositions`` left in `scratch`, still
+    /// sorted; ties go to the earlier candidate.
+    func shortlist(_ candidates: [(Int, Int)], keep: Int, scratch: SearchScratch) -> [(Int, Int)] {
         let words = model.words
-        let planes = BitPlanes(margins: model.margins(q), words: words)
+        let planes = BitPlanes(margins: scratch.margins, words: words)
         // The candidates' codes side by side (they were just scanned, so they are in cache),
         // then one scoring call.
         let n = candidates.count
