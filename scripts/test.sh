@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs the whole test suite (installs liblz4-dev first when it is missing):
+# Runs the whole test suite (installs liblz4-dev and libopenblas-dev first when missing):
 #   1. every fuzz target for a short run (scripts/fuzz.sh --runs 3000; Fuzz/README.md),
 #   2. the XCTest suite under ThreadSanitizer (build folder .build-thread),
 #   3. the XCTest suite under AddressSanitizer (build folder .build-address),
