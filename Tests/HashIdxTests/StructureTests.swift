@@ -131,10 +131,10 @@ final class StructureTests: XCTestCase {
         let values: [UInt16] = [3, sentinel, 1, 3, sentinel, 0, 2]
         var histogram = [UInt32](repeating: 0, count: 5)
         for v in values where v != sentinel { histogram[Int(v)] += 1 }
-        XCTAssertEqual(Selection.collectSmallest(values, count: values.count, want: 3, histogram: histogram), [2, 5, 6])
-        XCTAssertEqual(Selection.collectSmallest(values, count: values.count, want: 4, histogram: histogram), [0, 2, 5, 6])
+        XCTAssertEqual(Selection.collectSmallest(values, count: values.count, want: 3, histogram: histogram, counted: 5), [2, 5, 6])
+        XCTAssertEqual(Selection.collectSmallest(values, count: values.count, want: 4, histogram: histogram, counted: 5), [0, 2, 5, 6])
         // Asking for more than there are returns every counted value, never a sentinel.
-        XCTAssertEqual(Selection.collectSmallest(values, count: values.count, want: 7, histogram: histogram), [0, 2, 3, 5, 6])
+        XCTAssertEqual(Selection.collectSmallest(values, count: values.count, want: 7, histogram: histogram, counted: 5), [0, 2, 3, 5, 6])
     }
 
     // MARK: Catalog

@@ -65,9 +65,10 @@ extension Searcher {
             scanned += scratch.counts.reduce(0, +)
         }
         // 3. Rows the filter excludes leave the histogram and can no longer be picked.
-        if !filter.isEmpty { applyFilter(filter, segments: segments, scratch: scratch) }
+        let excluded = filter.isEmpty ? 0 : applyFilter(filter, segments: segments, scratch: scratch)
         // 4. The best `want`: a threshold from the histogram, then one collecting pass.
-        let picked = Selection.collectSmallest(scratch.distances, count: scanned, want: want, histogram: scratch.histogram)
+        let picked = Selection.collectSmallest(scratch.distances, count: scanned, want: want, histogram: scratch.histogram,
+                                               counted: scanned - excluded)
         var out: [(Int, Int)] = []
         out.reserveCapacity(picked.count)
         var segment = 0
@@ -81,8 +82,10 @@ extension Searcher {
 
     /// Marks every scanned row that `filter` excludes: its distance becomes a value above any
     /// Hamming distance and it leaves the histogram, so the selection never picks it.
-    func applyFilter(_ filter: RowFilter, segments: [(shard: Int, start: Int, count: Int)], scratch: SearchScratch) {
+    /// Returns how many scanned rows it marked.
+    func applyFilter(_ filter: RowFilter, segments: [(shard: Int, start: Int, count: Int)], scratch: SearchScratch) -> Int {
         let excluded = UInt16.max
+        var marked = 0
         for row in filter.excludedRows {
             guard let (shard, local) = try? locate(row) else { continue }
             let position = shard.position(ofRow: local)
@@ -94,12 +97,14 @@ extension Searcher {
                     if d != excluded {
                         scratch.histogram[Int(d)] -= 1
                         scratch.distances[i] = excluded
+                        marked += 1
                     }
                     break
                 }
                 scanStart += s.count
             }
         }
+        return marked
     }
 
     /// The `keep` of `candidates` (sorted (shard, position) pairs) with the best asymmetric

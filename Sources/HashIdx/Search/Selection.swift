@@ -32,14 +32,14 @@ enum Selection {
         values.withUnsafeBufferPointer { v in
             histogram.withUnsafeMutableBufferPointer { h in hidx_histogram_u16(v.baseAddress!, count, h.baseAddress!) }
         }
-        return collectSmallest(values, count: count, want: want, histogram: histogram)
+        return collectSmallest(values, count: count, want: want, histogram: histogram, counted: count)
     }
 
-    /// `selectSmallest` with the histogram of `values` already counted. Values above the
-    /// histogram's range (a filtered row's sentinel) are never collected; `want` may exceed
-    /// the values the histogram counts, and then all of them come back.
-    static func collectSmallest(_ values: [UInt16], count: Int, want: Int, histogram: [UInt32]) -> [Int] {
-        let counted = histogram.reduce(0) { $0 + Int($1) }
+    /// `selectSmallest` with the histogram of `values` already counted: it holds `counted`
+    /// of the `count` values. The others (a filtered row's sentinel, above the histogram's
+    /// range) are never collected; `want` may exceed `counted`, and then all counted values
+    /// come back.
+    static func collectSmallest(_ values: [UInt16], count: Int, want: Int, histogram: [UInt32], counted: Int) -> [Int] {
         if want >= count && counted == count { return Array(0..<count) }
         let want = min(want, counted)
         // Threshold t: all values < t are taken, plus the first (want - below) equal to t.
