@@ -4,12 +4,19 @@ enum Partitioning {
     /// Seed salt of the partition sample, so that it differs from the training sample.
     static let seedSalt: UInt64 = 0x7061_7274_6974_696F
 
+    /// k-means trains on at most this many sampled rows per partition. Measured on
+    /// Fashion-MNIST (490 partitions, 2,000 queries, recall@10 at probes 8 / 16, C 100):
+    /// all 60,000 rows 0.9432 / 0.9484 in a 13.0 s build, 64 per partition (31,360 rows)
+    /// 0.9418 / 0.9487 in 10.3 s, 32 per partition 0.9399 / 0.9475 in 7.3 s.
+    static let maximumRowsPerPartition = 64
+
     /// Spherical k-means centroids for `count` partitions, trained on a sample of `source`
-    /// (`sampleSize` rows, at least one per partition) in ``BuildOptions/partitionIterations``
-    /// rounds.
+    /// (`sampleSize` rows, at most ``maximumRowsPerPartition`` and at least one per partition)
+    /// in ``BuildOptions/partitionIterations`` rounds.
     static func train(_ source: any VectorSource, count: Int, sampleSize: Int, seed: UInt64) throws(HashIdxError) -> Centroids {
         var rng = SplitMix64(seed: seed ^ seedSalt)
-        let rows = Trainer.sampleRows(count: source.count, sample: min(source.count, max(sampleSize, count)), rng: &rng)
+        let sampled = max(count, min(sampleSize, maximumRowsPerPartition * count))
+        let rows = Trainer.sampleRows(count: source.count, sample: min(source.count, sampled), rng: &rng)
         let sample = try source.unitRows(rows)
         source.releaseResidentPages()
         return SphericalKMeans.train(sample, n: rows.count, d: source.dimension, k: count,
