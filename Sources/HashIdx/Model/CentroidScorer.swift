@@ -1,7 +1,7 @@
 import CHashIdxKernels
 
-/// Scores vectors against every centroid at once: the partition of a row (build, k-means)
-/// and the partitions a query probes (search).
+/// Scores a query against every centroid at once: the partitions it probes. (Builds assign
+/// rows in blocks through BLAS: `SphericalKMeans.assign`.)
 ///
 /// The centroids are kept transposed (`dimension × stride`, zero columns padding `count` to
 /// `stride`, a multiple of 64), the layout of `hidx_dot_transposed`: scoring one row is a
@@ -12,8 +12,6 @@ struct CentroidScorer: Sendable {
     /// Columns of the transposed layout: `count` rounded up to a multiple of 64.
     let stride: Int
     private let transposed: [Float]
-    /// Rows scored together by ``nearest(_:rows:into:scratch:)``.
-    static let batch = 8
 
     var count: Int { centroids.count }
     var dimension: Int { centroids.dimension }
@@ -37,30 +35,11 @@ struct CentroidScorer: Sendable {
 
     /// The centroid nearest to `x` (lowest index on ties). `scratch` holds ≥ ``scratchSize(rows:)`` floats.
     func nearest(_ x: UnsafePointer<Float>, scratch: UnsafeMutablePointer<Float>) -> Int {
+        scores(x, into: scratch)
         var best = 0
-        nearest(x, rows: 1, into: &best, scratch: scratch)
+        var bestScore = scratch[0]
+        for c in 1..<count where scratch[c] > bestScore { best = c; bestScore = scratch[c] }
         return best
-    }
-
-    /// The nearest centroid of each of the `rows` unit rows at `x` (row-major), written to
-    /// `out` (lowest index on ties). Rows are scored ``batch`` at a time, so that the
-    /// centroids are read once per batch; `scratch` holds ≥ `scratchSize(rows: batch)` floats.
-    func nearest(_ x: UnsafePointer<Float>, rows: Int, into out: UnsafeMutablePointer<Int>, scratch: UnsafeMutablePointer<Float>) {
-        transposed.withUnsafeBufferPointer { t in
-            var r = 0
-            while r < rows {
-                let n = min(Self.batch, rows - r)
-                hidx_dot_transposed(x + r * dimension, n, dimension, t.baseAddress!, stride, scratch)
-                for j in 0..<n {
-                    let s = scratch + j * stride
-                    var best = 0
-                    var bestScore = s[0]
-                    for c in 1..<count where s[c] > bestScore { best = c; bestScore = s[c] }
-                    out[r + j] = best
-                }
-                r += n
-            }
-        }
     }
 
     /// The `n` centroids nearest to `x`, in ascending index order (ties at the cut: lower
