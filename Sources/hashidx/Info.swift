@@ -30,7 +30,8 @@ struct Info: ParsableCommand {
             print("""
             index:            \(index.path)
             format version:   \(index.formatVersion)
-            rows:             \(index.count)
+            generation:       \(index.generation)
+            items:            \(index.count)\(index.deletedCount > 0 ? " live, \(index.deletedCount) deleted (rows \(index.rowCount))" : "")
             dimension:        \(index.dimension)
             bits:             \(index.bits)
             shards:           \(index.shardCount)
@@ -43,6 +44,12 @@ struct Info: ParsableCommand {
             hashing:          \(index.model.scheme)
             training sample:  \(index.training.sampleSize) rows, \(trainingSteps(index)), seed \(index.training.seed)
             """)
+            if index.deletedCount > 0 || index.shardCount > 1 {
+                print("reclaimable:      \(formatBytes(index.reclaimableBytes)) by `hashidx compact`")
+                for s in index.shardStatistics {
+                    print("  \(s.fileName): \(s.rows - s.deleted) live of \(s.rows) rows, \(formatBytes(s.bytes))")
+                }
+            }
             if verify { print("verify:           every block checked, no corruption") }
         }
     }

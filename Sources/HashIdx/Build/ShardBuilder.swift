@@ -12,13 +12,14 @@ struct ShardBuilder {
 
     /// Writes rows `rows` of `source` to the shard file `path` (named `fileName` in the
     /// manifest), with `ids` (one per row of the range; `nil` for row-number ids).
-    /// `progress` is called with the number of the shard's rows written so far.
+    /// `progress` is called with the number of the shard's rows written so far. The shard's
+    /// first global row is `firstRow` (default: `rows.lowerBound`, as in a build).
     ///
     /// With `partitions` (the partition of each row of the range, `0..<partitionCount`), rows
     /// are laid out grouped by partition, in row order within a partition, and the shard gets
     /// the partition offsets and both row-number maps.
     func build(source: any VectorSource, rows: Range<Int>, ids: ArraySlice<String>?, partitions: ArraySlice<Int>?,
-               partitionCount: Int, path: String, fileName: String,
+               partitionCount: Int, path: String, fileName: String, firstRow: Int? = nil,
                progress: (Int) -> Void) throws(HashIdxError) -> ShardRecord {
         let n = rows.count
         // Position → shard-local row: grouped by partition (a stable counting sort).
@@ -32,7 +33,7 @@ struct ShardBuilder {
             var next = counts
             for (local, p) in partitions.enumerated() { order[next[p]] = local; next[p] += 1 }
         }
-        let layout = ShardWriter.Layout(rows: n, firstRow: rows.lowerBound, dimension: encoder.model.dimension,
+        let layout = ShardWriter.Layout(rows: n, firstRow: firstRow ?? rows.lowerBound, dimension: encoder.model.dimension,
                                         bits: encoder.model.bits, rowsPerBlock: rowsPerBlock, vectorType: vectorType,
                                         hasIDs: ids != nil, partitionCount: partitions == nil ? nil : partitionCount)
         let writer = try ShardWriter(path: path, fileName: fileName, layout: layout,

@@ -1,10 +1,12 @@
 extension Index {
-    /// The id of row `row`.
+    /// The id of row `row`; throws ``HashIdxError/invalidArgument(name:reason:)`` for a row
+    /// outside `0..<rowCount` or deleted.
     public func id(ofRow row: Int) throws(HashIdxError) -> String {
         try searcher.id(ofRow: row)
     }
 
-    /// The row whose id is `id`, or `nil` when no item has it.
+    /// The row of the item whose id is `id`, or `nil` when no item has it (deleted items
+    /// have none).
     public func row(forID id: String) throws(HashIdxError) -> Int? {
         try searcher.row(forID: id)
     }

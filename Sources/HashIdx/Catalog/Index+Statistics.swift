@@ -36,4 +36,32 @@ extension Index {
 
     /// The number of shard files.
     public var shardCount: Int { shards.count }
+
+    /// One shard of the open generation, as `hashidx info` lists it.
+    public struct ShardStatistics: Sendable, Equatable {
+        /// The shard's file name.
+        public var fileName: String
+        /// Rows stored, and how many of them are deleted.
+        public var rows: Int
+        public var deleted: Int
+        /// Bytes of the shard file and of its deletion file.
+        public var bytes: Int
+    }
+
+    /// Every shard of the open generation.
+    public var shardStatistics: [ShardStatistics] {
+        manifest.shards.map {
+            ShardStatistics(fileName: $0.fileName, rows: Int($0.rows), deleted: Int($0.deleted),
+                            bytes: Int($0.fileSize) + ($0.deletionsFile == nil ? 0 : Deletions.fileSize(rows: Int($0.rows))))
+        }
+    }
+
+    /// Deleted items (rows a compaction would drop).
+    public var deletedCount: Int { rowCount - count }
+
+    /// Bytes a compaction would reclaim, estimated as each shard's bytes times its deleted
+    /// fraction (codes, vectors and ids are per row).
+    public var reclaimableBytes: Int {
+        shardStatistics.reduce(0) { $0 + ($1.rows == 0 ? 0 : $1.bytes * $1.deleted / $1.rows) }
+    }
 }

@@ -1,8 +1,11 @@
 /// An open hashidx index: memory-mapped shards, ready to search.
 ///
 /// Opening reads `CURRENT`, maps the manifest and the shards of that generation and checks
-/// their structure and checksums; nothing is read into memory beyond the manifest. The open
-/// index is a snapshot of that generation. One `Index` serves any number of threads at once.
+/// their structure and checksums; nothing is read into memory beyond the manifest and the
+/// deletion bitmaps. The open index is a snapshot of that generation: commits of an
+/// ``IndexWriter`` do not change what it answers (its files stay mapped even after a writer
+/// removes them); ``reopen()`` gives the newest generation. One `Index` serves any number of
+/// threads at once.
 ///
 /// ```swift
 /// let index = try Index(path: "words.hidx")
@@ -18,8 +21,13 @@ public final class Index: Sendable {
     private let manifestName: String
     private let manifestBytes: Int
 
-    /// The number of rows (items).
-    public var count: Int { searcher.count }
+    /// The number of items (deleted ones not counted).
+    public var count: Int { searcher.liveCount }
+    /// Row numbers in use: rows are `0..<rowCount`, deleted ones included (they keep their
+    /// numbers until a compaction renumbers the rows). Equal to ``count`` without deletions.
+    public var rowCount: Int { searcher.count }
+    /// The generation this snapshot reads (each commit makes a new one).
+    public let generation: UInt64
     /// The vector dimension.
     public var dimension: Int { manifest.model.dimension }
     /// The code length in bits.
@@ -44,19 +52,46 @@ public final class Index: Sendable {
     public init(path: String) throws(HashIdxError) {
         self.path = path
         let directory = IndexDirectory(path: path)
-        let name = try directory.currentManifestName()
+        // A writer may commit, and remove the generation `CURRENT` named, while this opens
+        // it: when a file is missing and `CURRENT` has moved on, open the newer generation.
+        var attempt = 0
+        while true {
+            let name = try directory.currentManifestName()
+            do {
+                let opened = try Self.open(directory, manifestName: name)
+                searcher = opened.searcher
+                manifestName = name
+                manifestBytes = opened.manifestBytes
+                generation = Format.generation(ofFile: name) ?? 0
+                return
+            } catch {
+                attempt += 1
+                guard attempt < 100, let now = try? directory.currentManifestName(), now != name else { throw error }
+            }
+        }
+    }
+
+    /// Opens generation `manifestName` of `directory`.
+    private static func open(_ directory: IndexDirectory, manifestName name: String) throws(HashIdxError) -> (searcher: Searcher, manifestBytes: Int) {
         let manifestFile: MappedFile
         do { manifestFile = try MappedFile(path: directory.file(name)) } catch {
-            throw .corruptIndex(path: path, reason: "manifest \(name) is missing or unreadable")
+            throw .corruptIndex(path: directory.path, reason: "manifest \(name) is missing or unreadable")
         }
         let manifest = try Manifest.decode(manifestFile.bytes, path: directory.file(name))
         var shards: [Shard] = []
         for record in manifest.shards {
-            shards.append(try Shard(path: directory.file(record.fileName), record: record, manifest: manifest))
+            shards.append(try Shard(path: directory.file(record.fileName), record: record, manifest: manifest,
+                                    deletionsPath: record.deletionsFile.map(directory.file)))
         }
-        searcher = Searcher(manifest: manifest, shards: shards)
-        manifestName = name
-        manifestBytes = manifestFile.bytes.count
+        return (Searcher(manifest: manifest, shards: shards), manifestFile.bytes.count)
+    }
+
+    /// The newest committed generation of this index: `self` when nothing was committed since
+    /// it opened, else a new snapshot (this one keeps answering from its own generation).
+    public func reopen() throws(HashIdxError) -> Index {
+        let name = try IndexDirectory(path: path).currentManifestName()
+        if name == manifestName { return self }
+        return try Index(path: path)
     }
 
     /// Bytes of all the index's live files (manifest, shards, CURRENT).

@@ -59,65 +59,76 @@ public enum IndexBuilder {
         let generation = try directory.nextGeneration()
         var written: [String] = []
         do {
-            progress(BuildProgress(phase: .training, done: 0, total: 1))
-            let model = try Trainer.train(source: source, options: options.training)
-            source.releaseResidentPages()   // the sample touched pages all over the input
-            progress(BuildProgress(phase: .training, done: 1, total: 1))
-
-            let threads = options.threads ?? System.processorCount
-            var partitionCount = options.partitions ?? BuildOptions.defaultPartitions(rows: source.count, trainingSample: options.training.sampleSize)
-            if partitionCount == 1 { partitionCount = 0 }
-            partitionCount = min(partitionCount, source.count)
-            var centroids: Centroids? = nil
-            var partitionOf: [Int]? = nil
-            if partitionCount > 1 {
-                progress(BuildProgress(phase: .partitioning, done: 0, total: 1))
-                let c = try Partitioning.train(source, count: partitionCount, sampleSize: options.training.sampleSize,
-                                               seed: options.training.seed)
-                partitionOf = try Partitioning.assign(source, to: c)
-                centroids = c
-                progress(BuildProgress(phase: .partitioning, done: 1, total: 1))
-            }
-
-            let shardBuilder = ShardBuilder(encoder: RowEncoder(model: model, threads: threads),
-                                            rowsPerBlock: options.rowsPerBlock, vectorType: options.vectorType,
-                                            vectorCodec: options.vectorCodec, idCodec: options.idCodec)
-            var records: [ShardRecord] = []
-            var lo = 0
-            while lo < source.count {
-                let hi = min(source.count, lo + options.shardSize)
-                let name = Format.shardName(generation, records.count)
-                written.append(name)
-                let base = lo
-                let record = try shardBuilder.build(source: source, rows: lo..<hi, ids: ids.map { $0[lo..<hi] },
-                                                    partitions: partitionOf.map { $0[lo..<hi] }, partitionCount: partitionCount,
-                                                    path: directory.file(name), fileName: name) { done in
-                    if done % 4096 == 0 || base + done == source.count {
-                        progress(BuildProgress(phase: .encoding, done: base + done, total: source.count))
-                    }
-                }
-                records.append(record)
-                source.releaseResidentPages()   // keeps peak memory at about one shard's input
-                lo = hi
-            }
-            progress(BuildProgress(phase: .finishing, done: 0, total: 1))
-            let manifest = Manifest(rows: UInt64(source.count), model: model, hasStringIDs: ids != nil,
-                                    vectorType: options.vectorType, rowsPerBlock: options.rowsPerBlock,
-                                    training: TrainingInfo(sampleSize: min(options.training.sampleSize, source.count),
-                                                           iterations: options.training.iterations,
-                                                           seed: options.training.seed),
-                                    centroids: centroids, shards: records)
+            let manifest = try writeGeneration(source: source, ids: ids, directory: directory, generation: generation,
+                                               options: options, written: &written, progress: progress)
+            let records = manifest.shards
             let committed = try directory.commit(manifest, generation: generation, written: &written)
             // Old generations and leftovers of interrupted builds are now unreferenced.
             directory.removeAll(except: Set(records.map(\.fileName) + [committed.name]))
             progress(BuildProgress(phase: .finishing, done: 1, total: 1))
             let bytes = IndexDirectory.bytesOnDisk(shards: records, manifestName: committed.name, manifestBytes: committed.bytes)
-            return BuildSummary(rows: source.count, dimension: source.dimension, bits: model.bits,
+            return BuildSummary(rows: source.count, dimension: source.dimension, bits: manifest.model.bits,
                                 shards: records.count, bytesOnDisk: bytes, seconds: System.monotonicSeconds() - start)
         } catch {
             directory.remove(written)
             if created { directory.removeDirectory() }
             throw error
         }
+    }
+
+    /// Trains the hash function and the partitions on `source` and writes its shards as
+    /// generation `generation` of `directory` (whose lock the caller holds), adding every
+    /// file name to `written` before creating it. Returns the manifest to commit.
+    static func writeGeneration(source: any VectorSource, ids: [String]?, directory: IndexDirectory, generation: UInt64,
+                                options: BuildOptions, written: inout [String],
+                                progress: @escaping (BuildProgress) -> Void) throws(HashIdxError) -> Manifest {
+        progress(BuildProgress(phase: .training, done: 0, total: 1))
+        let model = try Trainer.train(source: source, options: options.training)
+        source.releaseResidentPages()   // the sample touched pages all over the input
+        progress(BuildProgress(phase: .training, done: 1, total: 1))
+
+        let threads = options.threads ?? System.processorCount
+        var partitionCount = options.partitions ?? BuildOptions.defaultPartitions(rows: source.count, trainingSample: options.training.sampleSize)
+        if partitionCount == 1 { partitionCount = 0 }
+        partitionCount = min(partitionCount, source.count)
+        var centroids: Centroids? = nil
+        var partitionOf: [Int]? = nil
+        if partitionCount > 1 {
+            progress(BuildProgress(phase: .partitioning, done: 0, total: 1))
+            let c = try Partitioning.train(source, count: partitionCount, sampleSize: options.training.sampleSize,
+                                           seed: options.training.seed)
+            partitionOf = try Partitioning.assign(source, to: c)
+            centroids = c
+            progress(BuildProgress(phase: .partitioning, done: 1, total: 1))
+        }
+
+        let shardBuilder = ShardBuilder(encoder: RowEncoder(model: model, threads: threads),
+                                        rowsPerBlock: options.rowsPerBlock, vectorType: options.vectorType,
+                                        vectorCodec: options.vectorCodec, idCodec: options.idCodec)
+        var records: [ShardRecord] = []
+        var lo = 0
+        while lo < source.count {
+            let hi = min(source.count, lo + options.shardSize)
+            let name = Format.shardName(generation, records.count)
+            written.append(name)
+            let base = lo
+            let record = try shardBuilder.build(source: source, rows: lo..<hi, ids: ids.map { $0[lo..<hi] },
+                                                partitions: partitionOf.map { $0[lo..<hi] }, partitionCount: partitionCount,
+                                                path: directory.file(name), fileName: name) { done in
+                if done % 4096 == 0 || base + done == source.count {
+                    progress(BuildProgress(phase: .encoding, done: base + done, total: source.count))
+                }
+            }
+            records.append(record)
+            source.releaseResidentPages()   // keeps peak memory at about one shard's input
+            lo = hi
+        }
+        progress(BuildProgress(phase: .finishing, done: 0, total: 1))
+        return Manifest(rows: UInt64(source.count), model: model, hasStringIDs: ids != nil,
+                        vectorType: options.vectorType, rowsPerBlock: options.rowsPerBlock,
+                        training: TrainingInfo(sampleSize: min(options.training.sampleSize, source.count),
+                                               iterations: options.training.iterations,
+                                               seed: options.training.seed),
+                        centroids: centroids, shards: records)
     }
 }

@@ -67,9 +67,12 @@ struct IndexDirectory {
 
     /// Takes the directory's write lock; a second writer, in this process or another, gets a
     /// clear error. Released by ``unlock(_:)``.
-    func lock() throws(HashIdxError) -> Int32 {
+    /// `holder` (for example "hashidx add") is written into the lock file with the process
+    /// id, so that the error another writer gets names who holds it.
+    func lock(holder: String = "hashidx build") throws(HashIdxError) -> Int32 {
         try FileSystem.lock(file(Format.lockFile),
-                            reasonWhenHeld: "another hashidx build is writing this index; wait for it to finish")
+                            reasonWhenHeld: "another writer holds this index's lock; wait for it to finish, or close it",
+                            holder: holder)
     }
 
     /// Releases a lock taken by ``lock()``.

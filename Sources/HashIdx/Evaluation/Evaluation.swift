@@ -71,8 +71,8 @@ public enum Evaluation {
         guard queries.dimension == index.dimension else {
             throw .dimensionMismatch(expected: index.dimension, actual: queries.dimension, source: queries.name)
         }
-        for r in 0..<groundTruth.count * groundTruth.columns where groundTruth.neighbours[r] >= index.count {
-            throw .malformedInput(path: groundTruth.path, reason: "neighbour \(groundTruth.neighbours[r]) is not a row of the index (\(index.count) rows)")
+        for r in 0..<groundTruth.count * groundTruth.columns where groundTruth.neighbours[r] >= index.rowCount {
+            throw .malformedInput(path: groundTruth.path, reason: "neighbour \(groundTruth.neighbours[r]) is not a row of the index (\(index.rowCount) rows)")
         }
         // Queries into memory first, so reading them is not timed.
         let n = queries.count

@@ -69,14 +69,24 @@ enum FileSystem {
     }
 
     /// An exclusive, non-blocking lock on `path` (created if needed), held until the
-    /// returned descriptor is closed. When another process holds it, throws an I/O error
-    /// with `reasonWhenHeld`.
-    static func lock(_ path: String, reasonWhenHeld: String) throws(HashIdxError) -> Int32 {
+    /// returned descriptor is closed. `holder` and the process id are written into the file;
+    /// when another process (or descriptor) holds the lock, throws an I/O error with
+    /// `reasonWhenHeld` and what the holder wrote.
+    static func lock(_ path: String, reasonWhenHeld: String, holder: String? = nil) throws(HashIdxError) -> Int32 {
         let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw .io(path: path, reason: systemError("cannot create lock file")) }
         if flock(fd, LOCK_EX | LOCK_NB) != 0 {
+            // The holder wrote who it is into the file (best effort: it may be mid-write).
+            var buffer = [UInt8](repeating: 0, count: 200)
+            let n = pread(fd, &buffer, buffer.count, 0)
             close(fd)
-            throw .io(path: path, reason: reasonWhenHeld)
+            let who = n > 0 ? String(decoding: buffer[0..<n], as: UTF8.self) : ""
+            throw .io(path: path, reason: reasonWhenHeld + (who.isEmpty ? "" : " (held by \(who))"))
+        }
+        if let holder {
+            let bytes = Array("\(holder), process \(getpid())".utf8)
+            _ = ftruncate(fd, 0)
+            _ = bytes.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, 0) }
         }
         return fd
     }

@@ -64,8 +64,10 @@ extension Searcher {
             }
             scanned += scratch.counts.reduce(0, +)
         }
-        // 3. Rows the filter excludes leave the histogram and can no longer be picked.
-        let excluded = filter.isEmpty ? 0 : applyFilter(filter, segments: segments, scratch: scratch)
+        // 3. Deleted rows and rows the filter excludes leave the histogram and can no longer
+        //    be picked.
+        var excluded = filter.isEmpty ? 0 : applyFilter(filter, segments: segments, scratch: scratch)
+        if hasDeletions { excluded += applyDeletions(segments: segments, scratch: scratch) }
         // 4. The best `want`: a threshold from the histogram, then one collecting pass.
         let picked = Selection.collectSmallest(scratch.distances, count: scanned, want: want, histogram: scratch.histogram,
                                                counted: scanned - excluded)
@@ -102,6 +104,33 @@ extension Searcher {
                     break
                 }
                 scanStart += s.count
+            }
+        }
+        return marked
+    }
+
+    /// Marks every scanned row that is deleted, as ``applyFilter(_:segments:scratch:)`` does
+    /// (rows it already marked are not counted again). Returns how many it marked.
+    func applyDeletions(segments: [(shard: Int, start: Int, count: Int)], scratch: SearchScratch) -> Int {
+        let excluded = UInt16.max
+        var marked = 0
+        var scanStart = 0
+        scratch.distances.withUnsafeMutableBufferPointer { dist in
+            scratch.histogram.withUnsafeMutableBufferPointer { h in
+                for s in segments {
+                    if let deletions = shards[s.shard].deletions {
+                        let base = scanStart - s.start
+                        deletions.forEach(in: s.start..<(s.start + s.count)) { p in
+                            let d = dist[base + p]
+                            if d != excluded {
+                                h[Int(d)] -= 1
+                                dist[base + p] = excluded
+                                marked += 1
+                            }
+                        }
+                    }
+                    scanStart += s.count
+                }
             }
         }
         return marked

@@ -17,15 +17,21 @@ final class Searcher: Sendable {
     let partitions: CentroidScorer?
     private let scratchPool = Locked<[SearchScratch]>([])
 
-    /// Rows (items).
+    /// Row numbers in use, deleted rows included: rows are `0..<count`.
     var count: Int { Int(manifest.rows) }
+    /// Items that are not deleted.
+    var liveCount: Int { Int(manifest.liveRows) }
     var model: HashModel { manifest.model }
     var dimension: Int { manifest.model.dimension }
     var bits: Int { manifest.model.bits }
 
+    /// Whether any shard has deleted rows.
+    let hasDeletions: Bool
+
     init(manifest: Manifest, shards: [Shard]) {
         self.manifest = manifest
         self.shards = shards
+        hasDeletions = shards.contains { $0.deletions != nil }
         partitions = manifest.centroids.map(CentroidScorer.init)
     }
 
@@ -40,6 +46,17 @@ final class Searcher: Sendable {
             if shards[mid].firstRow <= row { lo = mid } else { hi = mid - 1 }
         }
         return (shards[lo], row - shards[lo].firstRow)
+    }
+
+    /// The shard holding global row `row` and the row's position in it; throws
+    /// ``HashIdxError/invalidArgument(name:reason:)`` for a row outside the index or deleted.
+    func locateLive(_ row: Int) throws(HashIdxError) -> (shard: Shard, position: Int) {
+        let (shard, local) = try locate(row)
+        let position = shard.position(ofRow: local)
+        guard !shard.isDeleted(position: position) else {
+            throw .invalidArgument(name: "row", reason: "row \(row) was deleted")
+        }
+        return (shard, position)
     }
 
     /// The global row stored at `position` of shard number `shard`.

@@ -3,8 +3,12 @@
 /// encoded and decoded in one place each (``ShardHeader``, ``SectionEntry``, ``BlockEntry``,
 /// ``Manifest``).
 enum Format {
-    /// The format version this code writes and reads.
-    static let version: UInt32 = 2
+    /// The format version this code writes. Version 3 added deletion files and the deletion
+    /// fields of a manifest's shard records; version 2 indexes still open (they have no
+    /// deletions) and become version 3 at their first commit.
+    static let version: UInt32 = 3
+    /// Versions this code reads.
+    static let readableVersions: ClosedRange<UInt32> = 2...3
 
     /// First 8 bytes of a shard file.
     static let shardMagic: [UInt8] = Array("HIDXSHRD".utf8)
@@ -41,10 +45,14 @@ enum Format {
     /// Shard `shard` of generation `generation`.
     static func shardName(_ generation: UInt64, _ shard: Int) -> String { "shard-\(pad(generation))-\(pad(UInt64(shard))).hidx" }
 
-    /// The generation encoded in a manifest or shard file name, if it is one of ours.
+    /// The `n`-th deletion file written by generation `generation` (`shard-…` names with the
+    /// `.del` extension; `n` counts the files of that generation, not shards).
+    static func deletionsName(_ generation: UInt64, _ n: Int) -> String { "shard-\(pad(generation))-\(pad(UInt64(n))).del" }
+
+    /// The generation encoded in a manifest, shard or deletion file name, if it is one of ours.
     static func generation(ofFile name: String) -> UInt64? {
         if name.hasPrefix("MANIFEST-") { return UInt64(name.dropFirst(9)) }
-        if name.hasPrefix("shard-") {
+        if name.hasPrefix("shard-") && (name.hasSuffix(".hidx") || name.hasSuffix(".del")) {
             let parts = name.dropFirst(6).split(separator: "-")
             if parts.count == 2 { return UInt64(parts[0]) }
         }

@@ -37,10 +37,13 @@ struct Manifest: Equatable {
         w.u32(UInt32(centroids?.count ?? 0))
         for v in centroids?.rows ?? [] { w.f32(v) }
         w.u32(UInt32(shards.count))
-        for s in shards { s.encode(into: &w) }
+        for s in shards { s.encode(into: &w, version: formatVersion) }
         w.u32(crc32c(w.bytes))
         return w.bytes
     }
+
+    /// Items that are not deleted.
+    var liveRows: UInt64 { rows - shards.reduce(0) { $0 + $1.deleted } }
 
     /// The most rows an index may hold (2^48): far beyond any disk, small enough that no
     /// row count or offset derived from it overflows.
@@ -54,7 +57,7 @@ struct Manifest: Equatable {
             throw .notAnIndex(path: path, reason: "manifest has no HIDXMANI magic")
         }
         let version = bytes.le(UInt32.self, at: 8)
-        guard version == Format.version else {
+        guard Format.readableVersions.contains(version) else {
             throw .unsupportedVersion(path: path, version: Int(version), supported: Int(Format.version))
         }
         guard bytes.count >= 16 else { throw .corruptIndex(path: path, reason: "manifest is truncated") }
@@ -98,17 +101,25 @@ struct Manifest: Equatable {
             centroids = Centroids(rows: rows, count: partitions, dimension: dim)
         }
         let shardCount = Int(try r.u32("shard count"))
-        guard shardCount >= 1, shardCount <= (bytes.count - r.offset) / 32 else { throw bad("implausible shard count \(shardCount)") }
+        // Version 2 indexes come from a build and hold at least one row; from version 3 on a
+        // catalog whose every item was deleted and compacted away holds none.
+        guard shardCount >= (version >= 3 ? 0 : 1), shardCount <= (bytes.count - r.offset) / 32 else {
+            throw bad("implausible shard count \(shardCount)")
+        }
         var shards: [ShardRecord] = []
+        var names = Set<String>()
         var next: UInt64 = 0
         for _ in 0..<shardCount {
-            let record = try ShardRecord.decode(&r, bad: bad)
+            let record = try ShardRecord.decode(&r, version: version, bad: bad)
             guard record.firstRow == next, record.rows > 0, record.rows <= rows - record.firstRow,
                   record.rows <= Manifest.maximumShardRows else { throw bad("shard rows do not tile the index") }
+            for name in [record.fileName] + (record.deletionsFile.map { [$0] } ?? []) {
+                guard names.insert(name).inserted else { throw bad("file \(name) is named twice") }
+            }
             next = record.firstRow + record.rows
             shards.append(record)
         }
-        guard next == rows, rows > 0 else { throw bad("shards hold \(next) rows, manifest says \(rows)") }
+        guard next == rows, rows > 0 || version >= 3 else { throw bad("shards hold \(next) rows, manifest says \(rows)") }
         guard r.offset == bytes.count - 4 else { throw bad("\(bytes.count - 4 - r.offset) unexpected trailing bytes") }
         return Manifest(formatVersion: version, rows: rows, model: model, hasStringIDs: idKind == 1, vectorType: vectorType,
                         rowsPerBlock: rowsPerBlock,
@@ -127,9 +138,15 @@ struct ShardRecord: Equatable {
     var fileSize: UInt64
     /// The CRC-32C of the shard's header: ties the manifest to that exact file.
     var headerCRC: UInt32
+    /// The shard's deletion file (``Deletions``), or `nil` when none of its rows is deleted.
+    var deletionsFile: String? = nil
+    /// Rows of the shard that are deleted (the set bits of its deletion file).
+    var deleted: UInt64 = 0
 
-    /// Appends the record: name length, name, first row, rows, file size, header CRC.
-    func encode(into w: inout ByteWriter) {
+    /// Appends the record: name length, name, first row, rows, file size, header CRC; from
+    /// version 3 on also the deletion file's name length and name (length 0: none) and the
+    /// deleted count.
+    func encode(into w: inout ByteWriter, version: UInt32) {
         let name = Array(fileName.utf8)
         w.u32(UInt32(name.count))
         w.raw(name)
@@ -137,18 +154,37 @@ struct ShardRecord: Equatable {
         w.u64(rows)
         w.u64(fileSize)
         w.u32(headerCRC)
+        if version >= 3 {
+            let deletions = Array((deletionsFile ?? "").utf8)
+            w.u32(UInt32(deletions.count))
+            w.raw(deletions)
+            w.u64(deleted)
+        }
     }
 
-    /// Reads one record, refusing names that could leave the index directory.
-    static func decode(_ r: inout ByteReader, bad: (String) -> HashIdxError) throws(HashIdxError) -> ShardRecord {
-        let len = Int(try r.u32("shard name length"))
-        guard len > 0, len <= 255 else { throw bad("shard name length \(len)") }
-        guard let name = String(validating: try r.raw(len, "shard name"), as: UTF8.self),
-              !name.contains("/"), name != ".", name != ".." else { throw bad("invalid shard file name") }
+    /// Reads one record of a version-`version` manifest, refusing names that could leave
+    /// the index directory.
+    static func decode(_ r: inout ByteReader, version: UInt32, bad: (String) -> HashIdxError) throws(HashIdxError) -> ShardRecord {
+        func fileName(_ what: String, optional: Bool) throws(HashIdxError) -> String? {
+            let len = Int(try r.u32("\(what) name length"))
+            if optional && len == 0 { return nil }
+            guard len > 0, len <= 255 else { throw bad("\(what) name length \(len)") }
+            guard let name = String(validating: try r.raw(len, "\(what) name"), as: UTF8.self),
+                  !name.contains("/"), name != ".", name != "..", !name.contains("\0") else { throw bad("invalid \(what) file name") }
+            return name
+        }
+        let name = try fileName("shard", optional: false)!
         let first = try r.u64("shard first row")
         let n = try r.u64("shard rows")
         let size = try r.u64("shard size")
         let crc = try r.u32("shard header checksum")
-        return ShardRecord(fileName: name, firstRow: first, rows: n, fileSize: size, headerCRC: crc)
+        var record = ShardRecord(fileName: name, firstRow: first, rows: n, fileSize: size, headerCRC: crc)
+        if version >= 3 {
+            record.deletionsFile = try fileName("deletion file", optional: true)
+            record.deleted = try r.u64("deleted count")
+            guard record.deleted <= n, (record.deleted == 0) == (record.deletionsFile == nil),
+                  record.deletionsFile != name else { throw bad("shard \(name): deleted count and deletion file disagree") }
+        }
+        return record
     }
 }

@@ -52,8 +52,18 @@ final class Shard: @unchecked Sendable {
     /// Bytes of one stored vector.
     var vectorBytes: Int { dimension * vectorType.size }
 
-    /// Opens and checks the shard at `path`, described by `record` in `manifest`.
-    init(path: String, record: ShardRecord, manifest: Manifest) throws(HashIdxError) {
+    /// The positions whose items are deleted (`nil`: none).
+    let deletions: Deletions?
+    /// Rows that are not deleted.
+    var liveRows: Int { rows - (deletions?.count ?? 0) }
+
+    /// Whether the item at `position` is deleted.
+    @inline(__always)
+    func isDeleted(position: Int) -> Bool { deletions?.contains(position) ?? false }
+
+    /// Opens and checks the shard at `path`, described by `record` in `manifest`, with its
+    /// deletion file at `deletionsPath` (the record names one exactly when it has deletions).
+    init(path: String, record: ShardRecord, manifest: Manifest, deletionsPath: String? = nil) throws(HashIdxError) {
         self.path = path
         func bad(_ why: String) -> HashIdxError { .corruptIndex(path: path, reason: why) }
         let file: MappedFile
@@ -68,7 +78,9 @@ final class Shard: @unchecked Sendable {
         let (header, headerSize, headerCRC) = try ShardHeader.decode(b, path: path, bad: bad)
         guard headerCRC == record.headerCRC else { throw bad("shard header checksum mismatch") }
         // Compared as stored before any conversion: a crafted count must not trap.
-        guard header.rows == record.rows, header.firstRow == record.firstRow else {
+        // (The header's first row is where the shard began when it was written; the manifest
+        // places it in each generation, and compaction moves it.)
+        guard header.rows == record.rows else {
             throw bad("shard header disagrees with the manifest")
         }
         rows = Int(record.rows)
@@ -170,6 +182,16 @@ final class Shard: @unchecked Sendable {
         }
         let expected = 4 + (manifest.hasStringIDs ? 3 : 0) + (manifest.centroids != nil ? 3 : 0)
         guard found.count == expected else { throw bad("unexpected sections") }
+        if record.deletionsFile != nil {
+            guard let deletionsPath else { throw bad("the manifest names a deletion file but none was given") }
+            let file: MappedFile
+            do { file = try MappedFile(path: deletionsPath) } catch {
+                throw .corruptIndex(path: deletionsPath, reason: "deletion file is missing or unreadable: \(error)")
+            }
+            deletions = try Deletions.decode(file.bytes, record: record, path: deletionsPath)
+        } else {
+            deletions = nil
+        }
         verifiedWords = (2 * blocks + 63) / 64
         verified = .allocate(capacity: verifiedWords)
         verified.initialize(repeating: 0, count: verifiedWords)

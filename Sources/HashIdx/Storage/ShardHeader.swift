@@ -65,7 +65,7 @@ struct ShardHeader: Equatable {
             throw bad("shard has no HIDXSHRD magic")
         }
         let version = b.le(UInt32.self, at: 8)
-        guard version == Format.version else {
+        guard Format.readableVersions.contains(version) else {
             throw .unsupportedVersion(path: path, version: Int(version), supported: Int(Format.version))
         }
         let headerSize = Int(b.le(UInt32.self, at: 12))

@@ -1,0 +1,463 @@
+/// Changes a built index in place: adds, deletes, upserts and compaction, each visible only
+/// once committed, all at once.
+///
+/// One writer per index at a time, across processes: opening takes the directory's `LOCK`
+/// (a second writer, or a build, gets an error naming the holder) and removes what an
+/// interrupted writer left behind. Changes collect in memory; ``commit()`` writes them as a
+/// new generation (Lucene's segments and live-docs, LevelDB's MANIFEST + CURRENT):
+///
+/// - added items go to a new shard, hashed with the index's own model and assigned to its
+///   partitions (no retraining);
+/// - deleted items are bits in a new deletion file of their shard (`docs/FORMAT.md` §4);
+///   shards never change once written;
+/// - the new manifest names every shard and deletion file of the generation, and `CURRENT`
+///   switches to it with one atomic rename, after every file and the directory were synced.
+///
+/// A writer killed at any moment leaves the previous generation or the new one. Readers keep
+/// the generation they opened (``Index`` is a snapshot; ``Index/reopen()`` moves on); files
+/// of older generations are removed at commit, which is safe for readers because they map
+/// their shards and read their deletion files when they open.
+///
+/// Ids: in an index built with ids, every added item needs a new id (``upsert(_:ids:)``
+/// replaces an existing one); in an index whose ids are row numbers, added items get the
+/// next row numbers, and the first ``compact(retrain:options:)`` that drops deleted rows turns the
+/// ids into strings (each item keeps its number as its id).
+///
+/// ```swift
+/// let writer = try IndexWriter(path: "catalog.hidx")
+/// try writer.upsert(InMemoryVectors(rows: newEmbeddings), ids: skus)
+/// try writer.delete(ids: ["sku-17"])
+/// try writer.commit()
+/// writer.close()
+/// ```
+public final class IndexWriter {
+    /// The index directory.
+    public let path: String
+    private let directory: IndexDirectory
+    private var lock: Int32?
+    /// The generation changes apply to (the newest committed one).
+    private var base: Index
+    /// Threads for hashing added rows (all cores when `nil`).
+    public var threads: Int?
+
+    // Uncommitted changes.
+    private var added: [Float] = []
+    private var addedIDs: [String] = []
+    /// Pending added item of each id (string-id indexes).
+    private var addedIndex: [String: Int] = [:]
+    /// Pending added items removed again before the commit (deleted or replaced).
+    private var addedRemoved = Set<Int>()
+    /// Positions to delete, per shard index of `base`.
+    private var deletions: [Int: Set<Int>] = [:]
+
+    /// Opens `path` (an index built by ``IndexBuilder``) for writing.
+    ///
+    /// - Throws: ``HashIdxError/io(path:reason:)`` when another writer holds the lock, and
+    ///   the errors of ``Index/init(path:)``.
+    public init(path: String, threads: Int? = nil, holder: String = "an IndexWriter") throws(HashIdxError) {
+        self.path = path
+        self.threads = threads
+        directory = IndexDirectory(path: path)
+        _ = try directory.currentManifestName()   // an index, before taking its lock
+        let fd = try directory.lock(holder: holder)
+        do throws(HashIdxError) {
+            base = try Index(path: path)
+        } catch {
+            directory.unlock(fd)
+            throw error
+        }
+        lock = fd
+        // Leftovers of an interrupted writer (files of a generation CURRENT never named).
+        directory.removeAll(except: base.liveFiles)
+    }
+
+    deinit { close() }
+
+    /// Releases the lock; uncommitted changes are dropped. The writer cannot be used after.
+    public func close() {
+        if let lock { directory.unlock(lock) }
+        lock = nil
+    }
+
+    /// Items in the index after a commit of the pending changes.
+    public var count: Int {
+        base.count - deletions.values.reduce(0) { $0 + $1.count } + addedIDs.count - addedRemoved.count
+    }
+
+    /// Whether there are uncommitted changes.
+    public var hasChanges: Bool { !deletions.isEmpty || addedIDs.count > addedRemoved.count }
+
+    /// The generation the writer's changes apply to.
+    public var generation: UInt64 { base.generation }
+
+    // MARK: Changes
+
+    /// Adds every row of `vectors` as a new item. `ids`: one new id per row in an index built
+    /// with ids; `nil` in an index whose ids are row numbers (the items get the next ones).
+    ///
+    /// - Throws: ``HashIdxError/duplicateID(path:id:firstLine:secondLine:)`` when an id is
+    ///   already an item's (use ``upsert(_:ids:)``) or repeats in `ids`; the errors of a bad
+    ///   vector (wrong dimension, NaN, zeros) before anything is added.
+    public func add(_ vectors: any VectorSource, ids: [String]? = nil) throws(HashIdxError) {
+        try add(vectors, ids: ids, replacing: false)
+    }
+
+    /// Adds every row of `vectors` under `ids`, replacing the item that has an id already
+    /// (in the same commit: readers see the old item or the new one, never both or neither).
+    /// Needs an index built with ids.
+    public func upsert(_ vectors: any VectorSource, ids: [String]) throws(HashIdxError) {
+        try add(vectors, ids: ids, replacing: true)
+    }
+
+    /// Deletes the items with `ids` (pending ones included). Returns the ids no item had;
+    /// unless `ignoringMissing`, any such id is an error and nothing is deleted.
+    @discardableResult
+    public func delete(ids: [String], ignoringMissing: Bool = false) throws(HashIdxError) -> [String] {
+        try checkOpen()
+        var found: [(pending: Int?, committed: (shard: Int, position: Int)?)] = []
+        var missing: [String] = []
+        for id in ids {
+            let pending = addedIndex[id].flatMap { addedRemoved.contains($0) ? nil : $0 }
+            let committed = try committedItem(id)
+            if pending == nil && committed == nil { missing.append(id) }
+            found.append((pending, committed))
+        }
+        if !missing.isEmpty && !ignoringMissing {
+            throw .unknownID(missing.count == 1 ? missing[0] : "\(missing[0]) and \(missing.count - 1) more ids")
+        }
+        for (pending, committed) in found {
+            if let pending { addedRemoved.insert(pending) }
+            if let c = committed { deletions[c.shard, default: []].insert(c.position) }
+        }
+        return missing
+    }
+
+    /// Drops every uncommitted change.
+    public func rollback() {
+        added = []; addedIDs = []; addedIndex = [:]; addedRemoved = []; deletions = [:]
+    }
+
+    /// The shard and position of the committed, live item with `id` that no pending change
+    /// deleted yet.
+    private func committedItem(_ id: String) throws(HashIdxError) -> (shard: Int, position: Int)? {
+        let searcher = base.searcher
+        guard let row = try searcher.row(forID: id) else { return nil }
+        let (shard, local) = try searcher.locate(row)
+        let index = searcher.shards.firstIndex { $0 === shard }!
+        let position = shard.position(ofRow: local)
+        return deletions[index]?.contains(position) == true ? nil : (index, position)
+    }
+
+    private func add(_ vectors: any VectorSource, ids: [String]?, replacing: Bool) throws(HashIdxError) {
+        try checkOpen()
+        let d = base.dimension
+        guard vectors.dimension == d else {
+            throw .dimensionMismatch(expected: d, actual: vectors.dimension, source: vectors.name)
+        }
+        let n = vectors.count
+        if base.hasStringIDs {
+            guard let ids else {
+                throw .invalidArgument(name: "ids", reason: "this index names its items by string ids: give one id per added row")
+            }
+            guard ids.count == n else { throw .idCountMismatch(path: "ids", ids: ids.count, rows: n) }
+            try IDList.validate(ids, path: "ids")
+        } else {
+            guard ids == nil else {
+                throw .invalidArgument(name: "ids", reason: "this index names its items by row number, so added items get the next row numbers; build it with --ids to name items")
+            }
+            guard !replacing else {
+                throw .invalidArgument(name: "upsert", reason: "needs an index built with ids (this one names its items by row number)")
+            }
+        }
+        // Check everything before changing anything.
+        var rows = [Float](repeating: 0, count: n * d)
+        try rows.withUnsafeMutableBufferPointer { (b) throws(HashIdxError) in
+            for i in 0..<n {
+                let row = UnsafeMutableBufferPointer(rebasing: b[(i * d)..<((i + 1) * d)])
+                vectors.copyRow(i, into: row)
+                var unit = Array(row)
+                try unit.withUnsafeMutableBufferPointer { (u) throws(HashIdxError) in _ = try Vectors.normalize(u, source: vectors.name, row: i) }
+            }
+        }
+        var replaced: [(pending: Int?, committed: (shard: Int, position: Int)?)] = []
+        if let ids {
+            for id in ids {
+                let pending = addedIndex[id].flatMap { addedRemoved.contains($0) ? nil : $0 }
+                let committed = try committedItem(id)
+                if !replacing && (pending != nil || committed != nil) {
+                    throw .duplicateID(path: "ids", id: id, firstLine: 0, secondLine: 0)
+                }
+                replaced.append((pending, committed))
+            }
+        }
+        for (pending, committed) in replaced {
+            if let pending { addedRemoved.insert(pending) }
+            if let c = committed { deletions[c.shard, default: []].insert(c.position) }
+        }
+        let first = addedIDs.count
+        added.append(contentsOf: rows)
+        for i in 0..<n {
+            let id = ids?[i] ?? String(base.rowCount + first + i)
+            addedIndex[id] = first + i
+            addedIDs.append(id)
+        }
+    }
+
+    private func checkOpen() throws(HashIdxError) {
+        guard lock != nil else { throw .invalidArgument(name: "writer", reason: "was closed; open a new IndexWriter") }
+    }
+
+    // MARK: Commit
+
+    /// What a commit did.
+    public struct CommitSummary: Sendable, Equatable {
+        /// The generation committed (the previous one when there was nothing to commit).
+        public var generation: UInt64
+        /// Items added and deleted by the commit (an upsert counts once in each).
+        public var added: Int
+        public var deleted: Int
+        /// Items in the index after it.
+        public var count: Int
+        /// Seconds the commit took.
+        public var seconds: Double
+    }
+
+    /// Makes every pending change visible at once, durably (data files, manifest, `CURRENT`
+    /// and the directory synced before it returns). Nothing to commit: returns at once.
+    @discardableResult
+    public func commit() throws(HashIdxError) -> CommitSummary {
+        try checkOpen()
+        let start = System.monotonicSeconds()
+        guard hasChanges else {
+            return CommitSummary(generation: base.generation, added: 0, deleted: 0, count: base.count, seconds: 0)
+        }
+        let generation = try directory.nextGeneration()
+        var written: [String] = []
+        do throws(HashIdxError) {
+            var manifest = base.manifest
+            manifest.formatVersion = Format.version
+            var deletedNow = 0
+            // Deletion files: the shard's earlier bits and the new ones.
+            var fileNumber = 0
+            for (index, positions) in deletions.sorted(by: { $0.key < $1.key }) {
+                let shard = base.shards[index]
+                var bits = shard.deletions ?? Deletions(rows: shard.rows)
+                for p in positions where bits.insert(p) { deletedNow += 1 }
+                let name = Format.deletionsName(generation, fileNumber)
+                fileNumber += 1
+                written.append(name)
+                let file = try OutputFile(creating: directory.file(name))
+                try file.write(bits.encoded(shardHeaderCRC: manifest.shards[index].headerCRC), at: 0)
+                try file.syncAndClose()
+                manifest.shards[index].deletionsFile = name
+                manifest.shards[index].deleted = UInt64(bits.count)
+            }
+            // Added items: new shards at the end of the rows.
+            let keep = addedIDs.indices.filter { !addedRemoved.contains($0) }
+            if !keep.isEmpty {
+                let d = base.dimension
+                var values = [Float]()
+                values.reserveCapacity(keep.count * d)
+                for i in keep { values.append(contentsOf: added[(i * d)..<((i + 1) * d)]) }
+                let source = try InMemoryVectors(values: values, dimension: d, name: "added rows")
+                let ids = base.hasStringIDs ? keep.map { addedIDs[$0] } : nil
+                manifest.shards += try writeShards(source, ids: ids, manifest: manifest, generation: generation,
+                                                   firstShardNumber: 0, written: &written)
+                manifest.rows += UInt64(keep.count)
+            }
+            manifest = Self.droppingEmptyShards(manifest)
+            try commit(manifest, generation: generation, written: &written)
+            let summary = CommitSummary(generation: generation, added: keep.count, deleted: deletedNow,
+                                        count: base.count, seconds: System.monotonicSeconds() - start)
+            rollback()
+            return summary
+        } catch {
+            directory.remove(written)
+            throw error
+        }
+    }
+
+    /// Writes `source` (with `ids`, or row-number ids) as new shards of `generation`, hashed
+    /// with the manifest's model and assigned to its partitions, placed after its last row.
+    private func writeShards(_ source: any VectorSource, ids: [String]?, manifest: Manifest, generation: UInt64,
+                             firstShardNumber: Int, written: inout [String]) throws(HashIdxError) -> [ShardRecord] {
+        let partitions = try manifest.centroids.map { (c) throws(HashIdxError) in try Partitioning.assign(source, to: c) }
+        let builder = ShardBuilder(encoder: RowEncoder(model: manifest.model, threads: threads ?? System.processorCount),
+                                   rowsPerBlock: manifest.rowsPerBlock, vectorType: manifest.vectorType,
+                                   vectorCodec: .auto, idCodec: .auto)
+        var records: [ShardRecord] = []
+        var lo = 0
+        var firstRow = Int(manifest.rows)
+        let shardRows = BuildOptions().shardSize
+        while lo < source.count {
+            let hi = min(source.count, lo + shardRows)
+            let name = Format.shardName(generation, firstShardNumber + records.count)
+            written.append(name)
+            records.append(try builder.build(source: source, rows: lo..<hi, ids: ids.map { $0[lo..<hi] },
+                                             partitions: partitions.map { $0[lo..<hi] },
+                                             partitionCount: manifest.centroids?.count ?? 0,
+                                             path: directory.file(name), fileName: name, firstRow: firstRow) { _ in })
+            firstRow += hi - lo
+            lo = hi
+        }
+        return records
+    }
+
+    /// In an index with string ids, shards whose every row is deleted leave the manifest and
+    /// the rows after them move up (row numbers are the generation's; ids stay).
+    static func droppingEmptyShards(_ manifest: Manifest) -> Manifest {
+        guard manifest.hasStringIDs else { return manifest }
+        var m = manifest
+        m.shards = manifest.shards.filter { $0.deleted < $0.rows }
+        var next: UInt64 = 0
+        for i in m.shards.indices {
+            m.shards[i].firstRow = next
+            next += m.shards[i].rows
+        }
+        m.rows = next
+        return m
+    }
+
+    /// Commits `manifest` as `generation`, removes what it no longer names, and makes it the
+    /// writer's base.
+    private func commit(_ manifest: Manifest, generation: UInt64, written: inout [String]) throws(HashIdxError) {
+        try directory.commit(manifest, generation: generation, written: &written)
+        written = []   // committed: from here on the files are the index's
+        let next = try Index(path: path)
+        base = next
+        directory.removeAll(except: next.liveFiles)
+    }
+
+    // MARK: Compaction
+
+    /// Rewrites the shards that carry deletions, and small shards left by adds, into full
+    /// shards of live items in partition order, and commits. With `retrain`, trains a new
+    /// model and new partitions on the live items and rewrites every shard (for when the
+    /// data has drifted since training; `options` set the training and layout as for a
+    /// build). Needs no pending changes (commit or roll back first).
+    @discardableResult
+    public func compact(retrain: Bool = false, options: BuildOptions = BuildOptions()) throws(HashIdxError) -> CompactionSummary {
+        try checkOpen()
+        guard !hasChanges else {
+            throw .invalidArgument(name: "compact", reason: "the writer has uncommitted changes; commit or roll them back first")
+        }
+        try options.validate()
+        let start = System.monotonicSeconds()
+        let before = base.bytesOnDisk
+        let manifest = base.manifest
+        // Which shards to rewrite.
+        let converting = !manifest.hasStringIDs && manifest.shards.contains { $0.deleted > 0 }
+        // Small shards (below half the shard size) are merged when there are two or more.
+        let small = manifest.shards.indices.filter { Int(manifest.shards[$0].rows) < options.shardSize / 2 }
+        let rewrite: [Int]
+        if retrain || !manifest.hasStringIDs {
+            // Row-number ids: rows keep their numbers only if every shard is rewritten in order.
+            rewrite = Array(manifest.shards.indices)
+        } else {
+            rewrite = manifest.shards.indices.filter { manifest.shards[$0].deleted > 0 || (small.count > 1 && small.contains($0)) }
+        }
+        let worthIt = retrain || rewrite.contains { manifest.shards[$0].deleted > 0 } || small.count > 1
+        guard worthIt, !manifest.shards.isEmpty else {
+            return CompactionSummary(generation: base.generation, rewrittenShards: 0, shards: base.shardCount,
+                                     bytesBefore: before, bytesAfter: before, seconds: System.monotonicSeconds() - start)
+        }
+        let generation = try directory.nextGeneration()
+        var written: [String] = []
+        do throws(HashIdxError) {
+            let stringIDs = manifest.hasStringIDs || converting
+            var next: Manifest
+            if retrain {
+                let (source, ids) = try liveItems(of: rewrite, stringIDs: stringIDs)
+                guard source.count > 0 else {
+                    throw .invalidArgument(name: "retrain", reason: "the index holds no items to train on")
+                }
+                next = try IndexBuilder.writeGeneration(source: source, ids: ids, directory: directory, generation: generation,
+                                                        options: options, written: &written, progress: { _ in })
+            } else {
+                next = manifest
+                next.formatVersion = Format.version
+                next.hasStringIDs = stringIDs
+                let rewriting = Set(rewrite)
+                next.shards = manifest.shards.indices.filter { !rewriting.contains($0) }.map { manifest.shards[$0] }
+                var rowsSoFar: UInt64 = 0
+                for i in next.shards.indices { next.shards[i].firstRow = rowsSoFar; rowsSoFar += next.shards[i].rows }
+                next.rows = rowsSoFar
+                // Live rows of the rewritten shards, a shard's worth at a time.
+                var shardNumber = 0
+                var pending: [Int] = []
+                var pendingRows = 0
+                func flush() throws(HashIdxError) {
+                    guard pendingRows > 0 else { return }
+                    let (source, ids) = try liveItems(of: pending, stringIDs: stringIDs)
+                    let records = try writeShards(source, ids: ids, manifest: next, generation: generation,
+                                                  firstShardNumber: shardNumber, written: &written)
+                    shardNumber += records.count
+                    next.shards += records
+                    next.rows += UInt64(source.count)
+                    pending = []; pendingRows = 0
+                }
+                for i in rewrite {
+                    let live = Int(manifest.shards[i].rows - manifest.shards[i].deleted)
+                    if pendingRows + live > options.shardSize { try flush() }
+                    pending.append(i)
+                    pendingRows += live
+                }
+                try flush()
+            }
+            try commit(next, generation: generation, written: &written)
+            return CompactionSummary(generation: generation, rewrittenShards: rewrite.count, shards: base.shardCount,
+                                     bytesBefore: before, bytesAfter: base.bytesOnDisk,
+                                     seconds: System.monotonicSeconds() - start)
+        } catch {
+            directory.remove(written)
+            throw error
+        }
+    }
+
+    /// What a compaction did.
+    public struct CompactionSummary: Sendable, Equatable {
+        /// The generation committed (the previous one when there was nothing to do).
+        public var generation: UInt64
+        /// Shards rewritten (0: nothing was worth rewriting).
+        public var rewrittenShards: Int
+        /// Shards after it.
+        public var shards: Int
+        /// Bytes of the index's files before and after.
+        public var bytesBefore: Int
+        public var bytesAfter: Int
+        public var seconds: Double
+    }
+
+    /// The live items of the shards `indices` of the base, in row order: their stored vectors
+    /// at their original lengths, and their ids (`nil` when not `stringIDs`).
+    private func liveItems(of indices: [Int], stringIDs: Bool) throws(HashIdxError) -> (InMemoryVectors, [String]?) {
+        let d = base.dimension
+        var values: [Float] = []
+        var ids: [String] = []
+        var cursor = BlockCursor()
+        for i in indices {
+            let shard = base.shards[i]
+            values.reserveCapacity(values.count + shard.liveRows * d)
+            for local in 0..<shard.rows {
+                let position = shard.position(ofRow: local)
+                guard !shard.isDeleted(position: position) else { continue }
+                let norm = shard.norm(at: position)
+                values.append(contentsOf: try shard.unitVector(at: position).map { $0 * norm })
+                if stringIDs {
+                    ids.append(base.hasStringIDs ? try shard.id(at: position, cursor: &cursor) : String(shard.firstRow + local))
+                }
+            }
+        }
+        return (try InMemoryVectors(values: values, dimension: d, name: "live rows"), stringIDs ? ids : nil)
+    }
+}
+
+extension Index {
+    /// The names of the files of this generation: `CURRENT`'s manifest, shards, deletion files.
+    var liveFiles: Set<String> {
+        var names = Set(manifest.shards.map(\.fileName))
+        for s in manifest.shards { if let d = s.deletionsFile { names.insert(d) } }
+        names.insert(Format.manifestName(generation))
+        return names
+    }
+}

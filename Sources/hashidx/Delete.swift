@@ -1,0 +1,54 @@
+import ArgumentParser
+import HashIdx
+
+struct Delete: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Delete items from an index.",
+        discussion: """
+        Deleted items never appear in a result again, from the moment the command
+        commits. Their rows stay in the shard files, marked in a deletion bitmap,
+        until `hashidx compact` rewrites the shard.
+
+        Examples:
+
+          hashidx delete words.hidx --id paris --id london
+          hashidx delete words.hidx --ids gone.txt --ignore-missing
+
+        An id that no item has is an error (nothing is deleted) unless
+        --ignore-missing; either way the unknown ids are listed on stderr.
+        """
+    )
+
+    @Argument(help: "The index directory.")
+    var index: String
+
+    @Option(name: .customLong("id"), help: "An id to delete (repeatable).")
+    var id: [String] = []
+
+    @Option(help: "A text file with one id per line to delete.")
+    var ids: String?
+
+    @Flag(name: .customLong("ignore-missing"), help: "Skip ids that no item has instead of failing.")
+    var ignoreMissing = false
+
+    func run() throws {
+        try runReportingErrors { () throws(HashIdxError) in
+            var list = id
+            if let ids { list += try IDList.read(path: ids) }
+            guard !list.isEmpty else { throw .invalidArgument(name: "ids", reason: "give --id ID (repeatable) or --ids FILE") }
+            let writer = try IndexWriter(path: index, holder: "hashidx delete")
+            defer { writer.close() }
+            let missing = try writer.delete(ids: list, ignoringMissing: ignoreMissing)
+            for m in missing.prefix(20) { writeStderr("hashidx: no item has id \(m)\n") }
+            if missing.count > 20 { writeStderr("hashidx: … and \(missing.count - 20) more unknown ids\n") }
+            let s = try writer.commit()
+            print("""
+            committed generation \(s.generation) of \(index)
+              deleted:  \(s.deleted)
+              unknown:  \(missing.count)
+              items:    \(s.count)
+              seconds:  \(formatFixed(s.seconds, 3))
+            """)
+        }
+    }
+}
