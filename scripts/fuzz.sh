@@ -5,7 +5,7 @@
 #   bash scripts/fuzz.sh --runs 2000 npy shard
 #   bash scripts/fuzz.sh --build-only
 #
-# Targets: npy fvecs fbin ids groundtruth manifest shard. The library is compiled once
+# Targets: npy fvecs fbin ids groundtruth manifest shard deletions. The library is compiled once
 # with -sanitize=fuzzer,address and -D HASHIDX_FUZZING (checksums always match, files are
 # read into exact-size allocations: see Sources/HashIdx/Storage/Checksum.swift and Platform/MappedFile.swift),
 # then linked into one libFuzzer binary per target (swiftc -parse-as-library; SwiftPM's
@@ -30,7 +30,7 @@ while [ $# -gt 0 ]; do
         *) TARGETS+=("$1"); shift ;;
     esac
 done
-[ ${#TARGETS[@]} -gt 0 ] || TARGETS=(npy fvecs fbin ids groundtruth manifest shard)
+[ ${#TARGETS[@]} -gt 0 ] || TARGETS=(npy fvecs fbin ids groundtruth manifest shard deletions)
 
 mkdir -p "$OUT/modules/CHashIdxKernels" "$OUT/lib"
 # OpenBLAS (training): where pkg-config says its header and library are.

@@ -119,3 +119,23 @@ func writeSeedsIfAsked(_ files: [String]) {
     }
     exit(0)
 }
+
+/// The reference index with a second generation in which a few items of its first shard are
+/// deleted: its manifest names one deletion file, `Format.deletionsName(2, 0)`.
+let referenceIndexWithDeletions: String = {
+    let path = scratchDirectory + "/reference-deletions.hidx"
+    _ = mkdir(path, 0o700)
+    for file in ["CURRENT", Format.manifestName(1), Format.shardName(1, 0), Format.shardName(1, 1)] {
+        let bytes = try! FileSystem.readSmallFile(referenceIndex + "/" + file, limit: 1 << 24)
+        bytes.withUnsafeBufferPointer { writeInput($0.baseAddress, $0.count, to: path + "/" + file) }
+    }
+    do {
+        let writer = try IndexWriter(path: path, threads: 1)
+        try writer.delete(ids: ["item-1", "item-7", "item-30", "item-49"])
+        try writer.commit()
+        writer.close()
+    } catch {
+        fatalError("cannot delete from the reference index: \(error)")
+    }
+    return path
+}()

@@ -6,12 +6,17 @@ import XCTest
 /// boundary is reported as corruption; files with correct checksums but impossible contents
 /// (what the fuzzers found) are refused; absurd sizes are refused before anything is allocated.
 final class HardeningTests: XCTestCase {
-    /// A small index using every section kind: string ids, partitions, LZ4 blocks, two shards.
+    /// A small index using every section kind and file kind: string ids, partitions, LZ4
+    /// blocks, two shards, and a second generation with a deletion file.
     private func buildSmall(_ path: String) throws -> [[Float]] {
         let rows = clusteredVectors(count: 120, dim: 6, seed: 5)
         try IndexBuilder.build(source: try InMemoryVectors(rows: rows), ids: (0..<120).map { "id-\($0)" }, to: path,
                                options: BuildOptions(training: TrainingOptions(bits: 64), shardSize: 70, rowsPerBlock: 16,
                                                      vectorCodec: .lz4, idCodec: .lz4, partitions: 3, threads: 1))
+        let writer = try IndexWriter(path: path, threads: 1)
+        try writer.delete(ids: ["id-1", "id-2", "id-40", "id-100"])
+        try writer.commit()
+        writer.close()
         return rows
     }
 
@@ -100,7 +105,7 @@ final class HardeningTests: XCTestCase {
             let file = path + "/" + name
             let original = try Data(contentsOf: URL(fileURLWithPath: file))
             var lengths: Set<Int> = []
-            if name.hasPrefix("shard") {
+            if name.hasPrefix("shard") && name.hasSuffix(".hidx") {
                 let b = [UInt8](original)
                 func u32(_ at: Int) -> Int { Int(b[at]) | Int(b[at + 1]) << 8 | Int(b[at + 2]) << 16 | Int(b[at + 3]) << 24 }
                 func u64(_ at: Int) -> Int { u32(at) | u32(at + 4) << 32 }
@@ -135,7 +140,7 @@ final class HardeningTests: XCTestCase {
     /// starts at `section` (if any), the header checksum and the manifest (which records the
     /// header checksum and size), as a crafted file would.
     private func craftShard(_ path: String, fixingSectionAt section: Int? = nil, _ edit: (inout [UInt8]) -> Void) throws {
-        let manifestName = Format.manifestName(1), shardName = Format.shardName(1, 0)
+        let manifestName = try IndexDirectory(path: path).currentManifestName(), shardName = Format.shardName(1, 0)
         var shard = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path + "/" + shardName)))
         edit(&shard)
         func put(_ v: UInt32, at at: Int) { withUnsafeBytes(of: v.littleEndian) { for i in 0..<4 { shard[at + i] = $0[i] } } }

@@ -54,15 +54,38 @@ final class StructureTests: XCTestCase {
             XCTAssertEqual(BlockEntry.decode(b, 0), entries[0])
             XCTAssertEqual(BlockEntry.decode(b, 1), entries[1])
         }
-        let record = ShardRecord(fileName: "shard-000003-000001.hidx", firstRow: 1 << 40, rows: 77, fileSize: 1 << 33, headerCRC: 42)
-        var rw = ByteWriter()
-        record.encode(into: &rw)
-        var back: ShardRecord?
-        rw.bytes.withUnsafeBytes { b in
-            var r = ByteReader(b) { .corruptIndex(path: "m", reason: $0) }
-            back = try? ShardRecord.decode(&r) { .corruptIndex(path: "m", reason: $0) }
+        // Shard records of both readable versions; version 2 has no deletion fields.
+        let plain = ShardRecord(fileName: "shard-000003-000001.hidx", firstRow: 1 << 40, rows: 77, fileSize: 1 << 33, headerCRC: 42)
+        var deleting = plain
+        deleting.deletionsFile = Format.deletionsName(5, 2)
+        deleting.deleted = 9
+        for (record, version) in [(plain, UInt32(2)), (plain, 3), (deleting, 3)] {
+            var rw = ByteWriter()
+            record.encode(into: &rw, version: version)
+            var back: ShardRecord?
+            rw.bytes.withUnsafeBytes { b in
+                var r = ByteReader(b) { .corruptIndex(path: "m", reason: $0) }
+                back = try? ShardRecord.decode(&r, version: version) { .corruptIndex(path: "m", reason: $0) }
+                XCTAssertEqual(r.offset, b.count)
+            }
+            XCTAssertEqual(back, record)
         }
-        XCTAssertEqual(back, record)
+        // A deletion bitmap and its file.
+        var d = Deletions(rows: 130)
+        for p in [0, 63, 64, 129] { XCTAssertTrue(d.insert(p)) }
+        XCTAssertFalse(d.insert(64))
+        var seen: [Int] = []
+        d.forEach(in: 1..<130) { seen.append($0) }
+        XCTAssertEqual(seen, [63, 64, 129])
+        var record = plain
+        record.rows = 130
+        record.deleted = 4
+        record.deletionsFile = "x.del"
+        let file = d.encoded(shardHeaderCRC: 42)
+        XCTAssertEqual(file.count, Deletions.fileSize(rows: 130))
+        file.withUnsafeBytes { b in XCTAssertEqual(try? Deletions.decode(b, record: record, path: "x.del"), d) }
+        record.headerCRC = 43
+        file.withUnsafeBytes { b in XCTAssertNil(try? Deletions.decode(b, record: record, path: "x.del"), "a deletion file of another shard") }
     }
 
     // MARK: Row filter
@@ -146,17 +169,17 @@ final class StructureTests: XCTestCase {
         _ = try build(path, rows: rows)
         let index = try build(path, rows: rows, partitions: 3, ids: (0..<500).map { "x\($0)" })   // a second generation
         var total = 0
-        for name in try FileManager.default.contentsOfDirectory(atPath: path) {
+        for name in try FileManager.default.contentsOfDirectory(atPath: path) where name != Format.lockFile {
             total += (try FileManager.default.attributesOfItem(atPath: path + "/" + name)[.size] as! NSNumber).intValue
         }
-        XCTAssertEqual(index.bytesOnDisk, total)   // (LOCK is empty; the old generation is gone)
+        XCTAssertEqual(index.bytesOnDisk, total)   // (LOCK names the last writer; the old generation is gone)
         XCTAssertEqual(index.formatVersion, Int(Format.version))
     }
 
     func testOtherFormatVersionsSayWhatToDo() throws {
         let dir = makeTemporaryDirectory(self)
         let rows = clusteredVectors(count: 100, dim: 8)
-        for (file, version, advice) in [("MANIFEST-000001", UInt32(1), "rebuild the index"), ("MANIFEST-000001", 3, "upgrade hashidx"),
+        for (file, version, advice) in [("MANIFEST-000001", UInt32(1), "rebuild the index"), ("MANIFEST-000001", 4, "upgrade hashidx"),
                                         ("shard-000001-000000.hidx", 1, "rebuild the index"), ("shard-000001-000000.hidx", 9, "upgrade hashidx")] {
             let path = dir + "/v\(version)-\(file.prefix(5)).hidx"
             _ = try build(path, rows: rows)
@@ -169,6 +192,31 @@ final class StructureTests: XCTestCase {
                 XCTAssertTrue(e.description.contains(advice), "\(e)")
             }
         }
+    }
+
+    /// A version-2 index (before deletion files) opens and answers as before, and its first
+    /// commit makes it version 3.
+    func testVersionTwoIndexesOpenAndUpgradeAtTheirFirstCommit() throws {
+        let path = makeTemporaryDirectory(self) + "/v2.hidx"
+        let rows = clusteredVectors(count: 200, dim: 8)
+        let fresh = try build(path, rows: rows, ids: (0..<200).map { "x\($0)" })
+        let expected = try fresh.search(rows[3], options: SearchOptions(k: 5))
+        let file = path + "/" + Format.manifestName(fresh.generation)
+        let bytes = try FileSystem.readSmallFile(file, limit: 1 << 24)
+        var manifest = try bytes.withUnsafeBytes { (b) throws -> Manifest in try Manifest.decode(b, path: file) }
+        manifest.formatVersion = 2
+        writeFile(file, manifest.encoded())
+        let old = try Index(path: path)
+        XCTAssertEqual(old.formatVersion, 2)
+        XCTAssertEqual(try old.search(rows[3], options: SearchOptions(k: 5)), expected)
+        let writer = try IndexWriter(path: path)
+        try writer.delete(ids: ["x3"])
+        try writer.commit()
+        writer.close()
+        let upgraded = try Index(path: path)
+        XCTAssertEqual(upgraded.formatVersion, 3)
+        XCTAssertNil(try upgraded.row(forID: "x3"))
+        try upgraded.verify()
     }
 
     /// What `info` reports about training follows what the scheme ran.

@@ -236,12 +236,39 @@ public final class IndexWriter {
         do throws(HashIdxError) {
             var manifest = base.manifest
             manifest.formatVersion = Format.version
-            var deletedNow = 0
+            var pendingDeletions = deletions
+            // Added items: new shards at the end of the rows. In an index with row-number ids
+            // every pending row is written, so that the numbers given out stay; the ones
+            // deleted again before the commit are marked deleted in the new shard.
+            let keep = base.hasStringIDs ? addedIDs.indices.filter { !addedRemoved.contains($0) } : Array(addedIDs.indices)
+            if !keep.isEmpty {
+                let d = base.dimension
+                var values = [Float]()
+                values.reserveCapacity(keep.count * d)
+                for i in keep { values.append(contentsOf: added[(i * d)..<((i + 1) * d)]) }
+                let source = try InMemoryVectors(values: values, dimension: d, name: "added rows")
+                let ids = base.hasStringIDs ? keep.map { addedIDs[$0] } : nil
+                let firstNew = manifest.shards.count
+                manifest.shards += try writeShards(source, ids: ids, manifest: manifest, generation: generation,
+                                                   firstShardNumber: 0, written: &written)
+                manifest.rows += UInt64(keep.count)
+                if !base.hasStringIDs && !addedRemoved.isEmpty {
+                    for index in firstNew..<manifest.shards.count {
+                        let record = manifest.shards[index]
+                        let shard = try Shard(path: directory.file(record.fileName), record: record, manifest: manifest)
+                        let first = Int(record.firstRow) - base.rowCount
+                        for i in addedRemoved where i >= first && i < first + shard.rows {
+                            pendingDeletions[index, default: []].insert(shard.position(ofRow: i - first))
+                        }
+                    }
+                }
+            }
             // Deletion files: the shard's earlier bits and the new ones.
+            var deletedNow = 0
             var fileNumber = 0
-            for (index, positions) in deletions.sorted(by: { $0.key < $1.key }) {
-                let shard = base.shards[index]
-                var bits = shard.deletions ?? Deletions(rows: shard.rows)
+            for (index, positions) in pendingDeletions.sorted(by: { $0.key < $1.key }) {
+                var bits = index < base.shards.count ? base.shards[index].deletions ?? Deletions(rows: base.shards[index].rows)
+                                                      : Deletions(rows: Int(manifest.shards[index].rows))
                 for p in positions where bits.insert(p) { deletedNow += 1 }
                 let name = Format.deletionsName(generation, fileNumber)
                 fileNumber += 1
@@ -252,22 +279,10 @@ public final class IndexWriter {
                 manifest.shards[index].deletionsFile = name
                 manifest.shards[index].deleted = UInt64(bits.count)
             }
-            // Added items: new shards at the end of the rows.
-            let keep = addedIDs.indices.filter { !addedRemoved.contains($0) }
-            if !keep.isEmpty {
-                let d = base.dimension
-                var values = [Float]()
-                values.reserveCapacity(keep.count * d)
-                for i in keep { values.append(contentsOf: added[(i * d)..<((i + 1) * d)]) }
-                let source = try InMemoryVectors(values: values, dimension: d, name: "added rows")
-                let ids = base.hasStringIDs ? keep.map { addedIDs[$0] } : nil
-                manifest.shards += try writeShards(source, ids: ids, manifest: manifest, generation: generation,
-                                                   firstShardNumber: 0, written: &written)
-                manifest.rows += UInt64(keep.count)
-            }
+            if !base.hasStringIDs { deletedNow -= addedRemoved.count }   // never visible
             manifest = Self.droppingEmptyShards(manifest)
             try commit(manifest, generation: generation, written: &written)
-            let summary = CommitSummary(generation: generation, added: keep.count, deleted: deletedNow,
+            let summary = CommitSummary(generation: generation, added: addedIDs.count - addedRemoved.count, deleted: deletedNow,
                                         count: base.count, seconds: System.monotonicSeconds() - start)
             rollback()
             return summary
