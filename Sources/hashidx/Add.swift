@@ -13,6 +13,7 @@ struct Add: ParsableCommand {
 
           hashidx add words.hidx more.npy --ids more.txt
           hashidx add words.hidx changed.npy --ids changed.txt --upsert
+          hashidx add words.hidx feed.npy --ids feed.txt --upsert --commit-every 1000
 
         An id that is already an item's is an error unless --upsert, which replaces
         that item in the same commit. In an index built without --ids the added
@@ -32,6 +33,9 @@ struct Add: ParsableCommand {
     @Flag(help: "Replace the items whose ids exist already.")
     var upsert = false
 
+    @Option(name: .customLong("commit-every"), help: "Commit after every N rows (each commit durable) instead of once at the end.")
+    var commitEvery: Int?
+
     @Option(help: "Threads for hashing the rows (default: all cores).")
     var threads: Int?
 
@@ -39,21 +43,45 @@ struct Add: ParsableCommand {
         try runReportingErrors { () throws(HashIdxError) in
             let source = try VectorFile(path: vectors)
             let list = try ids.map { (p) throws(HashIdxError) in try IDList.read(path: p) }
+            if let list, list.count != source.count { throw .idCountMismatch(path: ids!, ids: list.count, rows: source.count) }
+            if upsert && list == nil { throw .invalidArgument(name: "upsert", reason: "needs --ids (the ids of the items to replace)") }
+            let batch = commitEvery ?? max(1, source.count)
+            guard batch > 0 else { throw .invalidArgument(name: "commit-every", reason: "must be positive, got \(batch)") }
             let writer = try IndexWriter(path: index, threads: threads, holder: "hashidx add")
             defer { writer.close() }
-            if upsert {
-                guard let list else { throw .invalidArgument(name: "upsert", reason: "needs --ids (the ids of the items to replace)") }
-                try writer.upsert(source, ids: list)
-            } else {
-                try writer.add(source, ids: list)
+            var s = IndexWriter.CommitSummary(generation: writer.generation, added: 0, deleted: 0, count: writer.count, seconds: 0)
+            var commits = 0
+            let start = ProgressMeter.now()
+            var lo = 0
+            while lo < source.count {
+                let hi = min(source.count, lo + batch)
+                let rows: any VectorSource
+                if lo == 0 && hi == source.count { rows = source } else {
+                    var values = [Float](repeating: 0, count: (hi - lo) * source.dimension)
+                    values.withUnsafeMutableBufferPointer { b in
+                        for r in lo..<hi {
+                            source.copyRow(r, into: UnsafeMutableBufferPointer(rebasing: b[((r - lo) * source.dimension)..<((r - lo + 1) * source.dimension)]))
+                        }
+                    }
+                    rows = try InMemoryVectors(values: values, dimension: source.dimension, name: "\(vectors) rows \(lo)..<\(hi)")
+                }
+                let batchIDs = list.map { Array($0[lo..<hi]) }
+                if upsert { try writer.upsert(rows, ids: batchIDs!) } else { try writer.add(rows, ids: batchIDs) }
+                let c = try writer.commit()
+                s.generation = c.generation; s.added += c.added; s.deleted += c.deleted; s.count = c.count; s.seconds += c.seconds
+                commits += 1
+                lo = hi
             }
-            let s = try writer.commit()
+            let elapsed = ProgressMeter.now() - start
+            if commits > 1 {
+                print("\(commits) commits of up to \(batch) rows: \(formatFixed(Double(source.count) / elapsed, 0)) rows/s, \(formatFixed(elapsed / Double(commits) * 1000, 1)) ms per batch (\(formatFixed(s.seconds / Double(commits) * 1000, 1)) ms of it committing)")
+            }
             print("""
             committed generation \(s.generation) of \(index)
               added:    \(s.added)
               replaced: \(s.deleted)
               items:    \(s.count)
-              seconds:  \(formatFixed(s.seconds, 3))
+              seconds:  \(formatFixed(elapsed, 3))
             """)
         }
     }

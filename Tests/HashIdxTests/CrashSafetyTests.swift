@@ -87,4 +87,108 @@ final class CrashSafetyTests: XCTestCase {
         XCTAssertEqual(Set(files).subtracting(["CURRENT", "LOCK"]).count, files.count - 2, "\(files.sorted())")
         XCTAssertTrue(files.allSatisfy { $0 == "CURRENT" || $0 == "LOCK" || Format.generation(ofFile: $0) != nil }, "\(files.sorted())")
     }
+
+    /// `hashidx add`, `delete` and `compact` killed with SIGKILL at random moments, at least
+    /// 20 times each (issue 11): the index then opens at the previous generation or the new
+    /// one, verifies, and answers exactly like one of them; the next writer cleans up.
+    func testWritersKilledAtRandomMomentsLeaveThePreviousOrTheNewGeneration() throws {
+        let dir = makeTemporaryDirectory(self)
+        let path = dir + "/live.hidx"
+        var rng = SplitMix64(seed: 20261201)
+        let dim = 16
+        func rows(_ n: Int) -> [[Float]] { (0..<n).map { _ in (0..<dim).map { _ in Float(rng.nextGaussian()) } } }
+        let base = rows(1200)
+        writeNpy(dir + "/base.npy", rows: base)
+        try (0..<1200).map { "b\($0)" }.joined(separator: "\n").appending("\n").write(toFile: dir + "/base.txt", atomically: true, encoding: .utf8)
+        let queries = [base[3], base[1100]] + rows(2)
+        func answers(_ path: String) throws -> [[SearchResult]] {
+            let index = try Index(path: path)
+            try index.verify()
+            return try queries.map { try index.search($0, options: SearchOptions(k: 6, candidates: 200, probes: 4)) }
+        }
+        func launch(_ arguments: [String]) throws -> Process {
+            let p = Process()
+            p.executableURL = productsDirectory.appendingPathComponent("hashidx")
+            p.arguments = arguments
+            p.standardOutput = FileHandle.nullDevice
+            p.standardError = FileHandle.nullDevice
+            p.standardInput = FileHandle.nullDevice
+            try p.run()
+            return p
+        }
+        var p = try launch(["build", dir + "/base.npy", "--ids", dir + "/base.txt", "-o", path, "--shard-size", "500", "--threads", "2"])
+        p.waitUntilExit()
+        XCTAssertEqual(p.terminationStatus, 0)
+
+        var live = Set((0..<1200).map { "b\($0)" })
+        var nextID = 0
+        var outcome = ["add": [0, 0], "delete": [0, 0], "compact": [0, 0]]   // [kept the old, had the new]
+        for run in 0..<66 {
+            let kind = ["add", "delete", "compact"][run % 3]
+            var arguments: [String]
+            var added: [String] = [], deleted: [String] = []
+            switch kind {
+            case "add":
+                added = (0..<200).map { _ in nextID += 1; return "n\(nextID)" }
+                writeNpy(dir + "/add.npy", rows: rows(200))
+                try added.joined(separator: "\n").appending("\n").write(toFile: dir + "/add.txt", atomically: true, encoding: .utf8)
+                arguments = ["add", path, dir + "/add.npy", "--ids", dir + "/add.txt", "--threads", "2"]
+            case "delete":
+                deleted = Array(live.sorted().shuffled(using: &rng).prefix(100))
+                try deleted.joined(separator: "\n").appending("\n").write(toFile: dir + "/delete.txt", atomically: true, encoding: .utf8)
+                arguments = ["delete", path, "--ids", dir + "/delete.txt"]
+            default:
+                arguments = ["compact", path, "--shard-size", "500"]
+            }
+            // The new generation's answers, from the same change run to completion on a copy.
+            let before = try answers(path)
+            let generationBefore = try Index(path: path).generation
+            let copy = dir + "/copy-\(run).hidx"
+            try FileManager.default.copyItem(atPath: path, toPath: copy)
+            let start = Date()
+            p = try launch(arguments.map { $0 == path ? copy : $0 })
+            p.waitUntilExit()
+            XCTAssertEqual(p.terminationStatus, 0, "\(kind) on the copy failed")
+            let seconds = Date().timeIntervalSince(start)
+            let after = try answers(copy)
+            try FileManager.default.removeItem(atPath: copy)
+
+            p = try launch(arguments)
+            usleep(useconds_t(Double(rng.next() % 1000) / 1000 * seconds * 1.1 * 1e6))
+            kill(p.processIdentifier, SIGKILL)
+            p.waitUntilExit()
+            let got: [[SearchResult]]
+            let generation: UInt64
+            do { (got, generation) = (try answers(path), try Index(path: path).generation) } catch {
+                XCTFail("run \(run) (\(kind)): the index does not open after a kill: \(error)")
+                break
+            }
+            if generation > generationBefore {
+                XCTAssertEqual(got, after, "run \(run) (\(kind)): the new generation answers differently from the same change run to completion")
+                outcome[kind]![1] += 1
+                live.formUnion(added)
+                live.subtract(deleted)
+            } else {
+                XCTAssertEqual(got, before, "run \(run) (\(kind)): answers are neither the previous nor the new generation's")
+                outcome[kind]![0] += 1
+                // Make the change for real, so that the runs go on from a known state.
+                p = try launch(arguments)
+                p.waitUntilExit()
+                XCTAssertEqual(p.terminationStatus, 0)
+                XCTAssertEqual(try answers(path), after)
+                live.formUnion(added)
+                live.subtract(deleted)
+            }
+            XCTAssertEqual(try Index(path: path).count, live.count, "run \(run) (\(kind))")
+        }
+        print("writer crash safety: kills that kept the old / had committed the new generation: \(outcome)")
+        for (kind, counts) in outcome { XCTAssertGreaterThanOrEqual(counts[0] + counts[1], 20, kind) }
+        XCTAssertGreaterThan(outcome.values.reduce(0) { $0 + $1[0] }, 0, "some kills should land before the commit point")
+        // The next writer removes every leftover of the killed ones.
+        let writer = try IndexWriter(path: path)
+        writer.close()
+        let files = try FileManager.default.contentsOfDirectory(atPath: path)
+        let index = try Index(path: path)
+        XCTAssertEqual(Set(files), index.liveFiles.union(["CURRENT", "LOCK"]), "\(files.sorted())")
+    }
 }

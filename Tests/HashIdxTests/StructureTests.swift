@@ -194,6 +194,25 @@ final class StructureTests: XCTestCase {
         }
     }
 
+    /// The writer's in-memory id look-up finds every id of a shard and no other, held whole
+    /// or through its fence.
+    func testShardIDLookupFindsEveryIDAndNoOther() throws {
+        let path = makeTemporaryDirectory(self) + "/ids.hidx"
+        let ids = (0..<300).map { "k\(($0 * 7919) % 1000)-é\($0 % 3)" } + ["", "z"].map { "edge\($0)" }
+        let index = try build(path, rows: clusteredVectors(count: ids.count, dim: 6), partitions: 4, ids: ids)
+        let shard = index.shards[0]
+        for wholeLimit in [0, 1 << 20] {
+            let lookup = try XCTUnwrap(try ShardIDLookup(shard, wholeLimit: wholeLimit))
+            var cursor = BlockCursor()
+            for (row, id) in ids.enumerated() {
+                XCTAssertEqual(try lookup.position(of: id, in: shard, cursor: &cursor), shard.position(ofRow: row), id)
+            }
+            for absent in ["", "a", "k", "k5", "zzz", "edg", "edgez", "k999-é9", "\u{10FFFF}"] {
+                XCTAssertNil(try lookup.position(of: absent, in: shard, cursor: &cursor), absent)
+            }
+        }
+    }
+
     /// A version-2 index (before deletion files) opens and answers as before, and its first
     /// commit makes it version 3.
     func testVersionTwoIndexesOpenAndUpgradeAtTheirFirstCommit() throws {

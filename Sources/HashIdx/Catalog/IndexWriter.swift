@@ -49,6 +49,8 @@ public final class IndexWriter {
     private var addedRemoved = Set<Int>()
     /// Positions to delete, per shard index of `base`.
     private var deletions: [Int: Set<Int>] = [:]
+    /// In-memory id look-up of each shard file (shards never change), built on first use.
+    private var idLookups: [String: ShardIDLookup] = [:]
 
     /// Opens `path` (an index built by ``IndexBuilder``) for writing.
     ///
@@ -140,12 +142,25 @@ public final class IndexWriter {
     /// The shard and position of the committed, live item with `id` that no pending change
     /// deleted yet.
     private func committedItem(_ id: String) throws(HashIdxError) -> (shard: Int, position: Int)? {
-        let searcher = base.searcher
-        guard let row = try searcher.row(forID: id) else { return nil }
-        let (shard, local) = try searcher.locate(row)
-        let index = searcher.shards.firstIndex { $0 === shard }!
-        let position = shard.position(ofRow: local)
-        return deletions[index]?.contains(position) == true ? nil : (index, position)
+        let shards = base.shards
+        if !base.hasStringIDs {
+            guard let row = try base.searcher.row(forID: id) else { return nil }
+            let (shard, local) = try base.searcher.locate(row)
+            let index = shards.firstIndex { $0 === shard }!
+            let position = shard.position(ofRow: local)
+            return deletions[index]?.contains(position) == true ? nil : (index, position)
+        }
+        // Newest shard first: an upserted id's live row is in the newest shard that has it.
+        var cursor = BlockCursor()
+        for index in shards.indices.reversed() {
+            let shard = shards[index]
+            let name = base.manifest.shards[index].fileName
+            if idLookups[name] == nil { idLookups[name] = try ShardIDLookup(shard) }
+            guard let position = try idLookups[name]!.position(of: id, in: shard, cursor: &cursor),
+                  !shard.isDeleted(position: position) else { continue }
+            return deletions[index]?.contains(position) == true ? nil : (index, position)
+        }
+        return nil
     }
 
     private func add(_ vectors: any VectorSource, ids: [String]?, replacing: Bool) throws(HashIdxError) {
@@ -220,6 +235,15 @@ public final class IndexWriter {
         public var count: Int
         /// Seconds the commit took.
         public var seconds: Double
+
+        /// A summary with these values (for callers that add up several commits).
+        public init(generation: UInt64, added: Int, deleted: Int, count: Int, seconds: Double) {
+            self.generation = generation
+            self.added = added
+            self.deleted = deleted
+            self.count = count
+            self.seconds = seconds
+        }
     }
 
     /// Makes every pending change visible at once, durably (data files, manifest, `CURRENT`
@@ -341,6 +365,8 @@ public final class IndexWriter {
         let next = try Index(path: path)
         base = next
         directory.removeAll(except: next.liveFiles)
+        let names = Set(next.manifest.shards.map(\.fileName))
+        idLookups = idLookups.filter { names.contains($0.key) }
     }
 
     // MARK: Compaction

@@ -35,3 +35,64 @@ extension Shard {
         return nil
     }
 }
+
+/// A shard's ids held in memory for many look-ups (a writer checking every added id): every
+/// id of a small shard in a dictionary, or, for a large one, a fence of every
+/// ``stride``-th id in id order, so that a look-up decodes a handful of id blocks instead of
+/// one per binary-search step. Built once per shard file (shards never change).
+struct ShardIDLookup: Sendable {
+    /// Shards up to this many rows are held whole.
+    static let wholeLimit = 65_536
+    /// Ids in id order between two fence entries.
+    static let stride = 32
+
+    private let whole: [String: Int32]?
+    /// The UTF-8 bytes of the ids at id-order entries 0, stride, 2 × stride, …
+    private let fence: [[UInt8]]
+
+    /// Reads `shard`'s ids (string ids only: `nil` without); shards of up to `wholeLimit`
+    /// rows are held whole.
+    init?(_ shard: Shard, wholeLimit: Int = Self.wholeLimit) throws(HashIdxError) {
+        guard let order = shard.idOrder else { return nil }
+        var cursor = BlockCursor()
+        if shard.rows <= wholeLimit {
+            var map: [String: Int32] = [:]
+            map.reserveCapacity(shard.rows)
+            for p in 0..<shard.rows { map[try shard.id(at: p, cursor: &cursor)] = Int32(p) }
+            whole = map
+            fence = []
+        } else {
+            var f: [[UInt8]] = []
+            f.reserveCapacity(shard.rows / Self.stride + 1)
+            for k in Swift.stride(from: 0, to: shard.rows, by: Self.stride) {
+                f.append(Array(try shard.id(at: Int(order.le(UInt32.self, at: 4 * k)), cursor: &cursor).utf8))
+            }
+            whole = nil
+            fence = f
+        }
+    }
+
+    /// The position of `id` in `shard` (the shard this was built from), or `nil`.
+    func position(of id: String, in shard: Shard, cursor: inout BlockCursor) throws(HashIdxError) -> Int? {
+        if let whole { return whole[id].map(Int.init) }
+        let key = Array(id.utf8)
+        // The last fence entry ≤ key: the id, if present, is in that stride of id order.
+        var lo = 0, hi = fence.count
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            if key.lexicographicallyPrecedes(fence[mid]) { hi = mid } else { lo = mid + 1 }
+        }
+        guard lo > 0 else { return nil }
+        let order = shard.idOrder!
+        var a = (lo - 1) * Self.stride, b = min(shard.rows, lo * Self.stride)
+        while a < b {
+            let mid = (a + b) / 2
+            let p = Int(order.le(UInt32.self, at: 4 * mid))
+            let candidate = try shard.id(at: p, cursor: &cursor)
+            if candidate.utf8.lexicographicallyPrecedes(key) { a = mid + 1 } else { b = mid }
+        }
+        guard a < shard.rows else { return nil }
+        let p = Int(order.le(UInt32.self, at: 4 * a))
+        return try shard.id(at: p, cursor: &cursor) == id ? p : nil
+    }
+}
