@@ -50,6 +50,12 @@ struct Info: ParsableCommand {
                     print("  \(s.fileName): \(s.rows - s.deleted) live of \(s.rows) rows, \(formatBytes(s.bytes))")
                 }
             }
+            if let drift = index.drift {
+                let advice = drift.ratio > Index.Drift.retrainAbove
+                    ? "high: the partitions no longer fit the data; run `hashidx compact --retrain`"
+                    : "fine (retraining advised above \(formatFixed(Index.Drift.retrainAbove, 2)))"
+                print("drift:            \(formatFixed(drift.ratio, 2)) — the \(drift.recentRows) rows written since training sit \(formatFixed(drift.ratio, 2))× as far from their centroids as the training rows (mean cosine \(formatFixed(drift.recentFit, 3)) against \(formatFixed(drift.trainingFit, 3))); \(advice)")
+            }
             if verify { print("verify:           every block checked, no corruption") }
         }
     }

@@ -325,4 +325,29 @@ final class CatalogTests: XCTestCase {
         for i in 0..<10 { model["n\(i)"] = rows[i] }
         try check(path, model: model, gone: ["r0", "r39"], queries: [rows[3]])
     }
+
+    /// The drift figure stays low for rows like the training rows and flags rows from
+    /// elsewhere.
+    func testDriftFlagsRowsFromOutsideTheTrainingDistribution() throws {
+        let dir = makeTemporaryDirectory(self)
+        let rows = clusteredVectors(count: 1200, dim: dim, clusters: 8, seed: 12)
+        var rng = SplitMix64(seed: 13)
+        for (name, added) in [("like", clusteredVectors(count: 300, dim: dim, clusters: 8, seed: 12)),
+                              ("unlike", (0..<300).map { _ in vector(&rng) })] {
+            let path = dir + "/\(name).hidx"
+            try build(path, rows: rows, ids: (0..<1200).map { "r\($0)" }, partitions: 8, shardSize: 2000)
+            XCTAssertNil(try Index(path: path).drift, "no rows written since training yet")
+            let writer = try IndexWriter(path: path)
+            try writer.add(try InMemoryVectors(rows: added), ids: (0..<300).map { "a\($0)" })
+            try writer.commit()
+            writer.close()
+            let drift = try XCTUnwrap(try Index(path: path).drift)
+            XCTAssertEqual(drift.recentRows, 300)
+            if name == "like" {
+                XCTAssertLessThan(drift.ratio, Index.Drift.retrainAbove, "\(drift)")
+            } else {
+                XCTAssertGreaterThan(drift.ratio, Index.Drift.retrainAbove, "\(drift)")
+            }
+        }
+    }
 }

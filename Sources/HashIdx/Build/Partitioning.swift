@@ -28,8 +28,15 @@ enum Partitioning {
     /// pages are given back every 64 blocks, so reading the whole input does not hold it all
     /// in memory.
     static func assign(_ source: any VectorSource, to centroids: Centroids) throws(HashIdxError) -> [Int] {
+        try assignScoring(source, to: centroids).partitions
+    }
+
+    /// ``assign(_:to:)``, and each row's cosine to its centroid (the rows' fit, which
+    /// `hashidx info`'s drift compares: see ``fit(_:)``).
+    static func assignScoring(_ source: any VectorSource, to centroids: Centroids) throws(HashIdxError) -> (partitions: [Int], scores: [Float]) {
         let n = source.count, d = source.dimension
         var out = [Int](repeating: 0, count: n)
+        var scores = [Float](repeating: 0, count: n)
         let block = SphericalKMeans.assignBlock
         var rows = [Float](repeating: 0, count: min(n, block) * d)
         var lo = 0, blocks = 0
@@ -42,7 +49,10 @@ enum Partitioning {
                     _ = try Vectors.normalize(row, source: source.name, row: lo + j)
                 }
                 out.withUnsafeMutableBufferPointer { o in
-                    SphericalKMeans.assign(b.baseAddress!, n: count, to: centroids, into: o.baseAddress! + lo)
+                    scores.withUnsafeMutableBufferPointer { sc in
+                        SphericalKMeans.assign(b.baseAddress!, n: count, to: centroids, into: o.baseAddress! + lo,
+                                               scores: sc.baseAddress! + lo)
+                    }
                 }
             }
             lo += count
@@ -50,6 +60,11 @@ enum Partitioning {
             if blocks % 64 == 0 { source.releaseResidentPages() }
         }
         source.releaseResidentPages()
-        return out
+        return (out, scores)
+    }
+
+    /// The mean of `scores` (rows' cosines to their centroids), 0 for none.
+    static func fit(_ scores: ArraySlice<Float>) -> Float {
+        scores.isEmpty ? 0 : Float(scores.reduce(0.0) { $0 + Double($1) } / Double(scores.count))
     }
 }

@@ -64,4 +64,34 @@ extension Index {
     public var reclaimableBytes: Int {
         shardStatistics.reduce(0) { $0 + ($1.rows == 0 ? 0 : $1.bytes * $1.deleted / $1.rows) }
     }
+
+    /// How far rows written since training sit from their partition centroids, compared
+    /// with the rows the model and centroids were trained on.
+    public struct Drift: Sendable, Equatable {
+        /// Mean cosine of the training build's rows to their centroids.
+        public var trainingFit: Double
+        /// Mean cosine of the rows written since training (adds and compactions) to theirs.
+        public var recentFit: Double
+        /// Rows written since training.
+        public var recentRows: Int
+        /// `(1 - recentFit) / (1 - trainingFit)`: 1 when new rows fit the partitions as well
+        /// as the training rows; above ``Drift/retrainAbove``, retraining is advised.
+        public var ratio: Double { (1 - recentFit) / max(1e-9, 1 - trainingFit) }
+        /// The ratio above which `hashidx info` advises `hashidx compact --retrain`.
+        public static let retrainAbove = 1.25
+    }
+
+    /// The drift of the rows written since training, or `nil` when the index has no
+    /// partitions, no such rows, or predates the figure (format version 2).
+    public var drift: Drift? {
+        let m = manifest
+        guard m.centroids != nil, m.trainedGeneration > 0, m.trainingFit > 0 else { return nil }
+        var rows = 0, sum = 0.0
+        for s in m.shards where (Format.generation(ofFile: s.fileName) ?? 0) > m.trainedGeneration {
+            rows += Int(s.rows)
+            sum += Double(s.fit) * Double(s.rows)
+        }
+        guard rows > 0 else { return nil }
+        return Drift(trainingFit: Double(m.trainingFit), recentFit: sum / Double(rows), recentRows: rows)
+    }
 }

@@ -93,11 +93,12 @@ public enum IndexBuilder {
         partitionCount = min(partitionCount, source.count)
         var centroids: Centroids? = nil
         var partitionOf: [Int]? = nil
+        var scores: [Float]? = nil
         if partitionCount > 1 {
             progress(BuildProgress(phase: .partitioning, done: 0, total: 1))
             let c = try Partitioning.train(source, count: partitionCount, sampleSize: options.training.sampleSize,
                                            seed: options.training.seed)
-            partitionOf = try Partitioning.assign(source, to: c)
+            (partitionOf, scores) = try Partitioning.assignScoring(source, to: c)
             centroids = c
             progress(BuildProgress(phase: .partitioning, done: 1, total: 1))
         }
@@ -120,15 +121,19 @@ public enum IndexBuilder {
                 }
             }
             records.append(record)
+            if let scores { records[records.count - 1].fit = Partitioning.fit(scores[lo..<hi]) }
             source.releaseResidentPages()   // keeps peak memory at about one shard's input
             lo = hi
         }
         progress(BuildProgress(phase: .finishing, done: 0, total: 1))
-        return Manifest(rows: UInt64(source.count), model: model, hasStringIDs: ids != nil,
+        var manifest = Manifest(rows: UInt64(source.count), model: model, hasStringIDs: ids != nil,
                         vectorType: options.vectorType, rowsPerBlock: options.rowsPerBlock,
                         training: TrainingInfo(sampleSize: min(options.training.sampleSize, source.count),
                                                iterations: options.training.iterations,
                                                seed: options.training.seed),
                         centroids: centroids, shards: records)
+        manifest.trainedGeneration = generation
+        manifest.trainingFit = scores.map { Partitioning.fit($0[...]) } ?? 0
+        return manifest
     }
 }

@@ -320,7 +320,8 @@ public final class IndexWriter {
     /// with the manifest's model and assigned to its partitions, placed after its last row.
     private func writeShards(_ source: any VectorSource, ids: [String]?, manifest: Manifest, generation: UInt64,
                              firstShardNumber: Int, written: inout [String]) throws(HashIdxError) -> [ShardRecord] {
-        let partitions = try manifest.centroids.map { (c) throws(HashIdxError) in try Partitioning.assign(source, to: c) }
+        let assigned = try manifest.centroids.map { (c) throws(HashIdxError) in try Partitioning.assignScoring(source, to: c) }
+        let partitions = assigned?.partitions
         let builder = ShardBuilder(encoder: RowEncoder(model: manifest.model, threads: threads ?? System.processorCount),
                                    rowsPerBlock: manifest.rowsPerBlock, vectorType: manifest.vectorType,
                                    vectorCodec: .auto, idCodec: .auto)
@@ -336,6 +337,7 @@ public final class IndexWriter {
                                              partitions: partitions.map { $0[lo..<hi] },
                                              partitionCount: manifest.centroids?.count ?? 0,
                                              path: directory.file(name), fileName: name, firstRow: firstRow) { _ in })
+            if let scores = assigned?.scores { records[records.count - 1].fit = Partitioning.fit(scores[lo..<hi]) }
             firstRow += hi - lo
             lo = hi
         }

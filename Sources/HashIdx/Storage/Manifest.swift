@@ -13,6 +13,13 @@ struct Manifest: Equatable {
     /// The partition centroids, or `nil` for an index without partitions.
     var centroids: Centroids?
     var shards: [ShardRecord]
+    /// The generation whose build (or retraining compaction) trained the model and the
+    /// centroids; 0 when unknown (version 2). Shards of later generations hold rows written
+    /// since training.
+    var trainedGeneration: UInt64 = 0
+    /// The mean cosine of the training build's rows to their centroids (0: unknown or no
+    /// partitions).
+    var trainingFit: Float = 0
 
     /// Serialises the manifest (see `docs/FORMAT.md`), ending with its CRC-32C.
     func encoded() -> [UInt8] {
@@ -31,6 +38,11 @@ struct Manifest: Equatable {
         w.u32(UInt32(training.iterations))
         w.u32(0)
         w.u64(training.seed)
+        if formatVersion >= 3 {
+            w.u64(trainedGeneration)
+            w.f32(trainingFit)
+            w.u32(0)
+        }
         for v in model.mean { w.f32(v) }
         for v in model.projection { w.f32(v) }
         for v in model.thresholds { w.f32(v) }
@@ -79,6 +91,13 @@ struct Manifest: Equatable {
         let iterations = try r.u32("iterations")
         _ = try r.u32("reserved")
         let seed = try r.u64("seed")
+        var trainedGeneration: UInt64 = 0
+        var trainingFit: Float = 0
+        if version >= 3 {
+            trainedGeneration = try r.u64("trained generation")
+            trainingFit = try r.f32s(1, "training fit")[0]
+            guard try r.u32("reserved") == 0, trainingFit.isFinite, abs(trainingFit) <= 1 else { throw bad("implausible training fit") }
+        }
         guard dim > 0, dim <= 1 << 16, bits > 0, bits % 64 == 0, bits <= 1 << 14, idKind <= 1,
               rowsPerBlock > 0, rowsPerBlock <= 1 << 16, rows <= Manifest.maximumRows, sample <= Manifest.maximumRows else {
             throw bad("implausible dimension \(dim), bits \(bits) or block size \(rowsPerBlock)")
@@ -124,7 +143,7 @@ struct Manifest: Equatable {
         return Manifest(formatVersion: version, rows: rows, model: model, hasStringIDs: idKind == 1, vectorType: vectorType,
                         rowsPerBlock: rowsPerBlock,
                         training: TrainingInfo(sampleSize: Int(sample), iterations: Int(iterations), seed: seed),
-                        centroids: centroids, shards: shards)
+                        centroids: centroids, shards: shards, trainedGeneration: trainedGeneration, trainingFit: trainingFit)
     }
 }
 
@@ -142,10 +161,13 @@ struct ShardRecord: Equatable {
     var deletionsFile: String? = nil
     /// Rows of the shard that are deleted (the set bits of its deletion file).
     var deleted: UInt64 = 0
+    /// The mean cosine of the shard's rows to their centroids when it was written (0: no
+    /// partitions, or version 2).
+    var fit: Float = 0
 
     /// Appends the record: name length, name, first row, rows, file size, header CRC; from
-    /// version 3 on also the deletion file's name length and name (length 0: none) and the
-    /// deleted count.
+    /// version 3 on also the deletion file's name length and name (length 0: none), the
+    /// deleted count and the fit.
     func encode(into w: inout ByteWriter, version: UInt32) {
         let name = Array(fileName.utf8)
         w.u32(UInt32(name.count))
@@ -159,6 +181,7 @@ struct ShardRecord: Equatable {
             w.u32(UInt32(deletions.count))
             w.raw(deletions)
             w.u64(deleted)
+            w.f32(fit)
         }
     }
 
@@ -182,6 +205,8 @@ struct ShardRecord: Equatable {
         if version >= 3 {
             record.deletionsFile = try fileName("deletion file", optional: true)
             record.deleted = try r.u64("deleted count")
+            record.fit = try r.f32s(1, "shard fit")[0]
+            guard record.fit.isFinite, abs(record.fit) <= 1 else { throw bad("shard \(name): implausible fit") }
             guard record.deleted <= n, (record.deleted == 0) == (record.deletionsFile == nil),
                   record.deletionsFile != name else { throw bad("shard \(name): deleted count and deletion file disagree") }
         }

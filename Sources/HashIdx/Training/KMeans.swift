@@ -51,8 +51,10 @@ extension SphericalKMeans {
     /// The nearest centroid of each of the `n` unit rows at `x` (row-major, `dimension`
     /// floats each), written to `out` (lowest index on ties). The scores are one
     /// single-precision matrix product per block of rows (BLAS, on its own threads).
-    static func assign(_ x: UnsafePointer<Float>, n: Int, to centroids: Centroids, into out: UnsafeMutablePointer<Int>) {
+    static func assign(_ x: UnsafePointer<Float>, n: Int, to centroids: Centroids, into out: UnsafeMutablePointer<Int>,
+                       scores best: UnsafeMutablePointer<Float>? = nil) {
         let k = centroids.count, d = centroids.dimension
+        let bestScores = best
         var scores = [Float](repeating: 0, count: min(n, assignBlock) * k)
         centroids.rows.withUnsafeBufferPointer { c in
             scores.withUnsafeMutableBufferPointer { s in
@@ -66,6 +68,7 @@ extension SphericalKMeans {
                         var bestScore = row[0]
                         for j in 1..<k where row[j] > bestScore { best = j; bestScore = row[j] }
                         out[lo + r] = best
+                        bestScores?[lo + r] = bestScore
                     }
                     lo += rows
                 }
