@@ -39,6 +39,9 @@ struct Add: ParsableCommand {
     @Option(help: "Threads for hashing the rows (default: all cores).")
     var threads: Int?
 
+    @Flag(name: .customLong("no-merge"), help: "Do not compact after the commit, whatever the merge policy says (a third of a shard deleted, or more than 10 small shards).")
+    var noMerge = false
+
     func run() throws {
         try runReportingErrors { () throws(HashIdxError) in
             let source = try VectorFile(path: vectors)
@@ -49,8 +52,9 @@ struct Add: ParsableCommand {
             guard batch > 0 else { throw .invalidArgument(name: "commit-every", reason: "must be positive, got \(batch)") }
             let writer = try IndexWriter(path: index, threads: threads, holder: "hashidx add")
             defer { writer.close() }
+            if noMerge { writer.mergePolicy = nil }
             var s = IndexWriter.CommitSummary(generation: writer.generation, added: 0, deleted: 0, count: writer.count, seconds: 0)
-            var commits = 0
+            var commits = 0, merges = 0
             let start = ProgressMeter.now()
             var lo = 0
             while lo < source.count {
@@ -70,6 +74,7 @@ struct Add: ParsableCommand {
                 let c = try writer.commit()
                 s.generation = c.generation; s.added += c.added; s.deleted += c.deleted; s.count = c.count; s.seconds += c.seconds
                 commits += 1
+                if c.merged != nil { merges += 1 }
                 lo = hi
             }
             let elapsed = ProgressMeter.now() - start
@@ -81,6 +86,7 @@ struct Add: ParsableCommand {
               added:    \(s.added)
               replaced: \(s.deleted)
               items:    \(s.count)
+              merges:   \(merges) (compactions the merge policy ran after a commit)
               seconds:  \(formatFixed(elapsed, 3))
             """)
         }

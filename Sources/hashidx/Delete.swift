@@ -31,6 +31,9 @@ struct Delete: ParsableCommand {
     @Flag(name: .customLong("ignore-missing"), help: "Skip ids that no item has instead of failing.")
     var ignoreMissing = false
 
+    @Flag(name: .customLong("no-merge"), help: "Do not compact after the commit, whatever the merge policy says (a third of a shard deleted, or more than 10 small shards).")
+    var noMerge = false
+
     func run() throws {
         try runReportingErrors { () throws(HashIdxError) in
             var list = id
@@ -38,6 +41,7 @@ struct Delete: ParsableCommand {
             guard !list.isEmpty else { throw .invalidArgument(name: "ids", reason: "give --id ID (repeatable) or --ids FILE") }
             let writer = try IndexWriter(path: index, holder: "hashidx delete")
             defer { writer.close() }
+            if noMerge { writer.mergePolicy = nil }
             let missing = try writer.delete(ids: list, ignoringMissing: ignoreMissing)
             for m in missing.prefix(20) { writeStderr("hashidx: no item has id \(m)\n") }
             if missing.count > 20 { writeStderr("hashidx: … and \(missing.count - 20) more unknown ids\n") }
@@ -47,6 +51,7 @@ struct Delete: ParsableCommand {
               deleted:  \(s.deleted)
               unknown:  \(missing.count)
               items:    \(s.count)
+              merged:   \(s.merged.map { "\($0.rewrittenShards) shards rewritten into generation \($0.generation)" } ?? "no")
               seconds:  \(formatFixed(s.seconds, 3))
             """)
         }

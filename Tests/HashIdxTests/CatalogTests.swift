@@ -193,6 +193,7 @@ final class CatalogTests: XCTestCase {
         }
         reader.start()
         let writer = try IndexWriter(path: path, threads: 1)
+        writer.mergePolicy = nil   // one generation per commit: the test knows each one's answer
         for i in 0..<100 {
             // Delete one of the current nearest items, or bring one back with a new vector.
             if i % 3 == 2 {
@@ -293,6 +294,7 @@ final class CatalogTests: XCTestCase {
         let rows = (0..<300).map { _ in vector(&rng) }
         try build(path, rows: rows, ids: (0..<300).map { "r\($0)" })
         let writer = try IndexWriter(path: path)
+        writer.mergePolicy = nil
         try writer.delete(ids: (0..<100).map { "r\($0)" })
         try writer.commit()
         let summary = try writer.compact(retrain: true, options: BuildOptions(training: TrainingOptions(bits: 128), partitions: 5, vectorType: .float32))
@@ -324,6 +326,32 @@ final class CatalogTests: XCTestCase {
         var model: [String: [Float]] = [:]
         for i in 0..<10 { model["n\(i)"] = rows[i] }
         try check(path, model: model, gone: ["r0", "r39"], queries: [rows[3]])
+    }
+
+    /// The merge policy compacts after a commit once a third of a shard is deleted or more
+    /// than 10 small shards piled up, and never without reason.
+    func testMergePolicyCompactsWhenDeletionsOrSmallShardsPileUp() throws {
+        let path = makeTemporaryDirectory(self) + "/m.hidx"
+        var rng = SplitMix64(seed: 14)
+        let rows = (0..<300).map { _ in vector(&rng) }
+        try build(path, rows: rows, ids: (0..<300).map { "r\($0)" }, partitions: 4, shardSize: 1000)
+        let writer = try IndexWriter(path: path)
+        try writer.delete(ids: (0..<90).map { "r\($0)" })           // 30 %: below a third
+        XCTAssertNil(try writer.commit().merged)
+        try writer.delete(ids: (90..<110).map { "r\($0)" })         // 36 %
+        let merged = try XCTUnwrap(try writer.commit().merged)
+        XCTAssertEqual(merged.rewrittenShards, 1)
+        XCTAssertEqual(try Index(path: path).deletedCount, 0)
+        for i in 0..<9 {                                            // with the (small) first shard: 10 small shards
+            try writer.add(try InMemoryVectors(rows: [vector(&rng)]), ids: ["a\(i)"])
+            let summary = try writer.commit()
+            XCTAssertNil(summary.merged, "commit \(i)")
+        }
+        try writer.add(try InMemoryVectors(rows: [vector(&rng)]), ids: ["a9"])   // 11
+        XCTAssertEqual(try writer.commit().merged?.rewrittenShards, 11)
+        XCTAssertEqual(try Index(path: path).shardCount, 1)
+        XCTAssertEqual(try Index(path: path).count, 190 + 10)
+        writer.close()
     }
 
     /// The drift figure stays low for rows like the training rows and flags rows from

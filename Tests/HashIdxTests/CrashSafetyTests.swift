@@ -132,11 +132,11 @@ final class CrashSafetyTests: XCTestCase {
                 added = (0..<200).map { _ in nextID += 1; return "n\(nextID)" }
                 writeNpy(dir + "/add.npy", rows: rows(200))
                 try added.joined(separator: "\n").appending("\n").write(toFile: dir + "/add.txt", atomically: true, encoding: .utf8)
-                arguments = ["add", path, dir + "/add.npy", "--ids", dir + "/add.txt", "--threads", "2"]
+                arguments = ["add", path, dir + "/add.npy", "--ids", dir + "/add.txt", "--threads", "2", "--no-merge"]
             case "delete":
                 deleted = Array(live.sorted().shuffled(using: &rng).prefix(100))
                 try deleted.joined(separator: "\n").appending("\n").write(toFile: dir + "/delete.txt", atomically: true, encoding: .utf8)
-                arguments = ["delete", path, "--ids", dir + "/delete.txt"]
+                arguments = ["delete", path, "--ids", dir + "/delete.txt", "--no-merge"]
             default:
                 arguments = ["compact", path, "--shard-size", "500"]
             }

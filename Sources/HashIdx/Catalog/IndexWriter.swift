@@ -8,7 +8,7 @@
 ///
 /// - added items go to a new shard, hashed with the index's own model and assigned to its
 ///   partitions (no retraining);
-/// - deleted items are bits in a new deletion file of their shard (`docs/FORMAT.md` §4);
+/// - deleted items are bits in a new deletion file of their shard (`docs/FORMAT.md` §5);
 ///   shards never change once written;
 /// - the new manifest names every shard and deletion file of the generation, and `CURRENT`
 ///   switches to it with one atomic rename, after every file and the directory were synced.
@@ -22,6 +22,9 @@
 /// replaces an existing one); in an index whose ids are row numbers, added items get the
 /// next row numbers, and the first ``compact(retrain:options:)`` that drops deleted rows turns the
 /// ids into strings (each item keeps its number as its id).
+///
+/// A writer is used from one thread at a time (it is not `Sendable`); readers on any number
+/// of threads and processes are unaffected by it.
 ///
 /// ```swift
 /// let writer = try IndexWriter(path: "catalog.hidx")
@@ -39,6 +42,27 @@ public final class IndexWriter {
     private var base: Index
     /// Threads for hashing added rows (all cores when `nil`).
     public var threads: Int?
+    /// When a commit also compacts (`nil`: never; call ``compact(retrain:options:)``).
+    public var mergePolicy: MergePolicy? = MergePolicy()
+
+    /// When ``commit()`` goes on to compact, in the spirit of Lucene's merge policy: a shard
+    /// is rewritten once enough of it is deleted (a query still scans deleted rows), and
+    /// the small shards adds leave are merged once there are many (a query visits every
+    /// shard's probed partitions). The compaction is a second commit, right after the first.
+    /// Indexes whose ids are row numbers are never compacted automatically (it would turn
+    /// their ids into strings).
+    public struct MergePolicy: Sendable, Equatable {
+        /// A shard is rewritten once at least this fraction of its rows is deleted.
+        public var deletedFraction: Double
+        /// Shards below half the shard size are merged once there are more than this many.
+        public var smallShards: Int
+
+        /// The default: a third deleted, more than 10 small shards.
+        public init(deletedFraction: Double = 1.0 / 3, smallShards: Int = 10) {
+            self.deletedFraction = deletedFraction
+            self.smallShards = smallShards
+        }
+    }
 
     // Uncommitted changes.
     private var added: [Float] = []
@@ -233,21 +257,26 @@ public final class IndexWriter {
         public var deleted: Int
         /// Items in the index after it.
         public var count: Int
-        /// Seconds the commit took.
+        /// Seconds the commit took (with the merge, if any).
         public var seconds: Double
+        /// The compaction the ``mergePolicy`` ran after the commit, if any.
+        public var merged: CompactionSummary?
 
         /// A summary with these values (for callers that add up several commits).
-        public init(generation: UInt64, added: Int, deleted: Int, count: Int, seconds: Double) {
+        public init(generation: UInt64, added: Int, deleted: Int, count: Int, seconds: Double, merged: CompactionSummary? = nil) {
             self.generation = generation
             self.added = added
             self.deleted = deleted
             self.count = count
             self.seconds = seconds
+            self.merged = merged
         }
     }
 
     /// Makes every pending change visible at once, durably (data files, manifest, `CURRENT`
     /// and the directory synced before it returns). Nothing to commit: returns at once.
+    /// Then, when the ``mergePolicy`` says so, compacts (a second generation; an error there
+    /// is thrown, but the commit stands).
     @discardableResult
     public func commit() throws(HashIdxError) -> CommitSummary {
         try checkOpen()
@@ -306,9 +335,14 @@ public final class IndexWriter {
             if !base.hasStringIDs { deletedNow -= addedRemoved.count }   // never visible
             manifest = Self.droppingEmptyShards(manifest)
             try commit(manifest, generation: generation, written: &written)
-            let summary = CommitSummary(generation: generation, added: addedIDs.count - addedRemoved.count, deleted: deletedNow,
-                                        count: base.count, seconds: System.monotonicSeconds() - start)
+            var summary = CommitSummary(generation: generation, added: addedIDs.count - addedRemoved.count, deleted: deletedNow,
+                                        count: base.count, seconds: 0)
             rollback()
+            if let policy = mergePolicy, base.hasStringIDs {
+                let merge = try compact(retrain: false, options: BuildOptions(), policy: policy)
+                if merge.rewrittenShards > 0 { summary.merged = merge }
+            }
+            summary.seconds = System.monotonicSeconds() - start
             return summary
         } catch {
             directory.remove(written)
@@ -319,7 +353,8 @@ public final class IndexWriter {
     /// Writes `source` (with `ids`, or row-number ids) as new shards of `generation`, hashed
     /// with the manifest's model and assigned to its partitions, placed after its last row.
     private func writeShards(_ source: any VectorSource, ids: [String]?, manifest: Manifest, generation: UInt64,
-                             firstShardNumber: Int, written: inout [String]) throws(HashIdxError) -> [ShardRecord] {
+                             firstShardNumber: Int, shardRows: Int = BuildOptions.defaultShardSize,
+                             written: inout [String]) throws(HashIdxError) -> [ShardRecord] {
         let assigned = try manifest.centroids.map { (c) throws(HashIdxError) in try Partitioning.assignScoring(source, to: c) }
         let partitions = assigned?.partitions
         let builder = ShardBuilder(encoder: RowEncoder(model: manifest.model, threads: threads ?? System.processorCount),
@@ -328,7 +363,6 @@ public final class IndexWriter {
         var records: [ShardRecord] = []
         var lo = 0
         var firstRow = Int(manifest.rows)
-        let shardRows = BuildOptions().shardSize
         while lo < source.count {
             let hi = min(source.count, lo + shardRows)
             let name = Format.shardName(generation, firstShardNumber + records.count)
@@ -380,6 +414,12 @@ public final class IndexWriter {
     /// build). Needs no pending changes (commit or roll back first).
     @discardableResult
     public func compact(retrain: Bool = false, options: BuildOptions = BuildOptions()) throws(HashIdxError) -> CompactionSummary {
+        try compact(retrain: retrain, options: options, policy: nil)
+    }
+
+    /// ``compact(retrain:options:)``, rewriting what `policy` picks (`nil`: every shard with
+    /// deletions, and the small shards when there are two or more).
+    private func compact(retrain: Bool, options: BuildOptions, policy: MergePolicy?) throws(HashIdxError) -> CompactionSummary {
         try checkOpen()
         guard !hasChanges else {
             throw .invalidArgument(name: "compact", reason: "the writer has uncommitted changes; commit or roll them back first")
@@ -393,13 +433,23 @@ public final class IndexWriter {
         // Small shards (below half the shard size) are merged when there are two or more.
         let small = manifest.shards.indices.filter { Int(manifest.shards[$0].rows) < options.shardSize / 2 }
         let rewrite: [Int]
-        if retrain || !manifest.hasStringIDs {
-            // Row-number ids: rows keep their numbers only if every shard is rewritten in order.
-            rewrite = Array(manifest.shards.indices)
+        let worthIt: Bool
+        if let policy {
+            let merging = small.count > policy.smallShards
+            rewrite = manifest.shards.indices.filter {
+                let s = manifest.shards[$0]
+                return Double(s.deleted) >= policy.deletedFraction * Double(s.rows) || (merging && small.contains($0))
+            }
+            worthIt = !rewrite.isEmpty
         } else {
-            rewrite = manifest.shards.indices.filter { manifest.shards[$0].deleted > 0 || (small.count > 1 && small.contains($0)) }
+            if retrain || !manifest.hasStringIDs {
+                // Row-number ids: rows keep their numbers only if every shard is rewritten in order.
+                rewrite = Array(manifest.shards.indices)
+            } else {
+                rewrite = manifest.shards.indices.filter { manifest.shards[$0].deleted > 0 || (small.count > 1 && small.contains($0)) }
+            }
+            worthIt = retrain || rewrite.contains { manifest.shards[$0].deleted > 0 } || small.count > 1
         }
-        let worthIt = retrain || rewrite.contains { manifest.shards[$0].deleted > 0 } || small.count > 1
         guard worthIt, !manifest.shards.isEmpty else {
             return CompactionSummary(generation: base.generation, rewrittenShards: 0, shards: base.shardCount,
                                      bytesBefore: before, bytesAfter: before, seconds: System.monotonicSeconds() - start)
@@ -433,7 +483,7 @@ public final class IndexWriter {
                     guard pendingRows > 0 else { return }
                     let (source, ids) = try liveItems(of: pending, stringIDs: stringIDs)
                     let records = try writeShards(source, ids: ids, manifest: next, generation: generation,
-                                                  firstShardNumber: shardNumber, written: &written)
+                                                  firstShardNumber: shardNumber, shardRows: options.shardSize, written: &written)
                     shardNumber += records.count
                     next.shards += records
                     next.rows += UInt64(source.count)

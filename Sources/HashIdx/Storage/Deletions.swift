@@ -1,5 +1,5 @@
 /// The deleted positions of one shard: one bit per position, set when the item stored there
-/// was deleted (docs/FORMAT.md §4, the deletion file).
+/// was deleted (docs/FORMAT.md §5, the deletion file).
 ///
 /// Shards never change once written; deleting an item writes a new deletion file for its
 /// shard in the writer's generation (the old bits plus the new ones), named by the manifest
