@@ -192,6 +192,20 @@ final class CatalogTests: XCTestCase {
             }
         }
         reader.start()
+        // And reader processes: `hashidx query` run again and again, each opening the newest
+        // generation; every answer must be some committed generation's.
+        let processAnswers = Locked<[[String]]>([])
+        let vectorText = query.map { String($0) }.joined(separator: ",")
+        let processReader = Thread {
+            while !done.withLock({ $0 }) {
+                guard let r = try? runCLI(["query", path, "--vector", vectorText, "--k", "8", "--probes", "3",
+                                           "--candidates", "100", "--format", "json"]) else { continue }
+                if r.status != 0 { failures.withLock { $0.append(r.err) }; continue }
+                let ids = r.out.components(separatedBy: "\"id\":\"").dropFirst().map { String($0.prefix { $0 != "\"" }) }
+                processAnswers.withLock { $0.append(ids) }
+            }
+        }
+        processReader.start()
         let writer = try IndexWriter(path: path, threads: 1)
         writer.mergePolicy = nil   // one generation per commit: the test knows each one's answer
         for i in 0..<100 {
@@ -207,7 +221,7 @@ final class CatalogTests: XCTestCase {
         }
         writer.close()
         done.withLock { $0 = true }
-        while !reader.isFinished { usleep(1000) }
+        while !reader.isFinished || !processReader.isFinished { usleep(1000) }
         XCTAssertEqual(failures.withLock { $0 }, [])
         let all = seen.withLock { $0 }
         let truth = expected.withLock { $0 }
@@ -215,7 +229,11 @@ final class CatalogTests: XCTestCase {
         for (generation, got) in all {
             XCTAssertEqual(got, truth[generation], "generation \(generation) answered differently")
         }
-        print("reader during commits: \(all.count) answers over \(Set(all.map(\.0)).count) generations")
+        let committedIDs = Set(truth.values.map { $0.map(\.id) })
+        let fromProcesses = processAnswers.withLock { $0 }
+        XCTAssertGreaterThan(fromProcesses.count, 0)
+        for ids in fromProcesses { XCTAssertTrue(committedIDs.contains(ids), "a reader process got \(ids), no generation's answer") }
+        print("reader during commits: \(all.count) answers over \(Set(all.map(\.0)).count) generations in process, \(fromProcesses.count) from reader processes")
     }
 
     /// One writer at a time; the second gets an error that names the first.
@@ -342,15 +360,15 @@ final class CatalogTests: XCTestCase {
         let merged = try XCTUnwrap(try writer.commit().merged)
         XCTAssertEqual(merged.rewrittenShards, 1)
         XCTAssertEqual(try Index(path: path).deletedCount, 0)
-        for i in 0..<9 {                                            // with the (small) first shard: 10 small shards
+        for i in 0..<10 {                                           // 10 small shards next to the big one
             try writer.add(try InMemoryVectors(rows: [vector(&rng)]), ids: ["a\(i)"])
             let summary = try writer.commit()
             XCTAssertNil(summary.merged, "commit \(i)")
         }
-        try writer.add(try InMemoryVectors(rows: [vector(&rng)]), ids: ["a9"])   // 11
+        try writer.add(try InMemoryVectors(rows: [vector(&rng)]), ids: ["a10"])  // 11: merged, the big one kept
         XCTAssertEqual(try writer.commit().merged?.rewrittenShards, 11)
-        XCTAssertEqual(try Index(path: path).shardCount, 1)
-        XCTAssertEqual(try Index(path: path).count, 190 + 10)
+        XCTAssertEqual(try Index(path: path).shardCount, 2)
+        XCTAssertEqual(try Index(path: path).count, 190 + 11)
         writer.close()
     }
 

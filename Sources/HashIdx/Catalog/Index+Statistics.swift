@@ -70,9 +70,10 @@ extension Index {
     public struct Drift: Sendable, Equatable {
         /// Mean cosine of the training build's rows to their centroids.
         public var trainingFit: Double
-        /// Mean cosine of the rows written since training (adds and compactions) to theirs.
+        /// Mean cosine of the rows added since training to theirs.
         public var recentFit: Double
-        /// Rows written since training.
+        /// Rows added since training (after compactions, an estimate: each compaction keeps
+        /// its inputs' count scaled by the rows it kept).
         public var recentRows: Int
         /// `(1 - recentFit) / (1 - trainingFit)`: 1 when new rows fit the partitions as well
         /// as the training rows; above ``Drift/retrainAbove``, retraining is advised.
@@ -81,17 +82,17 @@ extension Index {
         public static let retrainAbove = 1.25
     }
 
-    /// The drift of the rows written since training, or `nil` when the index has no
+    /// The drift of the rows added since training, or `nil` when the index has no
     /// partitions, no such rows, or predates the figure (format version 2).
     public var drift: Drift? {
         let m = manifest
-        guard m.centroids != nil, m.trainedGeneration > 0, m.trainingFit > 0 else { return nil }
-        var rows = 0, sum = 0.0
-        for s in m.shards where (Format.generation(ofFile: s.fileName) ?? 0) > m.trainedGeneration {
-            rows += Int(s.rows)
-            sum += Double(s.fit) * Double(s.rows)
+        guard m.centroids != nil, m.trainingFit > 0 else { return nil }
+        var rows = 0.0, sum = 0.0
+        for s in m.shards where s.addedRows > 0 {
+            rows += Double(s.addedRows)
+            sum += Double(s.addedFit) * Double(s.addedRows)
         }
         guard rows > 0 else { return nil }
-        return Drift(trainingFit: Double(m.trainingFit), recentFit: sum / Double(rows), recentRows: rows)
+        return Drift(trainingFit: Double(m.trainingFit), recentFit: sum / rows, recentRows: Int(rows))
     }
 }

@@ -47,8 +47,9 @@ public final class IndexWriter {
 
     /// When ``commit()`` goes on to compact, in the spirit of Lucene's merge policy: a shard
     /// is rewritten once enough of it is deleted (a query still scans deleted rows), and
-    /// the small shards adds leave are merged once there are many (a query visits every
-    /// shard's probed partitions). The compaction is a second commit, right after the first.
+    /// the small shards adds leave (under half the shard size and under a quarter of the
+    /// largest shard) are merged once there are many (a query visits every shard's probed
+    /// partitions). The compaction is a second commit, right after the first.
     /// Indexes whose ids are row numbers are never compacted automatically (it would turn
     /// their ids into strings).
     public struct MergePolicy: Sendable, Equatable {
@@ -302,8 +303,10 @@ public final class IndexWriter {
                 let source = try InMemoryVectors(values: values, dimension: d, name: "added rows")
                 let ids = base.hasStringIDs ? keep.map { addedIDs[$0] } : nil
                 let firstNew = manifest.shards.count
-                manifest.shards += try writeShards(source, ids: ids, manifest: manifest, generation: generation,
-                                                   firstShardNumber: 0, written: &written)
+                var records = try writeShards(source, ids: ids, manifest: manifest, generation: generation,
+                                              firstShardNumber: 0, written: &written)
+                for i in records.indices { records[i].addedRows = records[i].rows; records[i].addedFit = records[i].fit }
+                manifest.shards += records
                 manifest.rows += UInt64(keep.count)
                 if !base.hasStringIDs && !addedRemoved.isEmpty {
                     for index in firstNew..<manifest.shards.count {
@@ -435,10 +438,15 @@ public final class IndexWriter {
         let rewrite: [Int]
         let worthIt: Bool
         if let policy {
-            let merging = small.count > policy.smallShards
+            // Small, for the policy: under a quarter of the largest shard too, so that merges
+            // stay among shards of like size (the merged shard grows into the next tier
+            // instead of rewriting the big shards on every commit).
+            let largest = manifest.shards.map(\.rows).max() ?? 0
+            let tier = small.filter { manifest.shards[$0].rows * 4 < largest }
+            let merging = tier.count > policy.smallShards
             rewrite = manifest.shards.indices.filter {
                 let s = manifest.shards[$0]
-                return Double(s.deleted) >= policy.deletedFraction * Double(s.rows) || (merging && small.contains($0))
+                return Double(s.deleted) >= policy.deletedFraction * Double(s.rows) || (merging && tier.contains($0))
             }
             worthIt = !rewrite.isEmpty
         } else {
@@ -482,8 +490,20 @@ public final class IndexWriter {
                 func flush() throws(HashIdxError) {
                     guard pendingRows > 0 else { return }
                     let (source, ids) = try liveItems(of: pending, stringIDs: stringIDs)
-                    let records = try writeShards(source, ids: ids, manifest: next, generation: generation,
+                    var records = try writeShards(source, ids: ids, manifest: next, generation: generation,
                                                   firstShardNumber: shardNumber, shardRows: options.shardSize, written: &written)
+                    // Rows added since training: the inputs' counts, scaled by the rows kept.
+                    var added = 0.0, addedFit = 0.0
+                    for i in pending {
+                        let s = manifest.shards[i]
+                        let kept = Double(s.addedRows) * Double(s.rows - s.deleted) / Double(s.rows)
+                        added += kept
+                        addedFit += kept * Double(s.addedFit)
+                    }
+                    for i in records.indices where source.count > 0 {
+                        records[i].addedRows = min(records[i].rows, UInt64((added * Double(records[i].rows) / Double(source.count)).rounded()))
+                        records[i].addedFit = added > 0 ? Float(addedFit / added) : 0
+                    }
                     shardNumber += records.count
                     next.shards += records
                     next.rows += UInt64(source.count)

@@ -164,10 +164,14 @@ struct ShardRecord: Equatable {
     /// The mean cosine of the shard's rows to their centroids when it was written (0: no
     /// partitions, or version 2).
     var fit: Float = 0
+    /// Rows of the shard written since training (by adds; a compaction carries the count of
+    /// its inputs over, scaled by the rows it kept), and their mean cosine to their centroids.
+    var addedRows: UInt64 = 0
+    var addedFit: Float = 0
 
     /// Appends the record: name length, name, first row, rows, file size, header CRC; from
     /// version 3 on also the deletion file's name length and name (length 0: none), the
-    /// deleted count and the fit.
+    /// deleted count, the fit, and the rows added since training with their fit.
     func encode(into w: inout ByteWriter, version: UInt32) {
         let name = Array(fileName.utf8)
         w.u32(UInt32(name.count))
@@ -182,6 +186,8 @@ struct ShardRecord: Equatable {
             w.raw(deletions)
             w.u64(deleted)
             w.f32(fit)
+            w.u64(addedRows)
+            w.f32(addedFit)
         }
     }
 
@@ -206,7 +212,10 @@ struct ShardRecord: Equatable {
             record.deletionsFile = try fileName("deletion file", optional: true)
             record.deleted = try r.u64("deleted count")
             record.fit = try r.f32s(1, "shard fit")[0]
-            guard record.fit.isFinite, abs(record.fit) <= 1 else { throw bad("shard \(name): implausible fit") }
+            record.addedRows = try r.u64("rows added since training")
+            record.addedFit = try r.f32s(1, "fit of the rows added since training")[0]
+            guard record.fit.isFinite, abs(record.fit) <= 1, record.addedFit.isFinite, abs(record.addedFit) <= 1,
+                  record.addedRows <= n else { throw bad("shard \(name): implausible fit") }
             guard record.deleted <= n, (record.deleted == 0) == (record.deletionsFile == nil),
                   record.deletionsFile != name else { throw bad("shard \(name): deleted count and deletion file disagree") }
         }
