@@ -12,7 +12,7 @@ exact cosine ground truth of the live items computed here with numpy.
 
 Experiments (--only picks some):
   adds     build on the first 50 % of the rows, add the other 50 % in 10 `hashidx add`
-           batches (the merge policy merges the 11 small shards at the last one); against
+           batches (the merge policy merges small shards once more than 4 pile up); against
            one build of all rows: add time, recall, QPS.
   deletes  delete a random 50 % of a full build in one `hashidx delete --no-merge`; recall and QPS on
            the live items against a fresh build of them; then `hashidx compact`: bytes on
@@ -22,7 +22,7 @@ Experiments (--only picks some):
   churn    the big-ann-benchmarks streaming runbook shape: build on half the rows, then 10
            rounds of (insert 5 % of the rows, delete 5 % of the live items, search), with
            the default merge policy (a commit compacts once a third of a shard is deleted
-           or more than 10 small shards piled up);
+           or more than 4 small shards piled up);
            recall@10 at every checkpoint, bytes on disk against the live items, the drift
            figure of `hashidx info`. Two variants: new rows drawn like the training rows
            ("uniform"), and new rows from k-means clusters absent at training ("drifting").

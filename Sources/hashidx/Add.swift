@@ -39,7 +39,7 @@ struct Add: ParsableCommand {
     @Option(help: "Threads for hashing the rows (default: all cores).")
     var threads: Int?
 
-    @Flag(name: .customLong("no-merge"), help: "Do not compact after the commit, whatever the merge policy says (a third of a shard deleted, or more than 10 small shards).")
+    @Flag(name: .customLong("no-merge"), help: "Do not compact after the commit, whatever the merge policy says (a third of a shard deleted, or more than 4 small shards).")
     var noMerge = false
 
     func run() throws {

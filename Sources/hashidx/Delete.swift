@@ -31,7 +31,7 @@ struct Delete: ParsableCommand {
     @Flag(name: .customLong("ignore-missing"), help: "Skip ids that no item has instead of failing.")
     var ignoreMissing = false
 
-    @Flag(name: .customLong("no-merge"), help: "Do not compact after the commit, whatever the merge policy says (a third of a shard deleted, or more than 10 small shards).")
+    @Flag(name: .customLong("no-merge"), help: "Do not compact after the commit, whatever the merge policy says (a third of a shard deleted, or more than 4 small shards).")
     var noMerge = false
 
     func run() throws {

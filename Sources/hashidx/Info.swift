@@ -56,6 +56,12 @@ struct Info: ParsableCommand {
                     : "fine (retraining advised above \(formatFixed(Index.Drift.retrainAbove, 2)))"
                 print("drift:            \(formatFixed(drift.ratio, 2)) — the \(drift.recentRows) rows written since training sit \(formatFixed(drift.ratio, 2))× as far from their centroids as the training rows (mean cosine \(formatFixed(drift.recentFit, 3)) against \(formatFixed(drift.trainingFit, 3))); \(advice)")
             }
+            if let growth = index.growth, growth != 1 {
+                let advice = growth >= Index.growthRetrainAbove
+                    ? "each probe scans \(formatFixed(growth, 1))× the rows it did; `hashidx compact --retrain` re-partitions for this size"
+                    : "fine (retraining advised from \(formatFixed(Index.growthRetrainAbove, 1))×)"
+                print("growth:           \(formatFixed(growth, 2))× the rows the partitions were trained on; \(advice)")
+            }
             if verify { print("verify:           every block checked, no corruption") }
         }
     }

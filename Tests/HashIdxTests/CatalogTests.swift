@@ -347,13 +347,14 @@ final class CatalogTests: XCTestCase {
     }
 
     /// The merge policy compacts after a commit once a third of a shard is deleted or more
-    /// than 10 small shards piled up, and never without reason.
+    /// than its number of small shards piled up, and never without reason.
     func testMergePolicyCompactsWhenDeletionsOrSmallShardsPileUp() throws {
         let path = makeTemporaryDirectory(self) + "/m.hidx"
         var rng = SplitMix64(seed: 14)
         let rows = (0..<300).map { _ in vector(&rng) }
         try build(path, rows: rows, ids: (0..<300).map { "r\($0)" }, partitions: 4, shardSize: 1000)
         let writer = try IndexWriter(path: path)
+        writer.mergePolicy = IndexWriter.MergePolicy(deletedFraction: 1.0 / 3, smallShards: 10)
         try writer.delete(ids: (0..<90).map { "r\($0)" })           // 30 %: below a third
         XCTAssertNil(try writer.commit().merged)
         try writer.delete(ids: (90..<110).map { "r\($0)" })         // 36 %

@@ -95,4 +95,17 @@ extension Index {
         guard rows > 0 else { return nil }
         return Drift(trainingFit: Double(m.trainingFit), recentFit: sum / rows, recentRows: Int(rows))
     }
+
+    /// Items now over rows when the partitions were trained (`nil` when unknown or without
+    /// partitions). Each probe scans about this many times the rows it did after training;
+    /// above ``growthRetrainAbove`` retraining is advised.
+    public var growth: Double? {
+        let m = manifest
+        guard m.centroids != nil, m.trainedRows > 0 else { return nil }
+        return Double(count) / Double(m.trainedRows)
+    }
+
+    /// The growth above which `hashidx info` advises `hashidx compact --retrain`: partitions
+    /// hold twice the rows they were trained for.
+    public static let growthRetrainAbove = 2.0
 }

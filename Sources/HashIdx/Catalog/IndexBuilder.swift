@@ -133,6 +133,7 @@ public enum IndexBuilder {
                                                seed: options.training.seed),
                         centroids: centroids, shards: records)
         manifest.trainedGeneration = generation
+        manifest.trainedRows = UInt64(source.count)
         manifest.trainingFit = scores.map { Partitioning.fit($0[...]) } ?? 0
         return manifest
     }

@@ -20,6 +20,8 @@ struct Manifest: Equatable {
     /// The mean cosine of the training build's rows to their centroids (0: unknown or no
     /// partitions).
     var trainingFit: Float = 0
+    /// Rows the training build indexed (0: unknown, version 2).
+    var trainedRows: UInt64 = 0
 
     /// Serialises the manifest (see `docs/FORMAT.md`), ending with its CRC-32C.
     func encoded() -> [UInt8] {
@@ -40,6 +42,7 @@ struct Manifest: Equatable {
         w.u64(training.seed)
         if formatVersion >= 3 {
             w.u64(trainedGeneration)
+            w.u64(trainedRows)
             w.f32(trainingFit)
             w.u32(0)
         }
@@ -93,10 +96,13 @@ struct Manifest: Equatable {
         let seed = try r.u64("seed")
         var trainedGeneration: UInt64 = 0
         var trainingFit: Float = 0
+        var trainedRows: UInt64 = 0
         if version >= 3 {
             trainedGeneration = try r.u64("trained generation")
+            trainedRows = try r.u64("trained rows")
             trainingFit = try r.f32s(1, "training fit")[0]
-            guard try r.u32("reserved") == 0, trainingFit.isFinite, abs(trainingFit) <= 1 else { throw bad("implausible training fit") }
+            guard try r.u32("reserved") == 0, trainingFit.isFinite, abs(trainingFit) <= 1,
+                  trainedRows <= Manifest.maximumRows else { throw bad("implausible training fit or rows") }
         }
         guard dim > 0, dim <= 1 << 16, bits > 0, bits % 64 == 0, bits <= 1 << 14, idKind <= 1,
               rowsPerBlock > 0, rowsPerBlock <= 1 << 16, rows <= Manifest.maximumRows, sample <= Manifest.maximumRows else {
@@ -143,7 +149,8 @@ struct Manifest: Equatable {
         return Manifest(formatVersion: version, rows: rows, model: model, hasStringIDs: idKind == 1, vectorType: vectorType,
                         rowsPerBlock: rowsPerBlock,
                         training: TrainingInfo(sampleSize: Int(sample), iterations: Int(iterations), seed: seed),
-                        centroids: centroids, shards: shards, trainedGeneration: trainedGeneration, trainingFit: trainingFit)
+                        centroids: centroids, shards: shards, trainedGeneration: trainedGeneration, trainingFit: trainingFit,
+                        trainedRows: trainedRows)
     }
 }
 
