@@ -315,11 +315,14 @@ final class CatalogTests: XCTestCase {
         writer.mergePolicy = nil
         try writer.delete(ids: (0..<100).map { "r\($0)" })
         try writer.commit()
+        XCTAssertEqual(try XCTUnwrap(try Index(path: path).growth), 200.0 / 300.0, accuracy: 1e-9)
         let summary = try writer.compact(retrain: true, options: BuildOptions(training: TrainingOptions(bits: 128), partitions: 5, vectorType: .float32))
         writer.close()
         XCTAssertLessThan(summary.bytesAfter, summary.bytesBefore)
         let index = try Index(path: path)
         XCTAssertEqual(index.bits, 128)
+        XCTAssertEqual(index.growth, 1, "retraining resets the growth")
+        XCTAssertNil(index.drift, "and the rows added since training")
         XCTAssertEqual(index.partitionCount, 5)
         var model: [String: [Float]] = [:]
         for i in 100..<300 { model["r\(i)"] = rows[i] }
