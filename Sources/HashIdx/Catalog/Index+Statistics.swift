@@ -41,8 +41,9 @@ extension Index {
     public struct ShardStatistics: Sendable, Equatable {
         /// The shard's file name.
         public var fileName: String
-        /// Rows stored, and how many of them are deleted.
+        /// Rows stored.
         public var rows: Int
+        /// Rows of them that are deleted.
         public var deleted: Int
         /// Bytes of the shard file and of its deletion file.
         public var bytes: Int

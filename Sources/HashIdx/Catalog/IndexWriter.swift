@@ -79,7 +79,9 @@ public final class IndexWriter {
     /// In-memory id look-up of each shard file (shards never change), built on first use.
     private var idLookups: [String: ShardIDLookup] = [:]
 
-    /// Opens `path` (an index built by ``IndexBuilder``) for writing.
+    /// Opens `path` (an index built by ``IndexBuilder``) for writing, hashing added rows on
+    /// `threads` threads (all cores when `nil`). `holder` names this writer in the lock file,
+    /// so that another writer's error says who holds the index.
     ///
     /// - Throws: ``HashIdxError/io(path:reason:)`` when another writer holds the lock, and
     ///   the errors of ``Index/init(path:)``.
@@ -255,8 +257,9 @@ public final class IndexWriter {
     public struct CommitSummary: Sendable, Equatable {
         /// The generation committed (the previous one when there was nothing to commit).
         public var generation: UInt64
-        /// Items added and deleted by the commit (an upsert counts once in each).
+        /// Items added by the commit (an upsert counts here and in ``deleted``).
         public var added: Int
+        /// Items deleted by the commit.
         public var deleted: Int
         /// Items in the index after it.
         public var count: Int
@@ -537,9 +540,11 @@ public final class IndexWriter {
         public var rewrittenShards: Int
         /// Shards after it.
         public var shards: Int
-        /// Bytes of the index's files before and after.
+        /// Bytes of the index's files before.
         public var bytesBefore: Int
+        /// Bytes of the index's files after.
         public var bytesAfter: Int
+        /// Seconds it took.
         public var seconds: Double
     }
 
