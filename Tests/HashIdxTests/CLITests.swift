@@ -75,7 +75,7 @@ final class CLITests: XCTestCase {
     func testInfo() throws {
         let r = try runCLI(["info", index, "--verify"])
         XCTAssertEqual(r.status, 0, r.err)
-        for field in ["format version:   \(Format.version)", "rows:             400", "dimension:        12", "bits:             128",
+        for field in ["format version:   \(Format.version)", "items:            400", "generation:       1", "dimension:        12", "bits:             128",
                       "shards:           1", "bytes on disk:", "compression ratio", "training sample:  400 rows", "random frame (no ITQ: bits > dimension)", "vector type:      float16",
                       "every block checked"] {
             XCTAssertTrue(r.out.contains(field), "info lacks \(field): \(r.out)")
@@ -102,5 +102,56 @@ final class CLITests: XCTestCase {
         }
         // With every row a candidate the re-rank is exact.
         XCTAssertEqual((settings[1]["recall"] as? NSNumber)?.doubleValue, 1.0)
+    }
+
+    /// `add`, `delete`, `compact` and `info` on a living catalog, and their bad input.
+    func testAddDeleteCompactAndTheirErrors() throws {
+        let more = clusteredVectors(count: 30, dim: 12, seed: 99)
+        writeNpy(dir + "/more.npy", rows: more)
+        writeFile(dir + "/more.txt", Array((0..<30).map { "new \($0)\n" }.joined().utf8))
+        var r = try runCLI(["add", index, dir + "/more.npy", "--ids", dir + "/more.txt", "--commit-every", "10"])
+        XCTAssertEqual(r.status, 0, r.err)
+        XCTAssertTrue(r.out.contains("added:    30") && r.out.contains("3 commits"), r.out)
+        r = try runCLI(["add", index, dir + "/more.npy", "--ids", dir + "/more.txt"])
+        XCTAssertEqual(r.status, 1)
+        XCTAssertTrue(r.err.contains("new 0"), "a duplicate id is named: \(r.err)")
+        r = try runCLI(["add", index, dir + "/more.npy", "--ids", dir + "/more.txt", "--upsert"])
+        XCTAssertEqual(r.status, 0, r.err)
+        XCTAssertTrue(r.out.contains("replaced: 30"), r.out)
+        r = try runCLI(["add", index, dir + "/more.npy", "--upsert"])
+        XCTAssertEqual(r.status, 1)
+        XCTAssertTrue(r.err.contains("needs --ids"), r.err)
+        r = try runCLI(["add", index, dir + "/more.npy", "--ids", dir + "/more.txt", "--commit-every", "0", "--upsert"])
+        XCTAssertEqual(r.status, 1)
+        XCTAssertTrue(r.err.contains("commit-every"), r.err)
+        r = try runCLI(["add", index, dir + "/v.npy", "--ids", dir + "/more.txt"])
+        XCTAssertEqual(r.status, 1)
+        XCTAssertTrue(r.err.contains("30") && r.err.contains("400"), "id count mismatch: \(r.err)")
+
+        r = try runCLI(["delete", index])
+        XCTAssertEqual(r.status, 1)
+        XCTAssertTrue(r.err.contains("--id"), r.err)
+        r = try runCLI(["delete", index, "--id", "new 3", "--id", "nothing"])
+        XCTAssertEqual(r.status, 1, "an unknown id deletes nothing")
+        r = try runCLI(["delete", index, "--id", "new 3", "--id", "nothing", "--ignore-missing", "--no-merge"])
+        XCTAssertEqual(r.status, 0, r.err)
+        XCTAssertTrue(r.out.contains("deleted:  1") && r.out.contains("unknown:  1"), r.out)
+        XCTAssertTrue(r.err.contains("no item has id nothing"), r.err)
+        r = try runCLI(["query", index, "--id", "new 3"])
+        XCTAssertEqual(r.status, 1, "a deleted item is gone")
+
+        r = try runCLI(["info", index])
+        XCTAssertEqual(r.status, 0, r.err)
+        XCTAssertTrue(r.out.contains("items:            429 live, 1 deleted"), r.out)   // the upsert emptied and dropped the three 10-row shards
+        XCTAssertTrue(r.out.contains("reclaimable:"), r.out)
+        r = try runCLI(["compact", index])
+        XCTAssertEqual(r.status, 0, r.err)
+        XCTAssertTrue(r.out.contains("rewritten shards:"), r.out)
+        r = try runCLI(["info", index, "--verify"])
+        XCTAssertTrue(r.out.contains("items:            429\n"), r.out)
+        r = try runCLI(["compact", index])
+        XCTAssertTrue(r.out.contains("nothing to compact"), r.out)
+        r = try runCLI(["compact", dir + "/nowhere.hidx"])
+        XCTAssertEqual(r.status, 1)
     }
 }
