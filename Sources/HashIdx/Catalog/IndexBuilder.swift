@@ -64,7 +64,7 @@ public enum IndexBuilder {
             let records = manifest.shards
             let committed = try directory.commit(manifest, generation: generation, written: &written)
             // Old generations and leftovers of interrupted builds are now unreferenced.
-            directory.removeAll(except: Set(records.map(\.fileName) + [committed.name]))
+            directory.removeAll(except: manifest.fileNames.union([committed.name]))
             progress(BuildProgress(phase: .finishing, done: 1, total: 1))
             let bytes = IndexDirectory.bytesOnDisk(shards: records, manifestName: committed.name, manifestBytes: committed.bytes)
             return BuildSummary(rows: source.count, dimension: source.dimension, bits: manifest.model.bits,

@@ -145,22 +145,40 @@ public final class IndexWriter {
     @discardableResult
     public func delete(ids: [String], ignoringMissing: Bool = false) throws(HashIdxError) -> [String] {
         try checkOpen()
-        var found: [(pending: Int?, committed: (shard: Int, position: Int)?)] = []
+        var found: [LiveItem] = []
         var missing: [String] = []
         for id in ids {
-            let pending = addedIndex[id].flatMap { addedRemoved.contains($0) ? nil : $0 }
-            let committed = try committedItem(id)
-            if pending == nil && committed == nil { missing.append(id) }
-            found.append((pending, committed))
+            let item = try liveItem(id)
+            if item.isEmpty { missing.append(id) }
+            found.append(item)
         }
         if !missing.isEmpty && !ignoringMissing {
             throw .unknownID(missing.count == 1 ? missing[0] : "\(missing[0]) and \(missing.count - 1) more ids")
         }
-        for (pending, committed) in found {
-            if let pending { addedRemoved.insert(pending) }
-            if let c = committed { deletions[c.shard, default: []].insert(c.position) }
-        }
+        remove(found)
         return missing
+    }
+
+    /// Where the live item with an id is: a pending added row, a committed row, or both
+    /// (an upserted id before its commit: only the pending row is live, and the committed
+    /// one is already marked).
+    private struct LiveItem {
+        var pending: Int?
+        var committed: (shard: Int, position: Int)?
+        var isEmpty: Bool { pending == nil && committed == nil }
+    }
+
+    /// The live item with `id`, counting the pending changes.
+    private func liveItem(_ id: String) throws(HashIdxError) -> LiveItem {
+        LiveItem(pending: addedIndex[id].flatMap { addedRemoved.contains($0) ? nil : $0 }, committed: try committedItem(id))
+    }
+
+    /// Marks `items` deleted in the pending changes.
+    private func remove(_ items: [LiveItem]) {
+        for item in items {
+            if let pending = item.pending { addedRemoved.insert(pending) }
+            if let c = item.committed { deletions[c.shard, default: []].insert(c.position) }
+        }
     }
 
     /// Drops every uncommitted change.
@@ -223,21 +241,15 @@ public final class IndexWriter {
                 try unit.withUnsafeMutableBufferPointer { (u) throws(HashIdxError) in _ = try Vectors.normalize(u, source: vectors.name, row: i) }
             }
         }
-        var replaced: [(pending: Int?, committed: (shard: Int, position: Int)?)] = []
-        if let ids {
-            for id in ids {
-                let pending = addedIndex[id].flatMap { addedRemoved.contains($0) ? nil : $0 }
-                let committed = try committedItem(id)
-                if !replacing && (pending != nil || committed != nil) {
-                    throw .duplicateID(path: "ids", id: id, firstLine: 0, secondLine: 0)
-                }
-                replaced.append((pending, committed))
+        var replaced: [LiveItem] = []
+        for id in ids ?? [] {
+            let item = try liveItem(id)
+            if !replacing && !item.isEmpty {
+                throw .duplicateID(path: "ids", id: id, firstLine: 0, secondLine: 0)
             }
+            replaced.append(item)
         }
-        for (pending, committed) in replaced {
-            if let pending { addedRemoved.insert(pending) }
-            if let c = committed { deletions[c.shard, default: []].insert(c.position) }
-        }
+        remove(replaced)
         let first = addedIDs.count
         added.append(contentsOf: rows)
         for i in 0..<n {
@@ -574,10 +586,5 @@ public final class IndexWriter {
 
 extension Index {
     /// The names of the files of this generation: `CURRENT`'s manifest, shards, deletion files.
-    var liveFiles: Set<String> {
-        var names = Set(manifest.shards.map(\.fileName))
-        for s in manifest.shards { if let d = s.deletionsFile { names.insert(d) } }
-        names.insert(Format.manifestName(generation))
-        return names
-    }
+    var liveFiles: Set<String> { manifest.fileNames.union([Format.manifestName(generation)]) }
 }

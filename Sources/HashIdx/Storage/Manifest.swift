@@ -57,6 +57,11 @@ struct Manifest: Equatable {
         return w.bytes
     }
 
+    /// The files the manifest names: its shards and their deletion files.
+    var fileNames: Set<String> {
+        Set(shards.flatMap(\.fileNames))
+    }
+
     /// Items that are not deleted.
     var liveRows: UInt64 { rows - shards.reduce(0) { $0 + $1.deleted } }
 
@@ -138,7 +143,7 @@ struct Manifest: Equatable {
             let record = try ShardRecord.decode(&r, version: version, bad: bad)
             guard record.firstRow == next, record.rows > 0, record.rows <= rows - record.firstRow,
                   record.rows <= Manifest.maximumShardRows else { throw bad("shard rows do not tile the index") }
-            for name in [record.fileName] + (record.deletionsFile.map { [$0] } ?? []) {
+            for name in record.fileNames {
                 guard names.insert(name).inserted else { throw bad("file \(name) is named twice") }
             }
             next = record.firstRow + record.rows
@@ -175,6 +180,9 @@ struct ShardRecord: Equatable {
     /// its inputs over, scaled by the rows it kept), and their mean cosine to their centroids.
     var addedRows: UInt64 = 0
     var addedFit: Float = 0
+
+    /// The shard's file and its deletion file, if any.
+    var fileNames: [String] { [fileName] + (deletionsFile.map { [$0] } ?? []) }
 
     /// Appends the record: name length, name, first row, rows, file size, header CRC; from
     /// version 3 on also the deletion file's name length and name (length 0: none), the

@@ -16,19 +16,21 @@ extension Shard {
         return s
     }
 
-    /// The position whose id is `id`, by binary search over the id order; `nil` when no
+    /// The position whose id is `id`, by binary search over the id order (over its entries
+    /// `entries` only, when the caller knows the id can only be there); `nil` when no
     /// position of this shard has it (or ids are row numbers).
-    func position(forID id: String, cursor: inout BlockCursor) throws(HashIdxError) -> Int? {
+    func position(forID id: String, cursor: inout BlockCursor, entries: Range<Int>? = nil) throws(HashIdxError) -> Int? {
         guard let order = idOrder else { return nil }
         let key = Array(id.utf8)
-        var lo = 0, hi = rows
+        let entries = entries ?? 0..<rows
+        var lo = entries.lowerBound, hi = entries.upperBound
         while lo < hi {
             let mid = (lo + hi) / 2
             let p = Int(order.le(UInt32.self, at: 4 * mid))
             let candidate = try self.id(at: p, cursor: &cursor)
             if candidate.utf8.lexicographicallyPrecedes(key) { lo = mid + 1 } else { hi = mid }
         }
-        if lo < rows {
+        if lo < entries.upperBound {
             let p = Int(order.le(UInt32.self, at: 4 * lo))
             if try self.id(at: p, cursor: &cursor) == id { return p }
         }
@@ -83,16 +85,7 @@ struct ShardIDLookup: Sendable {
             if key.lexicographicallyPrecedes(fence[mid]) { hi = mid } else { lo = mid + 1 }
         }
         guard lo > 0 else { return nil }
-        let order = shard.idOrder!
-        var a = (lo - 1) * Self.stride, b = min(shard.rows, lo * Self.stride)
-        while a < b {
-            let mid = (a + b) / 2
-            let p = Int(order.le(UInt32.self, at: 4 * mid))
-            let candidate = try shard.id(at: p, cursor: &cursor)
-            if candidate.utf8.lexicographicallyPrecedes(key) { a = mid + 1 } else { b = mid }
-        }
-        guard a < shard.rows else { return nil }
-        let p = Int(order.le(UInt32.self, at: 4 * a))
-        return try shard.id(at: p, cursor: &cursor) == id ? p : nil
+        return try shard.position(forID: id, cursor: &cursor,
+                                  entries: ((lo - 1) * Self.stride)..<min(shard.rows, lo * Self.stride))
     }
 }
