@@ -30,6 +30,9 @@ struct Add: ParsableCommand {
     @Option(help: "A text file with one UTF-8 id per line, one per row.")
     var ids: String?
 
+    @Option(help: "A JSON-lines file of the added items' attributes, one object per row.")
+    var attributes: String?
+
     @Flag(help: "Replace the items whose ids exist already.")
     var upsert = false
 
@@ -47,6 +50,7 @@ struct Add: ParsableCommand {
             let source = try VectorFile(path: vectors)
             let list = try ids.map { (p) throws(HashIdxError) in try IDList.read(path: p) }
             if let list, list.count != source.count { throw .idCountMismatch(path: ids!, ids: list.count, rows: source.count) }
+            let table = try attributes.map { (p) throws(HashIdxError) in try AttributesFile.read(path: p, rows: source.count) }
             if upsert && list == nil { throw .invalidArgument(name: "upsert", reason: "needs --ids (the ids of the items to replace)") }
             let batch = commitEvery ?? max(1, source.count)
             guard batch > 0 else { throw .invalidArgument(name: "commit-every", reason: "must be positive, got \(batch)") }
@@ -70,7 +74,8 @@ struct Add: ParsableCommand {
                     rows = try InMemoryVectors(values: values, dimension: source.dimension, name: "\(vectors) rows \(lo)..<\(hi)")
                 }
                 let batchIDs = list.map { Array($0[lo..<hi]) }
-                if upsert { try writer.upsert(rows, ids: batchIDs!) } else { try writer.add(rows, ids: batchIDs) }
+                let batchAttributes = table.map { $0.rows(lo..<hi) }
+                if upsert { try writer.upsert(rows, ids: batchIDs!, attributes: batchAttributes) } else { try writer.add(rows, ids: batchIDs, attributes: batchAttributes) }
                 let c = try writer.commit()
                 s.generation = c.generation; s.added += c.added; s.deleted += c.deleted; s.count = c.count; s.seconds += c.seconds
                 commits += 1

@@ -36,6 +36,9 @@ struct Build: ParsableCommand {
     @Option(help: "A text file with one UTF-8 id per line, one per row (default: row numbers).")
     var ids: String?
 
+    @Option(help: "A JSON-lines file of the items' attributes, one object per row, in row order (see `hashidx query --where`).")
+    var attributes: String?
+
     @Option(help: "Code length in bits, a multiple of 64.")
     var bits: Int = TrainingOptions.defaultBits
 
@@ -72,7 +75,7 @@ struct Build: ParsableCommand {
             options.threads = threads
             options.vectorType = vectorType
             let meter = ProgressMeter()
-            let summary = try IndexBuilder.build(vectorsPath: vectors, idsPath: ids, to: output, options: options) {
+            let summary = try IndexBuilder.build(vectorsPath: vectors, idsPath: ids, attributesPath: attributes, to: output, options: options) {
                 meter.update($0)
             }
             meter.finish()

@@ -49,6 +49,9 @@ struct Eval: ParsableCommand {
     @Option(help: "Use only the first N queries.")
     var limit: Int?
 
+    @Option(name: .customLong("where"), help: "Evaluate filtered search: only items satisfying this filter (the ground truth must be filtered the same way: `hashidx groundtruth --where`).")
+    var filter: String?
+
     @Option(help: "Output: table or json.")
     var format: OutputFormat = .table
 
@@ -62,7 +65,8 @@ struct Eval: ParsableCommand {
             let truth = try GroundTruthFile(path: groundTruth)
             let report = try Evaluation.run(indexPath: index, queries: source, groundTruth: truth, k: k,
                                             candidates: sweep, probes: probeSweep, shortlistFactor: shortlist,
-                                            threads: threads)
+                                            threads: threads,
+                                            filter: try filter.map { (f) throws(HashIdxError) in try Filter(f) })
             print(format == .table ? table(report) : json(report), terminator: "")
         }
     }

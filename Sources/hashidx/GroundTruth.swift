@@ -15,6 +15,12 @@ struct GroundTruth: ParsableCommand {
 
           hashidx groundtruth base.npy queries.npy --k 100 -o gt.npy
           hashidx eval base.hidx --queries queries.npy --ground-truth gt.npy --k 10
+
+        Filtered ground truth (only base rows whose attributes satisfy the filter;
+        a query with fewer than k matches gets -1 after them):
+
+          hashidx groundtruth base.npy queries.npy --k 10 --attributes attrs.jsonl \
+              --where 'price < 50 and in_stock' -o gt-cheap.npy
         """
     )
 
@@ -30,6 +36,12 @@ struct GroundTruth: ParsableCommand {
     @Option(name: .shortAndLong, help: "The output file (.npy, .ivecs or .ibin).")
     var output: String
 
+    @Option(help: "The base rows' attributes (JSON lines, as for `hashidx build --attributes`); needed by --where.")
+    var attributes: String?
+
+    @Option(name: .customLong("where"), help: "Only base rows whose attributes satisfy this filter.")
+    var filter: String?
+
     @Option(help: "Threads (default: all cores).")
     var threads: Int?
 
@@ -44,7 +56,12 @@ struct GroundTruth: ParsableCommand {
             let total = queryFile.count
             let start = ProgressMeter.now()
             let lastShown = Atomic<Int>(-1)   // (an atomic: ThreadSanitizer does not see Mutex's lock)
-            let results = try ExactSearch.topK(base: baseFile, queries: queryFile, k: k, threads: threads) { done in
+            guard (filter == nil) == (attributes == nil) else {
+                throw .invalidArgument(name: "where", reason: "--where and --attributes go together")
+            }
+            let parsed = try filter.map { (f) throws(HashIdxError) in try Filter(f) }
+            let table = try attributes.map { (p) throws(HashIdxError) in try AttributesFile.read(path: p, rows: baseFile.count) }
+            let progress: @Sendable (Int) -> Void = { done in
                 let percent = done * 10 / max(total, 1)
                 var last = lastShown.load(ordering: .relaxed)
                 var show = false
@@ -57,6 +74,13 @@ struct GroundTruth: ParsableCommand {
                     let rate = Double(done) / max(ProgressMeter.now() - start, 1e-9)
                     writeStderr("groundtruth: \(done)/\(total) queries, \(Int(rate)) queries/s\n")
                 }
+            }
+            let results: [[Int]]
+            if let parsed, let table {
+                results = try ExactSearch.topK(base: baseFile, queries: queryFile, k: k, filter: parsed, attributes: table,
+                                               threads: threads, progress: progress)
+            } else {
+                results = try ExactSearch.topK(base: baseFile, queries: queryFile, k: k, threads: threads, progress: progress)
             }
             try GroundTruthFile.write(results, to: output)
             print("wrote \(output): \(total) queries × \(k) neighbours in \(formatFixed(ProgressMeter.now() - start, 2)) s")

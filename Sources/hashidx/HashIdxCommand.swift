@@ -22,7 +22,7 @@ struct HashIdxCommand: ParsableCommand {
           hashidx query words.hidx --id king --k 10
           hashidx info words.hidx
         """,
-        subcommands: [Build.self, Add.self, Delete.self, Compact.self, Query.self, Info.self, Eval.self, GroundTruth.self]
+        subcommands: [Build.self, Add.self, Delete.self, Compact.self, Query.self, Get.self, Info.self, Eval.self, GroundTruth.self]
     )
 }
 

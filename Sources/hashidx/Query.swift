@@ -19,6 +19,16 @@ struct Query: ParsableCommand {
 
         Scores are cosine similarities. --id leaves the item itself out of its
         results.
+
+        Filters (an index built with --attributes):
+
+          hashidx query shop.hidx --id sku-17 --k 10 \
+              --where 'category = "dress" and price < 50 and in_stock' --fields price,category
+
+        Operators: = != < <= > >=, in (…), not in (…), contains (lists of strings),
+        is null, is not null, and, or, not, parentheses; a bare boolean attribute
+        means it is true. Strings are double-quoted. Every result satisfies the
+        filter; fewer than k come back when fewer items match.
         """
     )
 
@@ -36,6 +46,12 @@ struct Query: ParsableCommand {
 
     @Option(help: "A vectors file (.npy, .fvecs, .fbin): one query per row.")
     var queries: String?
+
+    @Option(name: .customLong("where"), help: "Only items whose attributes satisfy this filter, e.g. 'price < 50 and in_stock'.")
+    var filter: String?
+
+    @Option(help: "Comma-separated attributes to print with each result.")
+    var fields: String?
 
     @Option(help: "Hamming candidates re-ranked by exact cosine (more: better recall, slower).")
     var candidates: Int = SearchOptions.defaultCandidates
@@ -59,7 +75,9 @@ struct Query: ParsableCommand {
                 throw .invalidArgument(name: "query", reason: "give exactly one of --vector, --id or --queries")
             }
             if let threads, threads <= 0 { throw .invalidArgument(name: "threads", reason: "must be positive, got \(threads)") }
-            let options = SearchOptions(k: k, candidates: candidates, probes: probes, shortlistFactor: shortlist)
+            let options = SearchOptions(k: k, candidates: candidates, probes: probes, shortlistFactor: shortlist,
+                                        filter: try filter.map { (f) throws(HashIdxError) in try Filter(f) },
+                                        fields: fieldList(fields))
             try options.validate()
             let index = try Index(path: self.index)
             var labelled: [(label: String, results: [SearchResult])] = []
@@ -99,7 +117,8 @@ struct Query: ParsableCommand {
                 let width = max(2, q.results.map { $0.id.count }.max() ?? 2)
                 s += "rank  " + "id".padding(width) + "  score\n"
                 for (r, hit) in q.results.enumerated() {
-                    s += String(r + 1).padding(4) + "  " + hit.id.padding(width) + "  " + formatFixed(Double(hit.score), 4) + "\n"
+                    s += String(r + 1).padding(4) + "  " + hit.id.padding(width) + "  " + formatFixed(Double(hit.score), 4)
+                    s += hit.attributes.isEmpty ? "\n" : "  " + jsonObject(hit.attributes) + "\n"
                 }
             }
             return s
@@ -113,7 +132,8 @@ struct Query: ParsableCommand {
 
     func jsonResults(_ r: [SearchResult]) -> String {
         "[" + r.enumerated().map { i, hit in
-            "{\"rank\":\(i + 1),\"id\":\(jsonString(hit.id)),\"score\":\(formatFixed(Double(hit.score), 6))}"
+            "{\"rank\":\(i + 1),\"id\":\(jsonString(hit.id)),\"score\":\(formatFixed(Double(hit.score), 6))"
+                + (fields == nil ? "}" : ",\"attributes\":\(jsonObject(hit.attributes))}")
         }.joined(separator: ",") + "]"
     }
 }
@@ -125,23 +145,14 @@ extension String {
 }
 
 /// `s` as a JSON string literal.
-func jsonString(_ s: String) -> String {
-    var out = "\""
-    for u in s.unicodeScalars {
-        switch u {
-        case "\"": out += "\\\""
-        case "\\": out += "\\\\"
-        case "\n": out += "\\n"
-        case "\r": out += "\\r"
-        case "\t": out += "\\t"
-        default:
-            if u.value < 0x20 {
-                let hex = String(u.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            } else {
-                out.unicodeScalars.append(u)
-            }
-        }
-    }
-    return out + "\""
+func jsonString(_ s: String) -> String { AttributeValue.string(s).description }
+
+/// `attributes` as one JSON object, keys sorted.
+func jsonObject(_ attributes: Attributes) -> String {
+    "{" + attributes.keys.sorted().map { "\(jsonString($0)):\(attributes[$0]!)" }.joined(separator: ",") + "}"
+}
+
+/// The attribute names of a comma-separated `--fields` list.
+func fieldList(_ text: String?) -> [String] {
+    (text ?? "").split(separator: ",").map { String($0.filter { $0 != " " }) }.filter { !$0.isEmpty }
 }

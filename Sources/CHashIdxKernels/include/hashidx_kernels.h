@@ -47,6 +47,20 @@ void hidx_hamming_histogram_segments(int kernel, const uint64_t *codes, const si
                                      const size_t *counts, size_t segments, size_t words,
                                      const uint64_t *query, uint16_t *out, uint32_t *histogram);
 
+/// Filtered search. Bit `i` of `out` (⌈count/64⌉ words) is set when `lo ≤ values[i] ≤ hi`
+/// (`<` instead of `≤` on a side whose `*_strict` is non-zero); bits past `count` are zero.
+void hidx_bits_f64_range(const double *values, size_t count, double lo, double hi, int lo_strict, int hi_strict,
+                         uint64_t *out);
+
+/// Hamming distance of the code at each of `count` listed positions (codes of `words` words)
+/// to `query`, written to `out` in list order and counted into `histogram`.
+void hidx_hamming_histogram_positions(const uint64_t *codes, const uint32_t *positions, size_t count, size_t words,
+                                      const uint64_t *query, uint16_t *out, uint32_t *histogram);
+
+/// For every `i < count` whose bit in `keep` is clear and whose distance is not 0xFFFF: takes
+/// the distance out of `histogram` and sets it to 0xFFFF. Returns how many it changed.
+size_t hidx_exclude_unset(uint16_t *distances, size_t count, const uint64_t *keep, uint32_t *histogram);
+
 /// Adds one to `histogram[v]` for every value `v` of `values` (histogram must be large enough).
 void hidx_histogram_u16(const uint16_t *values, size_t count, uint32_t *histogram);
 

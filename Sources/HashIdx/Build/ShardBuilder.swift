@@ -11,14 +11,16 @@ struct ShardBuilder {
     private var groupRows: Int { max(1, 16_384 / rowsPerBlock) * rowsPerBlock }
 
     /// Writes rows `rows` of `source` to the shard file `path` (named `fileName` in the
-    /// manifest), with `ids` (one per row of the range; `nil` for row-number ids).
+    /// manifest), with `ids` (one per row of the range; `nil` for row-number ids) and
+    /// `attributes` (one row per row of the range; `nil` or no keys: no attribute section).
     /// `progress` is called with the number of the shard's rows written so far. The shard's
     /// first global row is `firstRow` (default: `rows.lowerBound`, as in a build).
     ///
     /// With `partitions` (the partition of each row of the range, `0..<partitionCount`), rows
     /// are laid out grouped by partition, in row order within a partition, and the shard gets
     /// the partition offsets and both row-number maps.
-    func build(source: any VectorSource, rows: Range<Int>, ids: ArraySlice<String>?, partitions: ArraySlice<Int>?,
+    func build(source: any VectorSource, rows: Range<Int>, ids: ArraySlice<String>?, attributes: AttributeTable? = nil,
+               partitions: ArraySlice<Int>?,
                partitionCount: Int, path: String, fileName: String, firstRow: Int? = nil,
                progress: (Int) -> Void) throws(HashIdxError) -> ShardRecord {
         let n = rows.count
@@ -35,7 +37,8 @@ struct ShardBuilder {
         }
         let layout = ShardWriter.Layout(rows: n, firstRow: firstRow ?? rows.lowerBound, dimension: encoder.model.dimension,
                                         bits: encoder.model.bits, rowsPerBlock: rowsPerBlock, vectorType: vectorType,
-                                        hasIDs: ids != nil, partitionCount: partitions == nil ? nil : partitionCount)
+                                        hasIDs: ids != nil, partitionCount: partitions == nil ? nil : partitionCount,
+                                        hasAttributes: !(attributes?.schema.isEmpty ?? true))
         let writer = try ShardWriter(path: path, fileName: fileName, layout: layout,
                                      vectorCodec: vectorCodec, idCodec: idCodec)
         let sourceRows = order.map { rows.lowerBound + $0 }
@@ -65,7 +68,9 @@ struct ShardBuilder {
             lo = hi
         }
         let positionIDs = ids.map { list in order.map { list[list.startIndex + $0] } }
+        // `attributes` covers the shard's rows (`rows.count` of them), in row order.
         return try writer.finish(ids: positionIDs, partitionStarts: partitionStarts,
-                                 rowNumbers: partitions == nil ? nil : order)
+                                 rowNumbers: partitions == nil ? nil : order,
+                                 attributes: attributes.map { $0.gathering(order) })
     }
 }

@@ -3,25 +3,29 @@ import Synchronization
 
 extension Index {
     /// The `options.k` items most cosine-similar to `query`, best first; ties go to the
-    /// lower row.
+    /// lower row. With ``SearchOptions/filter``, only items that satisfy it (all of them,
+    /// fewer than `k`, when fewer do).
     ///
     /// - Throws: ``HashIdxError/dimensionMismatch(expected:actual:source:)``,
     ///   ``HashIdxError/nonFiniteValue(source:row:)``, ``HashIdxError/zeroVector(source:row:)``
-    ///   for a bad query; ``HashIdxError/invalidArgument(name:reason:)`` for bad options.
+    ///   for a bad query; ``HashIdxError/invalidArgument(name:reason:)`` for bad options;
+    ///   ``HashIdxError/invalidFilter(expression:offset:reason:)`` for a filter that names an
+    ///   attribute the index lacks or compares it with a value of another type.
     public func search(_ query: [Float], options: SearchOptions = SearchOptions()) throws(HashIdxError) -> [SearchResult] {
         try check(options, leavingOut: 0)
-        return try searcher.search(unit: try unitQuery(query), options: options, filter: .none)
+        return try searcher.search(unit: try unitQuery(query), options: options, filter: try rowFilter(options, excluding: []))
     }
 
     /// The items most similar to the item with id `id` ("more like this"), leaving the item
-    /// itself out.
+    /// itself out. With ``SearchOptions/filter``, only items that satisfy it (fewer than
+    /// `k` when fewer do).
     ///
     /// - Throws: ``HashIdxError/unknownID(_:)`` when no item has that id.
     public func search(similarToID id: String, options: SearchOptions = SearchOptions()) throws(HashIdxError) -> [SearchResult] {
         try check(options, leavingOut: 1)
         guard let row = try row(forID: id) else { throw .unknownID(id) }
         let unit = try searcher.unitVector(ofRow: row)
-        return try searcher.search(unit: unit, options: options, filter: RowFilter(excluding: [row]))
+        return try searcher.search(unit: unit, options: options, filter: try rowFilter(options, excluding: [row]))
     }
 
     /// Searches every row of `queries`, on `threads` threads (all cores when `nil`).
@@ -33,6 +37,7 @@ extension Index {
             throw .dimensionMismatch(expected: dimension, actual: queries.dimension, source: queries.name)
         }
         let n = queries.count
+        let filter = try rowFilter(options, excluding: [])
         let workers = max(1, min(threads ?? System.processorCount, n))
         let results = Locked<[[SearchResult]]>(Array(repeating: [], count: n))
         let firstError = FirstError()
@@ -47,7 +52,7 @@ extension Index {
                         queries.copyRow(i, into: b)
                         _ = try Vectors.normalize(b, source: queries.name, row: i)
                     }
-                    let r = try searcher.search(unit: q, options: options, filter: .none)
+                    let r = try searcher.search(unit: q, options: options, filter: filter)
                     results.withLock { $0[i] = r }
                 } catch {
                     firstError.record(error, at: i)
@@ -63,7 +68,17 @@ extension Index {
     /// narrowed to `candidates` by the asymmetric pass.
     public func candidates(for query: [Float], options: SearchOptions = SearchOptions()) throws(HashIdxError) -> [Int] {
         try check(options, leavingOut: 0)
-        return searcher.candidateRows(unit: try unitQuery(query), options: options)
+        return searcher.candidateRows(unit: try unitQuery(query), options: options, filter: try rowFilter(options, excluding: []))
+    }
+
+    /// The row filter of a search with `options` leaving out `rows`: the attribute filter
+    /// checked against this index and resolved for its shards.
+    private func rowFilter(_ options: SearchOptions, excluding rows: [Int]) throws(HashIdxError) -> RowFilter {
+        if !options.fields.isEmpty { try checkFields(options.fields) }
+        let compiled = try options.filter.map { (f) throws(HashIdxError) in
+            try CompiledFilter(f, schema: searcher.attributeSchema, shards: searcher.shards)
+        }
+        return RowFilter(excluding: rows, matching: compiled)
     }
 
     /// Checks `options` on their own and against this index: `k` may not exceed the items

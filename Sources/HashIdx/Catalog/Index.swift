@@ -83,7 +83,17 @@ public final class Index: Sendable {
             shards.append(try Shard(path: directory.file(record.fileName), record: record, manifest: manifest,
                                     deletionsPath: record.deletionsFile.map(directory.file)))
         }
-        return (Searcher(manifest: manifest, shards: shards), manifestFile.bytes.count)
+        // The attribute types: the union of the shards' columns, which must agree.
+        var schema: [String: AttributeType] = [:]
+        for shard in shards {
+            for (name, column) in shard.attributes.columns {
+                if let known = schema[name], known != column.type {
+                    throw .corruptIndex(path: shard.path, reason: "attribute \(name) is a \(column.type) here but a \(known) in another shard")
+                }
+                schema[name] = column.type
+            }
+        }
+        return (Searcher(manifest: manifest, shards: shards, attributeSchema: schema), manifestFile.bytes.count)
     }
 
     /// The newest committed generation of this index: `self` when nothing was committed since

@@ -9,10 +9,13 @@ public enum IndexBuilder {
     /// Builds an index at `path` from the vectors file `vectorsPath` (`.npy`, `.fvecs`,
     /// `.fbin`) with ids from `idsPath` (one per line) or row numbers.
     @discardableResult
-    public static func build(vectorsPath: String, idsPath: String? = nil, to path: String,
+    /// `attributesPath`: a JSON-lines file of the items' attributes, one line per row
+    /// (``AttributesFile``).
+    public static func build(vectorsPath: String, idsPath: String? = nil, attributesPath: String? = nil, to path: String,
                              options: BuildOptions = BuildOptions(),
                              progress: @escaping (BuildProgress) -> Void = { _ in }) throws(HashIdxError) -> BuildSummary {
         let source = try VectorFile(path: vectorsPath)
+        let attributes = try attributesPath.map { (p) throws(HashIdxError) in try AttributesFile.read(path: p, rows: source.count) }
         var ids: [String]? = nil
         if let idsPath {
             let list = try IDList.read(path: idsPath)
@@ -21,13 +24,13 @@ public enum IndexBuilder {
             }
             ids = list
         }
-        return try build(source: source, validatedIDs: ids, to: path, options: options, progress: progress)
+        return try build(source: source, validatedIDs: ids, attributes: attributes, to: path, options: options, progress: progress)
     }
 
     /// Builds an index at `path` from `source`, with `ids` (one per row, unique, non-empty)
-    /// or row numbers when `ids` is `nil`.
+    /// or row numbers when `ids` is `nil`, and `attributes` (one row per vector) if given.
     @discardableResult
-    public static func build(source: any VectorSource, ids: [String]? = nil, to path: String,
+    public static func build(source: any VectorSource, ids: [String]? = nil, attributes: AttributeTable? = nil, to path: String,
                              options: BuildOptions = BuildOptions(),
                              progress: @escaping (BuildProgress) -> Void = { _ in }) throws(HashIdxError) -> BuildSummary {
         if let ids {
@@ -36,12 +39,15 @@ public enum IndexBuilder {
             }
             try IDList.validate(ids, path: "ids")
         }
-        return try build(source: source, validatedIDs: ids, to: path, options: options, progress: progress)
+        if let attributes, attributes.count != source.count {
+            throw .invalidAttributes(path: "attributes", line: 0, reason: "holds \(attributes.count) rows but the vectors have \(source.count); give one row per vector")
+        }
+        return try build(source: source, validatedIDs: ids, attributes: attributes, to: path, options: options, progress: progress)
     }
 
     /// `build(source:ids:to:options:progress:)` with ids already checked (one per row,
     /// non-empty, unique).
-    private static func build(source: any VectorSource, validatedIDs ids: [String]?, to path: String,
+    private static func build(source: any VectorSource, validatedIDs ids: [String]?, attributes: AttributeTable?, to path: String,
                               options: BuildOptions,
                               progress: @escaping (BuildProgress) -> Void) throws(HashIdxError) -> BuildSummary {
         let start = System.monotonicSeconds()
@@ -59,7 +65,8 @@ public enum IndexBuilder {
         let generation = try directory.nextGeneration()
         var written: [String] = []
         do {
-            let manifest = try writeGeneration(source: source, ids: ids, directory: directory, generation: generation,
+            let manifest = try writeGeneration(source: source, ids: ids, attributes: attributes ?? AttributeTable(empty: source.count),
+                                               directory: directory, generation: generation,
                                                options: options, written: &written, progress: progress)
             let records = manifest.shards
             let committed = try directory.commit(manifest, generation: generation, written: &written)
@@ -79,7 +86,8 @@ public enum IndexBuilder {
     /// Trains the hash function and the partitions on `source` and writes its shards as
     /// generation `generation` of `directory` (whose lock the caller holds), adding every
     /// file name to `written` before creating it. Returns the manifest to commit.
-    static func writeGeneration(source: any VectorSource, ids: [String]?, directory: IndexDirectory, generation: UInt64,
+    static func writeGeneration(source: any VectorSource, ids: [String]?, attributes: AttributeTable,
+                                directory: IndexDirectory, generation: UInt64,
                                 options: BuildOptions, written: inout [String],
                                 progress: @escaping (BuildProgress) -> Void) throws(HashIdxError) -> Manifest {
         progress(BuildProgress(phase: .training, done: 0, total: 1))
@@ -114,6 +122,7 @@ public enum IndexBuilder {
             written.append(name)
             let base = lo
             let record = try shardBuilder.build(source: source, rows: lo..<hi, ids: ids.map { $0[lo..<hi] },
+                                                attributes: attributes.gathering(lo..<hi),
                                                 partitions: partitionOf.map { $0[lo..<hi] }, partitionCount: partitionCount,
                                                 path: directory.file(name), fileName: name) { done in
                 if done % 4096 == 0 || base + done == source.count {

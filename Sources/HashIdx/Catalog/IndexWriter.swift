@@ -70,6 +70,8 @@ public final class IndexWriter {
     // Uncommitted changes.
     private var added: [Float] = []
     private var addedIDs: [String] = []
+    /// Attributes of the pending added items, one row each.
+    private var addedAttributes = AttributeTable()
     /// Pending added item of each id (string-id indexes).
     private var addedIndex: [String: Int] = [:]
     /// Pending added items removed again before the commit (deleted or replaced).
@@ -129,15 +131,21 @@ public final class IndexWriter {
     /// - Throws: ``HashIdxError/duplicateID(path:id:firstLine:secondLine:)`` when an id is
     ///   already an item's (use ``upsert(_:ids:)``) or repeats in `ids`; the errors of a bad
     ///   vector (wrong dimension, NaN, zeros) before anything is added.
-    public func add(_ vectors: any VectorSource, ids: [String]? = nil) throws(HashIdxError) {
-        try add(vectors, ids: ids, replacing: false)
+    ///
+    /// `attributes`: one row per added item (``AttributeTable``), checked against the types
+    /// the index's attributes have (an integer may go into a float attribute, a float never
+    /// into an integer one); keys the index does not have yet become new attributes.
+    public func add(_ vectors: any VectorSource, ids: [String]? = nil, attributes: AttributeTable? = nil) throws(HashIdxError) {
+        try add(vectors, ids: ids, attributes: attributes, replacing: false)
     }
 
     /// Adds every row of `vectors` under `ids`, replacing the item that has an id already
     /// (in the same commit: readers see the old item or the new one, never both or neither).
     /// Needs an index built with ids.
-    public func upsert(_ vectors: any VectorSource, ids: [String]) throws(HashIdxError) {
-        try add(vectors, ids: ids, replacing: true)
+    /// The new item's attributes replace the old item's (an attribute the new one lacks is
+    /// null, as after a delete and an add).
+    public func upsert(_ vectors: any VectorSource, ids: [String], attributes: AttributeTable? = nil) throws(HashIdxError) {
+        try add(vectors, ids: ids, attributes: attributes, replacing: true)
     }
 
     /// Deletes the items with `ids` (pending ones included). Returns the ids no item had;
@@ -183,7 +191,7 @@ public final class IndexWriter {
 
     /// Drops every uncommitted change.
     public func rollback() {
-        added = []; addedIDs = []; addedIndex = [:]; addedRemoved = []; deletions = [:]
+        added = []; addedIDs = []; addedIndex = [:]; addedRemoved = []; deletions = [:]; addedAttributes = AttributeTable()
     }
 
     /// The shard and position of the committed, live item with `id` that no pending change
@@ -210,7 +218,7 @@ public final class IndexWriter {
         return nil
     }
 
-    private func add(_ vectors: any VectorSource, ids: [String]?, replacing: Bool) throws(HashIdxError) {
+    private func add(_ vectors: any VectorSource, ids: [String]?, attributes: AttributeTable?, replacing: Bool) throws(HashIdxError) {
         try checkOpen()
         let d = base.dimension
         guard vectors.dimension == d else {
@@ -232,6 +240,13 @@ public final class IndexWriter {
             }
         }
         // Check everything before changing anything.
+        let table = attributes ?? AttributeTable(empty: n)
+        guard table.count == n else {
+            throw .invalidAttributes(path: "attributes", line: 0, reason: "holds \(table.count) rows but \(n) vectors are added; give one row per vector")
+        }
+        let schema = base.attributeSchema.merging(addedAttributes.schema) { a, b in a == .float || b == .float ? .float : a }
+        try table.check(against: schema, source: "attributes")
+        let combined = try addedAttributes.conformed(to: schema).appending(table.conformed(to: schema), source: "attributes")
         var rows = [Float](repeating: 0, count: n * d)
         try rows.withUnsafeMutableBufferPointer { (b) throws(HashIdxError) in
             for i in 0..<n {
@@ -250,6 +265,7 @@ public final class IndexWriter {
             replaced.append(item)
         }
         remove(replaced)
+        addedAttributes = combined
         let first = addedIDs.count
         added.append(contentsOf: rows)
         for i in 0..<n {
@@ -320,7 +336,8 @@ public final class IndexWriter {
                 let source = try InMemoryVectors(values: values, dimension: d, name: "added rows")
                 let ids = base.hasStringIDs ? keep.map { addedIDs[$0] } : nil
                 let firstNew = manifest.shards.count
-                var records = try writeShards(source, ids: ids, manifest: manifest, generation: generation,
+                var records = try writeShards(source, ids: ids, attributes: addedAttributes.gathering(keep),
+                                              manifest: manifest, generation: generation,
                                               firstShardNumber: 0, written: &written)
                 for i in records.indices { records[i].addedRows = records[i].rows; records[i].addedFit = records[i].fit }
                 manifest.shards += records
@@ -372,7 +389,8 @@ public final class IndexWriter {
 
     /// Writes `source` (with `ids`, or row-number ids) as new shards of `generation`, hashed
     /// with the manifest's model and assigned to its partitions, placed after its last row.
-    private func writeShards(_ source: any VectorSource, ids: [String]?, manifest: Manifest, generation: UInt64,
+    private func writeShards(_ source: any VectorSource, ids: [String]?, attributes: AttributeTable,
+                             manifest: Manifest, generation: UInt64,
                              firstShardNumber: Int, shardRows: Int = BuildOptions.defaultShardSize,
                              written: inout [String]) throws(HashIdxError) -> [ShardRecord] {
         let assigned = try manifest.centroids.map { (c) throws(HashIdxError) in try Partitioning.assignScoring(source, to: c) }
@@ -388,7 +406,7 @@ public final class IndexWriter {
             let name = Format.shardName(generation, firstShardNumber + records.count)
             written.append(name)
             records.append(try builder.build(source: source, rows: lo..<hi, ids: ids.map { $0[lo..<hi] },
-                                             partitions: partitions.map { $0[lo..<hi] },
+                                             attributes: attributes.gathering(lo..<hi), partitions: partitions.map { $0[lo..<hi] },
                                              partitionCount: manifest.centroids?.count ?? 0,
                                              path: directory.file(name), fileName: name, firstRow: firstRow) { _ in })
             if let scores = assigned?.scores { records[records.count - 1].fit = Partitioning.fit(scores[lo..<hi]) }
@@ -485,11 +503,12 @@ public final class IndexWriter {
             let stringIDs = manifest.hasStringIDs || converting
             var next: Manifest
             if retrain {
-                let (source, ids) = try liveItems(of: rewrite, stringIDs: stringIDs)
+                let (source, ids, attributes) = try liveItems(of: rewrite, stringIDs: stringIDs)
                 guard source.count > 0 else {
                     throw .invalidArgument(name: "retrain", reason: "the index holds no items to train on")
                 }
-                next = try IndexBuilder.writeGeneration(source: source, ids: ids, directory: directory, generation: generation,
+                next = try IndexBuilder.writeGeneration(source: source, ids: ids, attributes: attributes,
+                                                        directory: directory, generation: generation,
                                                         options: options, written: &written, progress: { _ in })
             } else {
                 next = manifest
@@ -506,8 +525,8 @@ public final class IndexWriter {
                 var pendingRows = 0
                 func flush() throws(HashIdxError) {
                     guard pendingRows > 0 else { return }
-                    let (source, ids) = try liveItems(of: pending, stringIDs: stringIDs)
-                    var records = try writeShards(source, ids: ids, manifest: next, generation: generation,
+                    let (source, ids, attributes) = try liveItems(of: pending, stringIDs: stringIDs)
+                    var records = try writeShards(source, ids: ids, attributes: attributes, manifest: next, generation: generation,
                                                   firstShardNumber: shardNumber, shardRows: options.shardSize, written: &written)
                     // Rows added since training: the inputs' counts, scaled by the rows kept.
                     var added = 0.0, addedFit = 0.0
@@ -561,11 +580,13 @@ public final class IndexWriter {
     }
 
     /// The live items of the shards `indices` of the base, in row order: their stored vectors
-    /// at their original lengths, and their ids (`nil` when not `stringIDs`).
-    private func liveItems(of indices: [Int], stringIDs: Bool) throws(HashIdxError) -> (InMemoryVectors, [String]?) {
+    /// at their original lengths, their ids (`nil` when not `stringIDs`) and their attributes.
+    private func liveItems(of indices: [Int], stringIDs: Bool) throws(HashIdxError) -> (InMemoryVectors, [String]?, AttributeTable) {
         let d = base.dimension
         var values: [Float] = []
         var ids: [String] = []
+        var attributes = AttributeTable()
+        let schema = base.attributeSchema
         var cursor = BlockCursor()
         for i in indices {
             let shard = base.shards[i]
@@ -575,12 +596,14 @@ public final class IndexWriter {
                 guard !shard.isDeleted(position: position) else { continue }
                 let norm = shard.norm(at: position)
                 values.append(contentsOf: try shard.unitVector(at: position).map { $0 * norm })
+                try attributes.append(shard.attributes.attributes(at: position), line: attributes.count + 1, source: shard.path)
                 if stringIDs {
                     ids.append(base.hasStringIDs ? try shard.id(at: position, cursor: &cursor) : String(shard.firstRow + local))
                 }
             }
         }
-        return (try InMemoryVectors(values: values, dimension: d, name: "live rows"), stringIDs ? ids : nil)
+        return (try InMemoryVectors(values: values, dimension: d, name: "live rows"), stringIDs ? ids : nil,
+                attributes.conformed(to: schema))
     }
 }
 

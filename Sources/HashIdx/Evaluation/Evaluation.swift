@@ -50,7 +50,7 @@ public enum Evaluation {
     public static func run(indexPath: String, queries: any VectorSource, groundTruth: GroundTruthFile, k: Int,
                            candidates: [Int], probes: [Int] = [SearchOptions.defaultProbes],
                            shortlistFactor: Int = SearchOptions.defaultShortlistFactor,
-                           threads: Int? = nil) throws(HashIdxError) -> Report {
+                           threads: Int? = nil, filter: Filter? = nil) throws(HashIdxError) -> Report {
         guard !probes.isEmpty, probes.allSatisfy({ $0 > 0 }) else {
             throw .invalidArgument(name: "probes", reason: "every value must be positive")
         }
@@ -88,11 +88,15 @@ public enum Evaluation {
         let workers = threads ?? System.processorCount
         // Warm-up, untimed: the first queries fault the mapped pages in (peers that read
         // their index into memory at load time start warm too).
-        for q in rows.prefix(200) { _ = try index.search(q, options: SearchOptions(k: k, candidates: candidates.max()!, probes: probes.max()!)) }
+        for q in rows.prefix(200) { _ = try index.search(q, options: SearchOptions(k: k, candidates: candidates.max()!, probes: probes.max()!, filter: filter)) }
         var points: [Point] = []
         let settings = index.partitionCount == 0 ? candidates.map { (probes[0], $0) } : probes.flatMap { p in candidates.map { (p, $0) } }
+        // With a filter the ground truth may end in −1 (fewer matches than k): recall counts
+        // the true neighbours there are.
+        let truths = (0..<n).map { Set(groundTruth.row($0).prefix(k).filter { $0 >= 0 }) }
+        let relevant = max(1, truths.reduce(0) { $0 + $1.count })
         for (p, c) in settings {
-            let options = SearchOptions(k: k, candidates: c, probes: p, shortlistFactor: shortlistFactor)
+            let options = SearchOptions(k: k, candidates: c, probes: p, shortlistFactor: shortlistFactor, filter: filter)
             try options.validate()
             var latencies: [Double] = []
             latencies.reserveCapacity(n)
@@ -102,12 +106,12 @@ public enum Evaluation {
                 let t = System.monotonicSeconds()
                 let hits = try index.search(q, options: options)
                 latencies.append(System.monotonicSeconds() - t)
-                let truth = Set(groundTruth.row(i).prefix(k))
+                let truth = truths[i]
                 found += hits.prefix(k).filter { truth.contains($0.row) }.count
             }
             let elapsed = System.monotonicSeconds() - start
             for (i, q) in rows.enumerated() {
-                let truth = Set(groundTruth.row(i).prefix(k))
+                let truth = truths[i]
                 candidateFound += try index.candidates(for: q, options: options).filter { truth.contains($0) }.count
             }
             let b0 = System.monotonicSeconds()
@@ -115,8 +119,8 @@ public enum Evaluation {
             let batchElapsed = System.monotonicSeconds() - b0
             latencies.sort()
             func pct(_ p: Double) -> Double { latencies[min(n - 1, Int((p * Double(n)).rounded(.up)) - 1)] * 1000 }
-            points.append(Point(candidates: c, probes: p, recall: Double(found) / Double(n * k),
-                                candidateRecall: Double(candidateFound) / Double(n * k),
+            points.append(Point(candidates: c, probes: p, recall: Double(found) / Double(relevant),
+                                candidateRecall: Double(candidateFound) / Double(relevant),
                                 qps: Double(n) / elapsed, batchQPS: Double(n) / batchElapsed,
                                 p50ms: pct(0.50), p95ms: pct(0.95), p99ms: pct(0.99)))
         }

@@ -83,14 +83,15 @@ public struct GroundTruthFile: Sendable {
 extension GroundTruthFile {
     /// Writes `neighbours` (one row per query, all of the same length) to `path` as `.npy`
     /// (`int32`), `.ivecs` or `.ibin`, chosen by the extension. The file appears whole or
-    /// not at all (written to a temporary name, then renamed).
+    /// not at all (written to a temporary name, then renamed). A row of filtered ground truth
+    /// with fewer matches than columns ends in −1 (no neighbour).
     public static func write(_ neighbours: [[Int]], to path: String) throws(HashIdxError) {
         let k = neighbours.first?.count ?? 0
         guard neighbours.allSatisfy({ $0.count == k }) else {
             throw .invalidArgument(name: "neighbours", reason: "rows have different lengths")
         }
-        guard neighbours.allSatisfy({ $0.allSatisfy { $0 >= 0 && $0 <= Int(Int32.max) } }) else {
-            throw .invalidArgument(name: "neighbours", reason: "row numbers must fit in int32")
+        guard neighbours.allSatisfy({ $0.allSatisfy { $0 >= -1 && $0 <= Int(Int32.max) } }) else {
+            throw .invalidArgument(name: "neighbours", reason: "row numbers must fit in int32 (−1: no neighbour)")
         }
         var w = ByteWriter()
         let lower = path.lowercased()

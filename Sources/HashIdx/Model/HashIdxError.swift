@@ -35,6 +35,14 @@ public enum HashIdxError: Error, Sendable, Equatable, CustomStringConvertible {
     /// (rebuild the index) or a newer one (upgrade hashidx). `supported` is the version
     /// this hashidx reads and writes.
     case unsupportedVersion(path: String, version: Int, supported: Int)
+    /// An attributes file (or attribute values given in code) is invalid: bad JSON, a value of
+    /// the wrong type for its key, or a row count that does not match the vectors. `line` is
+    /// 1-based (0 when the values did not come from a file).
+    case invalidAttributes(path: String, line: Int, reason: String)
+    /// A filter expression is invalid: it does not parse, names an attribute the index does
+    /// not have, or compares an attribute with a value of another type. `offset` is the
+    /// 0-based character offset in `expression` where the problem is.
+    case invalidFilter(expression: String, offset: Int, reason: String)
 
     public var description: String {
         switch self {
@@ -66,6 +74,11 @@ public enum HashIdxError: Error, Sendable, Equatable, CustomStringConvertible {
             return "\(path): not a hashidx index (\(reason))"
         case let .corruptIndex(path, reason):
             return "\(path): index is corrupt (\(reason)); rebuild it or restore it from a copy"
+        case let .invalidAttributes(path, line, reason):
+            return line > 0 ? "\(path): line \(line): \(reason)" : "\(path): \(reason)"
+        case let .invalidFilter(expression, offset, reason):
+            let at = min(max(0, offset), expression.count)
+            return "filter: \(reason) at character \(at + 1):\n  \(expression)\n  \(String(repeating: " ", count: at))^"
         case let .unsupportedVersion(path, version, supported) where version < supported:
             return "\(path): index format version \(version) was written by an older hashidx; this one reads version \(supported): rebuild the index with `hashidx build`"
         case let .unsupportedVersion(path, version, supported):

@@ -3,21 +3,23 @@
 /// row never takes a candidate's place (filtering the results afterwards would leave fewer
 /// than asked for, or need guesses at how many extra to fetch).
 ///
-/// Today it holds explicit rows: "more like this" leaves the item itself out. Deleted rows
-/// (a live-rows bitmap per shard) and attribute filters join here, applied at the same
-/// point (`Searcher.applyFilter`).
+/// It holds explicit rows ("more like this" leaves the item itself out) and an attribute
+/// filter; deleted rows are left out beside them (`Searcher.applyDeletions`).
 struct RowFilter: Sendable {
     /// No row excluded.
     static let none = RowFilter(excluding: [])
 
     /// Global row numbers that are never returned.
     let excludedRows: [Int]
+    /// The attribute filter every result must satisfy (`nil`: none).
+    let attributes: CompiledFilter?
 
-    /// A filter that leaves out `rows`.
-    init(excluding rows: [Int]) {
+    /// A filter that leaves out `rows` and, with `attributes`, every row that does not match.
+    init(excluding rows: [Int], matching attributes: CompiledFilter? = nil) {
         excludedRows = rows
+        self.attributes = attributes
     }
 
-    /// Whether the filter excludes nothing.
+    /// Whether the filter excludes no explicit row.
     var isEmpty: Bool { excludedRows.isEmpty }
 }

@@ -17,6 +17,12 @@ public struct SearchOptions: Sendable, Equatable {
     /// pass off.
     public var shortlistFactor: Int
 
+    /// Only items satisfying this filter are returned (`nil`: all items). See ``Filter``.
+    public var filter: Filter?
+
+    /// Attributes to return with each result (``SearchResult/attributes``); empty: none.
+    public var fields: [String]
+
     /// The default shortlist factor, chosen by measurement on GloVe-50 (see README).
     public static let defaultShortlistFactor = 2
 
@@ -27,7 +33,9 @@ public struct SearchOptions: Sendable, Equatable {
 
     /// Creates search options.
     public init(k: Int = 10, candidates: Int = SearchOptions.defaultCandidates, probes: Int = SearchOptions.defaultProbes,
-                shortlistFactor: Int = SearchOptions.defaultShortlistFactor) {
+                shortlistFactor: Int = SearchOptions.defaultShortlistFactor, filter: Filter? = nil, fields: [String] = []) {
+        self.filter = filter
+        self.fields = fields
         self.k = k
         self.candidates = candidates
         self.probes = probes
@@ -55,12 +63,15 @@ public struct SearchResult: Sendable, Equatable, CustomStringConvertible {
     public var id: String
     /// Cosine similarity between the query and the item, in [-1, 1].
     public var score: Float
+    /// The attributes ``SearchOptions/fields`` asked for (those the item has).
+    public var attributes: Attributes
 
     /// Creates a result.
-    public init(row: Int, id: String, score: Float) {
+    public init(row: Int, id: String, score: Float, attributes: Attributes = [:]) {
         self.row = row
         self.id = id
         self.score = score
+        self.attributes = attributes
     }
 
     public var description: String { "\(id) (\(score))" }

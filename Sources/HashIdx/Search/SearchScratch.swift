@@ -19,6 +19,22 @@ final class SearchScratch: @unchecked Sendable {
     var counts: [Int] = []
     /// Candidate codes gathered for the asymmetric pass.
     var gathered: [UInt64] = []
+    /// Filtered search: a filter's bitmap of one range of positions, and the bitmaps its
+    /// evaluation needs on the way.
+    var filterBits: [UInt64] = []
+    var filterScratch: [UInt64] = []
+    /// Filtered search: one bit per scanned row (in scan order), set when the row matches.
+    var scanBits: [UInt64] = []
+    /// Filtered search: the matching positions of one shard, when few rows match.
+    var positions: [UInt32] = []
+
+    /// Makes the filter bitmaps hold a range of `count` positions for a filter of nesting
+    /// `depth`.
+    func reserveFilter(count: Int, depth: Int) {
+        let words = (count + 63) / 64
+        if filterBits.count < words { filterBits = [UInt64](repeating: 0, count: words) }
+        if filterScratch.count < words * (depth + 2) { filterScratch = [UInt64](repeating: 0, count: words * (depth + 2)) }
+    }
 
     init(words: Int, bits: Int, centroidScores: Int) {
         self.centroidScores = [Float](repeating: 0, count: centroidScores)

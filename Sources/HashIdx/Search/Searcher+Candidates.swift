@@ -6,24 +6,32 @@ extension Searcher {
     /// asymmetric pass. Rows `filter` excludes are never among them.
     func rerankCandidates(_ q: [Float], want: Int, options: SearchOptions, filter: RowFilter,
                           scratch: SearchScratch) -> [(Int, Int)] {
+        prepareQuery(q, scratch: scratch)
+        if filter.attributes != nil {
+            return filteredCandidates(q, want: want, options: options, filter: filter, scratch: scratch)
+        }
         let found = candidatePositions(q, want: min(count, want * options.shortlistFactor), probes: options.probes,
                                        filter: filter, scratch: scratch)
         guard options.shortlistFactor > 1 && found.count > want else { return found }
         return shortlist(found, keep: want, scratch: scratch)
     }
 
-    /// The `want` items whose codes are nearest to the code of the unit vector `q` in
-    /// Hamming distance, among the partitions nearest to `q` (all rows without partitions),
-    /// as (shard index, position), sorted. Ties at the cut go to the earlier position.
-    func candidatePositions(_ q: [Float], want: Int, probes: Int, filter: RowFilter, scratch: SearchScratch) -> [(Int, Int)] {
-        let words = model.words
-        // One projection gives the code here and the margins of the asymmetric pass.
+    /// Projects the unit vector `q` once: its margins (for the asymmetric pass) and its code
+    /// go to `scratch`.
+    func prepareQuery(_ q: [Float], scratch: SearchScratch) {
         q.withUnsafeBufferPointer { qb in
             scratch.margins.withUnsafeMutableBufferPointer { model.project(qb, into: $0) }
         }
         scratch.margins.withUnsafeBufferPointer { m in
             scratch.query.withUnsafeMutableBufferPointer { model.code(fromMargins: m, into: $0) }
         }
+    }
+
+    /// The `want` items whose codes are nearest to the query's code (``prepareQuery(_:scratch:)``
+    /// put it in `scratch`) in Hamming distance, among the partitions nearest to `q` (all
+    /// rows without partitions), as (shard index, position), sorted. Ties at the cut go to
+    /// the earlier position.
+    func candidatePositions(_ q: [Float], want: Int, probes: Int, filter: RowFilter, scratch: SearchScratch) -> [(Int, Int)] {
         // 1. The ranges of positions to scan: every row, or the probed partitions of each shard.
         var segments: [(shard: Int, start: Int, count: Int)] = []
         if let partitions, probes < partitions.count {
@@ -39,8 +47,22 @@ extension Searcher {
         } else {
             for (i, s) in shards.enumerated() { segments.append((i, 0, s.rows)) }
         }
-        // 2. Hamming distance of every code in them, counted into a histogram as it goes
-        //    (one kernel call per shard).
+        // 2. Hamming distance of every code in them, counted into a histogram.
+        let scanned = scanSegments(segments, scratch: scratch)
+        // 3. Deleted rows and rows the filter excludes leave the histogram and can no longer
+        //    be picked.
+        var excluded = filter.isEmpty ? 0 : applyFilter(filter, segments: segments, scratch: scratch)
+        if hasDeletions { excluded += applyDeletions(segments: segments, scratch: scratch) }
+        // 4. The best `want`.
+        return pick(want, segments: segments, scanned: scanned, excluded: excluded, scratch: scratch)
+    }
+
+    /// Hamming distances of every code in `segments` to the query's code, in segment order,
+    /// into `scratch.distances`, counted into `scratch.histogram` (one kernel call per shard).
+    /// Returns the rows scanned.
+    @discardableResult
+    func scanSegments(_ segments: [(shard: Int, start: Int, count: Int)], scratch: SearchScratch) -> Int {
+        let words = model.words
         scratch.reserveDistances(segments.reduce(0) { $0 + $1.count })
         for i in 0...bits { scratch.histogram[i] = 0 }
         var scanned = 0
@@ -64,11 +86,14 @@ extension Searcher {
             }
             scanned += scratch.counts.reduce(0, +)
         }
-        // 3. Deleted rows and rows the filter excludes leave the histogram and can no longer
-        //    be picked.
-        var excluded = filter.isEmpty ? 0 : applyFilter(filter, segments: segments, scratch: scratch)
-        if hasDeletions { excluded += applyDeletions(segments: segments, scratch: scratch) }
-        // 4. The best `want`: a threshold from the histogram, then one collecting pass.
+        return scanned
+    }
+
+    /// The `want` scanned rows of least distance (a threshold from the histogram, then one
+    /// collecting pass), as sorted (shard, position) pairs; `excluded` scanned rows were
+    /// marked out.
+    func pick(_ want: Int, segments: [(shard: Int, start: Int, count: Int)], scanned: Int, excluded: Int,
+              scratch: SearchScratch) -> [(Int, Int)] {
         let picked = Selection.collectSmallest(scratch.distances, count: scanned, want: want, histogram: scratch.histogram,
                                                counted: scanned - excluded)
         var out: [(Int, Int)] = []

@@ -25,18 +25,24 @@ extension Searcher {
         var out: [SearchResult] = []
         out.reserveCapacity(best.count)
         for (row, score) in best {
-            out.append(SearchResult(row: row, id: try id(ofRow: row, cursor: &cursor), score: min(1, max(-1, score))))
+            var attributes: Attributes = [:]
+            if !options.fields.isEmpty {
+                let (shard, local) = try locate(row)
+                attributes = shard.attributes.attributes(at: shard.position(ofRow: local), fields: options.fields)
+            }
+            out.append(SearchResult(row: row, id: try id(ofRow: row, cursor: &cursor), score: min(1, max(-1, score)),
+                                    attributes: attributes))
         }
         return out
     }
 
     /// The rows a search with `options` re-ranks by exact cosine for the unit vector `q`,
     /// ascending.
-    func candidateRows(unit q: [Float], options: SearchOptions) -> [Int] {
+    func candidateRows(unit q: [Float], options: SearchOptions, filter: RowFilter = .none) -> [Int] {
         let scratch = takeScratch()
         defer { returnScratch(scratch) }
         return rerankCandidates(q, want: min(count, max(options.candidates, options.k)), options: options,
-                                filter: .none, scratch: scratch)
+                                filter: filter, scratch: scratch)
             .map { row(shard: $0.0, position: $0.1) }.sorted()
     }
 }

@@ -28,7 +28,11 @@ final class Searcher: Sendable {
     /// Whether any shard has deleted rows.
     let hasDeletions: Bool
 
-    init(manifest: Manifest, shards: [Shard]) {
+    /// The type of every attribute any shard stores.
+    let attributeSchema: [String: AttributeType]
+
+    init(manifest: Manifest, shards: [Shard], attributeSchema: [String: AttributeType] = [:]) {
+        self.attributeSchema = attributeSchema
         self.manifest = manifest
         self.shards = shards
         hasDeletions = shards.contains { $0.deletions != nil }

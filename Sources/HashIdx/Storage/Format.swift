@@ -88,6 +88,8 @@ enum SectionKind: UInt32, CaseIterable {
     case rowNumbers = 9
     /// The position of each shard-local row number (`uint32`). Partitioned indexes only.
     case positions = 10
+    /// Attribute columns (§3.4), present when the shard's items have attributes.
+    case attributes = 11
 }
 
 /// How a section's bytes (or each of its blocks) are stored.

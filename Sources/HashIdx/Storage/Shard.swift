@@ -52,6 +52,9 @@ final class Shard: @unchecked Sendable {
     /// Bytes of one stored vector.
     var vectorBytes: Int { dimension * vectorType.size }
 
+    /// The items' attributes, by position (no columns when the shard has none).
+    let attributes: AttributeColumns
+
     /// The positions whose items are deleted (`nil`: none).
     let deletions: Deletions?
     /// Rows that are not deleted.
@@ -180,7 +183,14 @@ final class Shard: @unchecked Sendable {
         } else {
             partitionOffsets = nil; rowNumbers = nil; positions = nil
         }
-        let expected = 4 + (manifest.hasStringIDs ? 3 : 0) + (manifest.centroids != nil ? 3 : 0)
+        if found[.attributes] != nil {
+            let section = try section(.attributes, length: nil, checked: true)
+            guard section.entry.codec == SectionCodec.none.rawValue else { throw bad("attribute section has a codec") }
+            attributes = try AttributeColumns.decode(section.bytes, rows: rows, zones: max(1, manifest.centroids?.count ?? 0), path: path)
+        } else {
+            attributes = AttributeColumns(rows: rows)
+        }
+        let expected = 4 + (manifest.hasStringIDs ? 3 : 0) + (manifest.centroids != nil ? 3 : 0) + (found[.attributes] != nil ? 1 : 0)
         guard found.count == expected else { throw bad("unexpected sections") }
         if record.deletionsFile != nil {
             guard let deletionsPath else { throw bad("the manifest names a deletion file but none was given") }

@@ -26,6 +26,8 @@ final class ShardWriter {
         var hasIDs: Bool
         /// The number of partitions, or `nil` for an index without partitions.
         var partitionCount: Int?
+        /// Whether the shard stores an attribute section.
+        var hasAttributes = false
 
         var words: Int { bits / 64 }
         var blocks: Int { (rows + rowsPerBlock - 1) / rowsPerBlock }
@@ -73,6 +75,7 @@ final class ShardWriter {
         var sectionCount = 4
         if layout.hasIDs { sectionCount += 3 }
         if partitioned { sectionCount += 3 }
+        if layout.hasAttributes { sectionCount += 1 }
         headerSize = ShardHeader.size(sections: sectionCount)
         var offset = headerSize
         func place(_ length: Int) -> Int { let o = offset; offset = Format.align(offset + length); return o }
@@ -160,8 +163,10 @@ final class ShardWriter {
     /// the manifest's record of it. `ids` are the ids in position order (`nil` for row-number
     /// ids). A partitioned shard gives `partitionStarts` (`partitionCount + 1` positions: the
     /// first position of each partition, then `rows`) and `rowNumbers` (the shard-local row
-    /// number at each position).
-    func finish(ids: [String]?, partitionStarts: [Int]?, rowNumbers: [Int]?) throws(HashIdxError) -> ShardRecord {
+    /// number at each position). `attributes`, in position order, become the attribute
+    /// section (none when `nil` or without keys).
+    func finish(ids: [String]?, partitionStarts: [Int]?, rowNumbers: [Int]?,
+                attributes: AttributeTable? = nil) throws(HashIdxError) -> ShardRecord {
         let n = layout.rows, blocks = layout.blocks
         precondition(appended == n && (ids != nil) == layout.hasIDs && (partitionStarts != nil) == (layout.partitionCount != nil))
         var sections: [SectionEntry] = []
@@ -228,6 +233,15 @@ final class ShardWriter {
                 try out.write(w.bytes, at: at)
                 sections.append(SectionEntry(kind, offset: at, length: w.bytes.count, crc: crc32c(w.bytes)))
             }
+        }
+
+        if let attributes, !attributes.schema.isEmpty {
+            precondition(attributes.count == n)
+            let bytes = AttributeColumns.encode(attributes, zoneStarts: partitionStarts ?? [0, n])
+            let at = Format.align(end)
+            try out.write(bytes, at: at)
+            sections.append(SectionEntry(.attributes, offset: at, length: bytes.count, crc: crc32c(bytes)))
+            end = at + bytes.count
         }
 
         // Header last: it records every section's place and checksum, in file order.

@@ -1,0 +1,219 @@
+/// Reads attributes from a JSON-lines file: line `i` holds the attributes of row `i` as one
+/// JSON object, e.g.
+///
+///     {"category": "dress", "price": 49.5, "in_stock": true, "tags": ["summer", "linen"]}
+///
+/// Values: a string, a list of strings (tags), a number (integer when it has no fraction or
+/// exponent), `true`/`false`, or `null` (the same as leaving the key out). An empty line or
+/// `{}` is a row without attributes. Anything else — nested objects, lists of numbers,
+/// invalid JSON, a repeated key — is an error naming the line and the place in it.
+public enum AttributesFile {
+    /// The table of the file at `path`; `rows`, when given, is the number of rows it must hold
+    /// (the vectors'); a different count is an error that says which is longer.
+    public static func read(path: String, rows: Int? = nil) throws(HashIdxError) -> AttributeTable {
+        let bytes = try readAll(path)
+        var table = AttributeTable()
+        var line = 0
+        var start = 0
+        while start < bytes.count {
+            var end = start
+            while end < bytes.count && bytes[end] != UInt8(ascii: "\n") { end += 1 }
+            line += 1
+            var slice = bytes[start..<end]
+            if slice.last == UInt8(ascii: "\r") { slice = slice.dropLast() }
+            let row = try parseObject(slice, line: line, path: path)
+            try table.append(row, line: line, source: path)
+            start = end + 1
+        }
+        if let rows, table.count != rows {
+            throw .invalidAttributes(path: path, line: 0, reason: "holds \(table.count) lines but the vectors have \(rows) rows; give one JSON object per row, in row order")
+        }
+        return table
+    }
+
+    /// The attributes of one line (`{}` for an empty one).
+    static func parseObject(_ text: ArraySlice<UInt8>, line: Int, path: String) throws(HashIdxError) -> Attributes {
+        var p = JSONScanner(bytes: text)
+        func bad(_ why: String) -> HashIdxError {
+            .invalidAttributes(path: path, line: line, reason: "\(why) at column \(p.offset - text.startIndex + 1)")
+        }
+        p.skipSpace()
+        if p.atEnd { return [:] }
+        guard p.take(UInt8(ascii: "{")) else { throw bad("expected a JSON object ({…})") }
+        var out: Attributes = [:]
+        p.skipSpace()
+        if !p.take(UInt8(ascii: "}")) {
+            while true {
+                p.skipSpace()
+                guard let key = p.string() else { throw bad("expected a quoted attribute name") }
+                p.skipSpace()
+                guard p.take(UInt8(ascii: ":")) else { throw bad("expected ':' after \"\(key)\"") }
+                p.skipSpace()
+                guard out[key] == nil else { throw bad("\"\(key)\" appears twice") }
+                switch p.peek {
+                case UInt8(ascii: "\""):
+                    guard let s = p.string() else { throw bad("invalid string for \"\(key)\"") }
+                    out[key] = .string(s)
+                case UInt8(ascii: "["):
+                    _ = p.take(UInt8(ascii: "["))
+                    var tags: [String] = []
+                    p.skipSpace()
+                    if !p.take(UInt8(ascii: "]")) {
+                        while true {
+                            p.skipSpace()
+                            guard let s = p.string() else { throw bad("\"\(key)\": lists may hold only strings (tags)") }
+                            tags.append(s)
+                            p.skipSpace()
+                            if p.take(UInt8(ascii: "]")) { break }
+                            guard p.take(UInt8(ascii: ",")) else { throw bad("expected ',' or ']' in the list of \"\(key)\"") }
+                        }
+                    }
+                    out[key] = .tags(tags)
+                case UInt8(ascii: "t"), UInt8(ascii: "f"), UInt8(ascii: "n"):
+                    if p.word("true") { out[key] = .boolean(true) }
+                    else if p.word("false") { out[key] = .boolean(false) }
+                    else if p.word("null") { /* null: absent */ }
+                    else { throw bad("invalid value for \"\(key)\"") }
+                case UInt8(ascii: "{"):
+                    throw bad("\"\(key)\": nested objects are not supported; flatten them (\"\(key).field\")")
+                default:
+                    guard let (text, integral) = p.number() else { throw bad("invalid value for \"\(key)\"") }
+                    if integral {
+                        guard let i = Int64(text), abs(i) <= AttributeValue.integerLimit else {
+                            throw bad("\"\(key)\": \(text) is beyond ±2^53; store it as a string")
+                        }
+                        out[key] = .integer(i)
+                    } else if let x = Double(text), x.isFinite {
+                        out[key] = .float(x)
+                    } else {
+                        throw bad("\"\(key)\": \(text) is not a finite number")
+                    }
+                }
+                p.skipSpace()
+                if p.take(UInt8(ascii: "}")) { break }
+                guard p.take(UInt8(ascii: ",")) else { throw bad("expected ',' or '}'") }
+            }
+        }
+        p.skipSpace()
+        guard p.atEnd else { throw bad("unexpected text after the object") }
+        return out
+    }
+
+    private static func readAll(_ path: String) throws(HashIdxError) -> [UInt8] {
+        let file: MappedFile
+        do { file = try MappedFile(path: path) } catch {
+            throw .io(path: path, reason: "cannot read the attributes file: \(error)")
+        }
+        return Array(file.bytes)
+    }
+}
+
+/// A cursor over the bytes of one JSON text: just what ``AttributesFile`` needs.
+struct JSONScanner {
+    let bytes: ArraySlice<UInt8>
+    private(set) var offset: Int
+
+    init(bytes: ArraySlice<UInt8>) {
+        self.bytes = bytes
+        offset = bytes.startIndex
+    }
+
+    var atEnd: Bool { offset >= bytes.endIndex }
+    var peek: UInt8? { atEnd ? nil : bytes[offset] }
+
+    mutating func skipSpace() {
+        while let c = peek, c == 0x20 || c == 0x09 || c == 0x0D || c == 0x0A { offset += 1 }
+    }
+
+    mutating func take(_ c: UInt8) -> Bool {
+        guard peek == c else { return false }
+        offset += 1
+        return true
+    }
+
+    /// Consumes `w` if the text continues with it.
+    mutating func word(_ w: StaticString) -> Bool {
+        let n = w.utf8CodeUnitCount
+        guard bytes.endIndex - offset >= n else { return false }
+        for i in 0..<n where bytes[offset + i] != w.utf8Start[i] { return false }
+        offset += n
+        return true
+    }
+
+    /// A JSON number's text and whether it is integral (no fraction, no exponent).
+    mutating func number() -> (String, Bool)? {
+        let start = offset
+        var integral = true
+        _ = take(UInt8(ascii: "-"))
+        guard let first = peek, first >= 0x30 && first <= 0x39 else { offset = start; return nil }
+        if first == 0x30 { offset += 1 } else { while let c = peek, c >= 0x30 && c <= 0x39 { offset += 1 } }
+        if take(UInt8(ascii: ".")) {
+            integral = false
+            guard let c = peek, c >= 0x30 && c <= 0x39 else { offset = start; return nil }
+            while let c = peek, c >= 0x30 && c <= 0x39 { offset += 1 }
+        }
+        if let e = peek, e == UInt8(ascii: "e") || e == UInt8(ascii: "E") {
+            integral = false
+            offset += 1
+            if let s = peek, s == UInt8(ascii: "+") || s == UInt8(ascii: "-") { offset += 1 }
+            guard let c = peek, c >= 0x30 && c <= 0x39 else { offset = start; return nil }
+            while let c = peek, c >= 0x30 && c <= 0x39 { offset += 1 }
+        }
+        return (String(decoding: bytes[start..<offset], as: UTF8.self), integral)
+    }
+
+    /// A JSON string literal, unescaped; `nil` (cursor unspecified) when invalid.
+    mutating func string() -> String? {
+        guard take(UInt8(ascii: "\"")) else { return nil }
+        var out: [UInt8] = []
+        while let c = peek {
+            offset += 1
+            switch c {
+            case UInt8(ascii: "\""):
+                guard let s = String(validating: out, as: UTF8.self) else { return nil }
+                return s
+            case UInt8(ascii: "\\"):
+                guard let e = peek else { return nil }
+                offset += 1
+                switch e {
+                case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): out.append(e)
+                case UInt8(ascii: "b"): out.append(0x08)
+                case UInt8(ascii: "f"): out.append(0x0C)
+                case UInt8(ascii: "n"): out.append(0x0A)
+                case UInt8(ascii: "r"): out.append(0x0D)
+                case UInt8(ascii: "t"): out.append(0x09)
+                case UInt8(ascii: "u"):
+                    guard var scalar = hex4() else { return nil }
+                    if scalar >= 0xD800 && scalar < 0xDC00 {   // a surrogate pair
+                        guard take(UInt8(ascii: "\\")), take(UInt8(ascii: "u")), let low = hex4(),
+                              low >= 0xDC00 && low < 0xE000 else { return nil }
+                        scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
+                    }
+                    guard let u = Unicode.Scalar(scalar) else { return nil }
+                    out.append(contentsOf: Array(String(Character(u)).utf8))
+                default: return nil
+                }
+            default:
+                guard c >= 0x20 else { return nil }   // control characters must be escaped
+                out.append(c)
+            }
+        }
+        return nil
+    }
+
+    private mutating func hex4() -> UInt32? {
+        guard bytes.endIndex - offset >= 4 else { return nil }
+        var v: UInt32 = 0
+        for _ in 0..<4 {
+            let c = bytes[offset]
+            offset += 1
+            switch c {
+            case 0x30...0x39: v = v << 4 | UInt32(c - 0x30)
+            case 0x41...0x46: v = v << 4 | UInt32(c - 0x41 + 10)
+            case 0x61...0x66: v = v << 4 | UInt32(c - 0x61 + 10)
+            default: return nil
+            }
+        }
+        return v
+    }
+}

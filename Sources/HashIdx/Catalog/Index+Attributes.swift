@@ -1,0 +1,30 @@
+extension Index {
+    /// The type of every attribute the index's items have (empty without attributes).
+    public var attributeSchema: [String: AttributeType] { searcher.attributeSchema }
+
+    /// The attributes of the item with id `id` (only `fields` when given; absent ones are
+    /// left out).
+    ///
+    /// - Throws: ``HashIdxError/unknownID(_:)`` when no item has that id;
+    ///   ``HashIdxError/invalidArgument(name:reason:)`` for a field the index does not have.
+    public func attributes(ofID id: String, fields: [String]? = nil) throws(HashIdxError) -> Attributes {
+        guard let row = try row(forID: id) else { throw .unknownID(id) }
+        return try attributes(ofRow: row, fields: fields)
+    }
+
+    /// The attributes of row `row` (only `fields` when given).
+    public func attributes(ofRow row: Int, fields: [String]? = nil) throws(HashIdxError) -> Attributes {
+        if let fields { try checkFields(fields) }
+        let (shard, position) = try searcher.locateLive(row)
+        return shard.attributes.attributes(at: position, fields: fields)
+    }
+
+    /// Throws for a field name the index has no attribute of.
+    func checkFields(_ fields: [String]) throws(HashIdxError) {
+        for f in fields where searcher.attributeSchema[f] == nil {
+            let known = searcher.attributeSchema.keys.sorted()
+            throw .invalidArgument(name: "fields", reason: "the index has no attribute \"\(f)\"" +
+                                   (known.isEmpty ? " (it has no attributes)" : "; it has: \(known.joined(separator: ", "))"))
+        }
+    }
+}
