@@ -7,10 +7,15 @@ import XCTest
 /// (what the fuzzers found) are refused; absurd sizes are refused before anything is allocated.
 final class HardeningTests: XCTestCase {
     /// A small index using every section kind and file kind: string ids, partitions, LZ4
-    /// blocks, two shards, and a second generation with a deletion file.
+    /// blocks, attributes of every type, two shards, and a second generation with a
+    /// deletion file.
     private func buildSmall(_ path: String) throws -> [[Float]] {
         let rows = clusteredVectors(count: 120, dim: 6, seed: 5)
-        try IndexBuilder.build(source: try InMemoryVectors(rows: rows), ids: (0..<120).map { "id-\($0)" }, to: path,
+        let attributes = try AttributeTable(rows: (0..<120).map { i in
+            ["c": .string("v\(i % 5)"), "p": .float(Double(i) / 2), "n": .integer(Int64(i)), "b": .boolean(i % 2 == 0),
+             "t": .tags(["x\(i % 3)", "y"])]
+        })
+        try IndexBuilder.build(source: try InMemoryVectors(rows: rows), ids: (0..<120).map { "id-\($0)" }, attributes: attributes, to: path,
                                options: BuildOptions(training: TrainingOptions(bits: 64), shardSize: 70, rowsPerBlock: 16,
                                                      vectorCodec: .lz4, idCodec: .lz4, partitions: 3, threads: 1))
         let writer = try IndexWriter(path: path, threads: 1)

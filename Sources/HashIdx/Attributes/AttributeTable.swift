@@ -35,7 +35,7 @@ public struct AttributeTable: Sendable, Equatable {
                     columns[key] = columns[key]!.map { $0.map(Self.widened) }
                 } else if !known.accepts(value.type) {
                     throw .invalidAttributes(path: source, line: line,
-                                             reason: "\"\(key)\" is a \(value.type) here but a \(known) in earlier rows")
+                                             reason: "\"\(key)\" is \(value.type.withArticle) here but \(known.withArticle) in earlier rows")
                 }
             } else {
                 schema[key] = value.type
@@ -89,7 +89,7 @@ public struct AttributeTable: Sendable, Equatable {
             if !known.accepts(type) {
                 let line = (columns[key]!.firstIndex { $0 != nil && !known.accepts($0!.type) } ?? -1) + 1
                 throw .invalidAttributes(path: source, line: line,
-                                         reason: "\"\(key)\" is a \(type) here but a \(known) in the index")
+                                         reason: "\"\(key)\" is \(type.withArticle) here but \(known.withArticle) in the index")
             }
         }
     }

@@ -68,6 +68,9 @@ public enum AttributeType: UInt32, Sendable, CaseIterable, CustomStringConvertib
         }
     }
 
+    /// The name with its article ("an integer", "a string").
+    var withArticle: String { self == .integer ? "an integer" : "a \(self)" }
+
     /// Whether values compare as numbers.
     var isNumeric: Bool { self == .integer || self == .float }
 

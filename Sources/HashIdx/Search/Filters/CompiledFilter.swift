@@ -226,7 +226,7 @@ struct CompiledFilter: @unchecked Sendable {
             evaluate(ops[0], range: range, into: out, scratch: scratch)
             var set = 0
             for i in 0..<w { set += out[i].nonzeroBitCount }
-            if set * 16 < n {
+            if set * 64 < n {
                 for i in 0..<w {
                     var word = out[i]
                     while word != 0 {

@@ -73,7 +73,7 @@ extension Filter {
             switch (t, v) {
             case (.integer, .integer), (.integer, .float), (.float, .integer), (.float, .float),
                  (.string, .string), (.tags, .string), (.boolean, .boolean): return
-            default: throw fail("\"\(name)\" is a \(t) attribute and cannot be compared with \(v)")
+            default: throw fail("\"\(name)\" is \(t.withArticle) attribute and cannot be compared with \(v)")
             }
         }
         switch node {
@@ -83,7 +83,7 @@ extension Filter {
             case .tags: throw fail("\"\(name)\" is a list of strings: use \(name) contains \(v) or \(name) in (…)")
             case .string, .boolean:
                 guard op == .equal || op == .notEqual else {
-                    throw fail("\"\(name)\" is a \(t) attribute: it compares only with = and !=")
+                    throw fail("\"\(name)\" is \(t.withArticle) attribute: it compares only with = and !=")
                 }
             case .integer, .float: break
             }
