@@ -1,7 +1,7 @@
 // Kernels of filtered search: a numeric attribute column compared with a range, written as a
-// bitmap; Hamming distances of the codes at a list of positions (the rows a selective filter
-// leaves), with their histogram; and the step that takes the rows a bitmap leaves out of a
-// scan's distances and histogram.
+// bitmap; and Hamming distances of the codes at a list of positions (the rows a selective
+// filter leaves), with their histogram. (The scan that counts only the rows a bitmap keeps is
+// hidx_hamming_histogram_segments_kept, in hamming.c.)
 
 #include "cpu.h"
 
@@ -24,23 +24,38 @@ static void range_portable(const double *values, size_t count, double lo, double
 }
 
 #if HIDX_X86
-/* AVX-512: eight comparisons per instruction straight into a mask register. */
+/* AVX-512: eight comparisons per instruction straight into a mask register; the last
+   partial word with masked loads. One loop per pair of predicates (they are immediates). */
+#define RANGE_AVX512(name, LO, HI)                                                              \
+    __attribute__((target("avx512f")))                                                          \
+    static void name(const double *values, size_t count, __m512d l, __m512d h, uint64_t *out) { \
+        size_t words = (count + 63) / 64;                                                       \
+        for (size_t w = 0; w < words; w++) {                                                    \
+            uint64_t bits = 0;                                                                  \
+            size_t base = w * 64, n = count - base < 64 ? count - base : 64;                    \
+            for (size_t j = 0; j * 8 < n; j++) {                                                \
+                size_t left = n - j * 8;                                                        \
+                __mmask8 load = left >= 8 ? (__mmask8)0xFF : (__mmask8)((1u << left) - 1);      \
+                __m512d v = _mm512_maskz_loadu_pd(load, values + base + j * 8);                 \
+                __mmask8 m = _mm512_mask_cmp_pd_mask(load, v, l, LO) & _mm512_cmp_pd_mask(v, h, HI); \
+                bits |= (uint64_t)(uint8_t)m << (j * 8);                                        \
+            }                                                                                   \
+            out[w] = bits;                                                                      \
+        }                                                                                       \
+    }
+RANGE_AVX512(range_avx512_ge_le, _CMP_GE_OQ, _CMP_LE_OQ)
+RANGE_AVX512(range_avx512_gt_le, _CMP_GT_OQ, _CMP_LE_OQ)
+RANGE_AVX512(range_avx512_ge_lt, _CMP_GE_OQ, _CMP_LT_OQ)
+RANGE_AVX512(range_avx512_gt_lt, _CMP_GT_OQ, _CMP_LT_OQ)
+
 __attribute__((target("avx512f")))
 static void range_avx512(const double *values, size_t count, double lo, double hi, int lo_strict, int hi_strict,
                          uint64_t *out) {
     const __m512d l = _mm512_set1_pd(lo), h = _mm512_set1_pd(hi);
-    size_t full = count / 64;
-    for (size_t w = 0; w < full; w++) {
-        uint64_t bits = 0;
-        for (int j = 0; j < 8; j++) {
-            __m512d v = _mm512_loadu_pd(values + w * 64 + j * 8);
-            __mmask8 a = lo_strict ? _mm512_cmp_pd_mask(v, l, _CMP_GT_OQ) : _mm512_cmp_pd_mask(v, l, _CMP_GE_OQ);
-            __mmask8 b = hi_strict ? _mm512_cmp_pd_mask(v, h, _CMP_LT_OQ) : _mm512_cmp_pd_mask(v, h, _CMP_LE_OQ);
-            bits |= (uint64_t)(uint8_t)(a & b) << (j * 8);
-        }
-        out[w] = bits;
-    }
-    if (count % 64) range_portable(values + full * 64, count % 64, lo, hi, lo_strict, hi_strict, out + full);
+    if (!lo_strict && !hi_strict) range_avx512_ge_le(values, count, l, h, out);
+    else if (lo_strict && !hi_strict) range_avx512_gt_le(values, count, l, h, out);
+    else if (!lo_strict) range_avx512_ge_lt(values, count, l, h, out);
+    else range_avx512_gt_lt(values, count, l, h, out);
 }
 
 /* AVX2: four comparisons per instruction, gathered by movemask. */
@@ -132,24 +147,49 @@ void hidx_hamming_histogram_positions(const uint64_t *codes, const uint32_t *pos
 #endif
 }
 
-/* ---------- Leaving rows out of a scan ---------- */
+/* ---------- Bitmaps of positions ---------- */
 
-size_t hidx_exclude_unset(uint16_t *distances, size_t count, const uint64_t *keep, uint32_t *histogram) {
-    size_t marked = 0;
-    size_t words = (count + 63) / 64;
-    for (size_t w = 0; w < words; w++) {
-        uint64_t drop = ~keep[w];
-        if (w == words - 1 && count % 64 != 0) drop &= (1ULL << (count % 64)) - 1;
-        while (drop) {
-            size_t i = w * 64 + (size_t)__builtin_ctzll(drop);
-            drop &= drop - 1;
-            uint16_t d = distances[i];
-            if (d != 0xFFFF) {
-                histogram[d]--;
-                distances[i] = 0xFFFF;
-                marked++;
-            }
+/* Word `w` of `bits` with the bits outside [start, end) cleared. */
+static inline uint64_t word_in_range(const uint64_t *bits, size_t w, size_t start, size_t end) {
+    uint64_t v = bits[w];
+    if (w == start / 64) v &= ~0ULL << (start % 64);
+    if (w == (end - 1) / 64 && end % 64 != 0) v &= (1ULL << (end % 64)) - 1;
+    return v;
+}
+
+HIDX_TARGET_POPCNT
+static size_t count_popcnt(const uint64_t *bits, size_t start, size_t end) {
+    size_t n = 0;
+    for (size_t w = start / 64; w <= (end - 1) / 64; w++) n += (size_t)__builtin_popcountll(word_in_range(bits, w, start, end));
+    return n;
+}
+
+static size_t count_portable(const uint64_t *bits, size_t start, size_t end) {
+    size_t n = 0;
+    for (size_t w = start / 64; w <= (end - 1) / 64; w++) n += popcount_swar(word_in_range(bits, w, start, end));
+    return n;
+}
+
+size_t hidx_bits_count(const uint64_t *bits, size_t start, size_t end) {
+    if (end <= start) return 0;
+#if HIDX_X86
+    if (hidx_dispatch()->cpu.popcnt) return count_popcnt(bits, start, end);
+    return count_portable(bits, start, end);
+#else
+    (void)count_portable;
+    return count_popcnt(bits, start, end);
+#endif
+}
+
+size_t hidx_bits_positions(const uint64_t *bits, size_t start, size_t end, uint32_t *out) {
+    if (end <= start) return 0;
+    size_t k = 0;
+    for (size_t w = start / 64; w <= (end - 1) / 64; w++) {
+        uint64_t v = word_in_range(bits, w, start, end);
+        while (v) {
+            out[k++] = (uint32_t)(w * 64 + (size_t)__builtin_ctzll(v));
+            v &= v - 1;
         }
     }
-    return marked;
+    return k;
 }

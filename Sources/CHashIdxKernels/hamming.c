@@ -156,32 +156,75 @@ static void histogram4(const uint16_t *values, size_t count, uint32_t *sub, size
     for (; i < count; i++) sub[values[i]]++;
 }
 
+/* Counts the distances of the scanned rows `at ..< at + count` whose bit in `keep` is set;
+   the others become 0xFFFF (left out of the selection) and are counted in `trash`.
+   Branch-free: with a filter keeping half the rows at random, a branch would mispredict on
+   every other row. */
+static void histogram_kept(uint16_t *values, size_t count, const uint64_t *keep, size_t at, uint32_t *sub,
+                           size_t trash) {
+    for (size_t i = 0; i < count; i++) {
+        size_t g = at + i;
+        uint16_t bit = (uint16_t)((keep[g >> 6] >> (g & 63)) & 1);
+        uint16_t v = values[i];
+        sub[bit ? v : trash]++;
+        values[i] = v | (uint16_t)(bit - 1);
+    }
+}
+
+static void histogram_segments(int kernel, const uint64_t *codes, const size_t *starts, const size_t *counts,
+                               size_t segments, size_t words, const uint64_t *query, const uint64_t *keep,
+                               size_t keep_first, uint16_t *out, uint32_t *histogram);
+
 void hidx_hamming_histogram_segments(int kernel, const uint64_t *codes, const size_t *starts,
                                      const size_t *counts, size_t segments, size_t words,
                                      const uint64_t *query, uint16_t *out, uint32_t *histogram) {
+    histogram_segments(kernel, codes, starts, counts, segments, words, query, NULL, 0, out, histogram);
+}
+
+void hidx_hamming_histogram_segments_kept(int kernel, const uint64_t *codes, const size_t *starts,
+                                          const size_t *counts, size_t segments, size_t words,
+                                          const uint64_t *query, const uint64_t *keep, size_t keep_first,
+                                          uint16_t *out, uint32_t *histogram) {
+    histogram_segments(kernel, codes, starts, counts, segments, words, query, keep, keep_first, out, histogram);
+}
+
+static void histogram_segments(int kernel, const uint64_t *codes, const size_t *starts, const size_t *counts,
+                               size_t segments, size_t words, const uint64_t *query, const uint64_t *keep,
+                               size_t keep_first, uint16_t *out, uint32_t *histogram) {
     const hidx_hamming_fn scan = hamming_kernel(kernel, words);
     const size_t bins = words * 64 + 1;
-    uint32_t stack_sub[4 * 1025];
-    uint32_t *sub = bins <= 1025 ? stack_sub : (uint32_t *)calloc(4 * bins, sizeof(uint32_t));
+    uint32_t stack_sub[4 * 1025 + 1];   /* four sub-histograms, and the kept scan's trash bin */
+    uint32_t *sub = bins <= 1025 ? stack_sub : (uint32_t *)calloc(4 * bins + 1, sizeof(uint32_t));
     if (!sub) {   /* out of memory: count directly */
+        size_t at = keep_first;
         for (size_t s = 0; s < segments; s++) {
             scan(codes + starts[s] * words, counts[s], words, query, out);
-            hidx_histogram_u16(out, counts[s], histogram);
+            if (keep) {   /* (no trash bin here: count with a branch) */
+                for (size_t i = 0; i < counts[s]; i++) {
+                    size_t g = at + i;
+                    if ((keep[g >> 6] >> (g & 63)) & 1) histogram[out[i]]++; else out[i] = 0xFFFF;
+                }
+            }
+            else hidx_histogram_u16(out, counts[s], histogram);
             out += counts[s];
+            at += counts[s];
         }
         return;
     }
-    memset(sub, 0, 4 * bins * sizeof(uint32_t));
+    memset(sub, 0, (4 * bins + 1) * sizeof(uint32_t));
     /* Chunks small enough that the distances are still in L1 when they are counted. */
     const size_t chunk = 512;
+    size_t at = keep_first;
     for (size_t s = 0; s < segments; s++) {
         const uint64_t *c = codes + starts[s] * words;
         for (size_t start = 0; start < counts[s]; start += chunk) {
             size_t n = counts[s] - start < chunk ? counts[s] - start : chunk;
             scan(c + start * words, n, words, query, out + start);
-            histogram4(out + start, n, sub, bins);
+            if (keep) histogram_kept(out + start, n, keep, at + start, sub, 4 * bins);
+            else histogram4(out + start, n, sub, bins);
         }
         out += counts[s];
+        at += counts[s];
     }
     for (size_t b = 0; b < bins; b++) histogram[b] += sub[b] + sub[bins + b] + sub[2 * bins + b] + sub[3 * bins + b];
     if (sub != stack_sub) free(sub);

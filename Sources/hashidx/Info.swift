@@ -44,6 +44,10 @@ struct Info: ParsableCommand {
             hashing:          \(index.model.scheme)
             training sample:  \(index.training.sampleSize) rows, \(trainingSteps(index)), seed \(index.training.seed)
             """)
+            if !index.attributeSchema.isEmpty {
+                print("attributes:       " + index.attributeSchema.keys.sorted().map { "\($0) (\(index.attributeSchema[$0]!))" }.joined(separator: ", "))
+                print("attribute bytes:  \(formatBytes(index.attributeBytes)), \(formatFixed(Double(index.attributeBytes) / Double(max(1, index.rowCount)), 1)) per row")
+            }
             if index.deletedCount > 0 || index.shardCount > 1 {
                 print("reclaimable:      \(formatBytes(index.reclaimableBytes)) by `hashidx compact`")
                 for s in index.shardStatistics {

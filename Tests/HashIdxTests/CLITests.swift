@@ -154,4 +154,59 @@ final class CLITests: XCTestCase {
         r = try runCLI(["compact", dir + "/nowhere.hidx"])
         XCTAssertEqual(r.status, 1)
     }
+
+    func testAttributesWhereFieldsGetAndFilteredGroundTruth() throws {
+        let lines = (0..<400).map { i in
+            "{\"kind\": \"k\(i % 4)\", \"price\": \(i % 100), \"ok\": \(i % 2 == 0), \"tags\": [\"t\(i % 3)\"]}\n"
+        }
+        writeFile(dir + "/a.jsonl", Array(lines.joined().utf8))
+        let idx = dir + "/attr.hidx"
+        let b = try runCLI(["build", dir + "/v.npy", "--ids", dir + "/ids.txt", "--attributes", dir + "/a.jsonl", "-o", idx])
+        XCTAssertEqual(b.status, 0, b.err)
+        // Every result satisfies the filter, and carries the fields asked for.
+        let q = try runCLI(["query", idx, "--id", "item 8 \"q\"", "--k", "20", "--where", "kind = \"k0\" and price < 50 and ok",
+                            "--fields", "price,kind", "--format", "json"])
+        XCTAssertEqual(q.status, 0, q.err)
+        let doc = try XCTUnwrap(try json(q.out) as? [String: Any])
+        let results = try XCTUnwrap((doc["queries"] as? [[String: Any]])?.first?["results"] as? [[String: Any]])
+        XCTAssertEqual(results.count, 20)
+        for r in results {
+            let a = try XCTUnwrap(r["attributes"] as? [String: Any])
+            XCTAssertEqual(a["kind"] as? String, "k0")
+            XCTAssertLessThan(try XCTUnwrap(a["price"] as? Int), 50)
+            XCTAssertNil(a["ok"])   // not asked for
+        }
+        // get
+        let g = try runCLI(["get", idx, "--id", "item 5 \"q\""])
+        XCTAssertEqual(g.status, 0, g.err)
+        XCTAssertEqual(g.out, "{\"id\":\"item 5 \\\"q\\\"\",\"attributes\":{\"kind\":\"k1\",\"ok\":false,\"price\":5,\"tags\":[\"t2\"]}}\n")
+        XCTAssertNotEqual(try runCLI(["get", idx, "--id", "nope"]).status, 0)
+        // A malformed filter points at the place; an unknown attribute lists the known ones.
+        let bad = try runCLI(["query", idx, "--id", "item 8 \"q\"", "--where", "price <"])
+        XCTAssertNotEqual(bad.status, 0)
+        XCTAssertTrue(bad.err.contains("expected a value") && bad.err.contains("       ^"), bad.err)
+        let unknown = try runCLI(["query", idx, "--id", "item 8 \"q\"", "--where", "colour = \"red\""])
+        XCTAssertTrue(unknown.err.contains("it has: kind, ok, price, tags"), unknown.err)
+        // Exact filtered ground truth from the tool itself, and a filtered eval against it
+        // with exhaustive settings: recall 1.
+        let gt = try runCLI(["groundtruth", dir + "/v.npy", dir + "/v.npy", "--k", "10", "--attributes", dir + "/a.jsonl",
+                             "--where", "tags contains \"t1\" and price >= 95", "-o", dir + "/gt.npy"])
+        XCTAssertEqual(gt.status, 0, gt.err)
+        let truth = try GroundTruthFile(path: dir + "/gt.npy")
+        // Rows 97, 196, 199, 295, 298, 397 (price ≥ 95, i % 3 == 1), then −1.
+        XCTAssertEqual(Set(truth.row(0).prefix(6)), [97, 196, 199, 295, 298, 397])
+        XCTAssertEqual(Array(truth.row(0).suffix(4)), [-1, -1, -1, -1])
+        let e = try runCLI(["eval", idx, "--queries", dir + "/v.npy", "--ground-truth", dir + "/gt.npy", "--k", "10",
+                            "--where", "tags contains \"t1\" and price >= 95", "--candidates", "400", "--format", "json"])
+        XCTAssertEqual(e.status, 0, e.err)
+        let report = try XCTUnwrap(try json(e.out) as? [String: Any])
+        XCTAssertEqual(((report["settings"] as? [[String: Any]])?.first?["recall"] as? Double) ?? 0, 1.0, accuracy: 1e-9)
+        // An attributes file of the wrong length is refused, naming it.
+        writeFile(dir + "/short.jsonl", Array("{}\n".utf8))
+        let short = try runCLI(["build", dir + "/v.npy", "--attributes", dir + "/short.jsonl", "-o", dir + "/x.hidx"])
+        XCTAssertTrue(short.err.contains("holds 1 lines but the vectors have 400 rows"), short.err)
+        // info lists the attributes.
+        let info = try runCLI(["info", idx])
+        XCTAssertTrue(info.out.contains("attributes:       kind (string), ok (boolean), price (integer), tags (list of strings)"), info.out)
+    }
 }

@@ -47,6 +47,22 @@ void hidx_hamming_histogram_segments(int kernel, const uint64_t *codes, const si
                                      const size_t *counts, size_t segments, size_t words,
                                      const uint64_t *query, uint16_t *out, uint32_t *histogram);
 
+/// `hidx_hamming_histogram_segments` counting only the scanned rows whose bit in `keep` is
+/// set (bit `keep_first + i` for the `i`-th row this call scans, across its segments); the
+/// others get 0xFFFF.
+void hidx_hamming_histogram_segments_kept(int kernel, const uint64_t *codes, const size_t *starts,
+                                          const size_t *counts, size_t segments, size_t words,
+                                          const uint64_t *query, const uint64_t *keep, size_t keep_first,
+                                          uint16_t *out, uint32_t *histogram);
+
+/// The set bits of the bitmap `bits` (bit `p % 64` of word `p / 64` is position `p`) among
+/// positions `start ..< end`.
+size_t hidx_bits_count(const uint64_t *bits, size_t start, size_t end);
+
+/// Writes the positions of the set bits of `bits` in `start ..< end`, ascending, to `out`
+/// (room for `hidx_bits_count` of them); returns how many.
+size_t hidx_bits_positions(const uint64_t *bits, size_t start, size_t end, uint32_t *out);
+
 /// Filtered search. Bit `i` of `out` (⌈count/64⌉ words) is set when `lo ≤ values[i] ≤ hi`
 /// (`<` instead of `≤` on a side whose `*_strict` is non-zero); bits past `count` are zero.
 void hidx_bits_f64_range(const double *values, size_t count, double lo, double hi, int lo_strict, int hi_strict,
@@ -57,9 +73,6 @@ void hidx_bits_f64_range(const double *values, size_t count, double lo, double h
 void hidx_hamming_histogram_positions(const uint64_t *codes, const uint32_t *positions, size_t count, size_t words,
                                       const uint64_t *query, uint16_t *out, uint32_t *histogram);
 
-/// For every `i < count` whose bit in `keep` is clear and whose distance is not 0xFFFF: takes
-/// the distance out of `histogram` and sets it to 0xFFFF. Returns how many it changed.
-size_t hidx_exclude_unset(uint16_t *distances, size_t count, const uint64_t *keep, uint32_t *histogram);
 
 /// Adds one to `histogram[v]` for every value `v` of `values` (histogram must be large enough).
 void hidx_histogram_u16(const uint16_t *values, size_t count, uint32_t *histogram);

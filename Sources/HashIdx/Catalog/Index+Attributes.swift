@@ -2,6 +2,10 @@ extension Index {
     /// The type of every attribute the index's items have (empty without attributes).
     public var attributeSchema: [String: AttributeType] { searcher.attributeSchema }
 
+    /// Bytes of the attribute columns in the index's shards (dictionaries, posting lists,
+    /// values, presence bits).
+    public var attributeBytes: Int { searcher.shards.reduce(0) { $0 + $1.attributes.bytes } }
+
     /// The attributes of the item with id `id` (only `fields` when given; absent ones are
     /// left out).
     ///

@@ -103,12 +103,12 @@ extension GroundTruthFile {
             let n = header.utf8.count
             w.raw([UInt8(n & 0xFF), UInt8(n >> 8)])
             w.raw(Array(header.utf8))
-            for row in neighbours { for v in row { w.u32(UInt32(v)) } }
+            for row in neighbours { for v in row { w.u32(UInt32(bitPattern: Int32(v))) } }
         } else if lower.hasSuffix(".ivecs") {
-            for row in neighbours { w.u32(UInt32(k)); for v in row { w.u32(UInt32(v)) } }
+            for row in neighbours { w.u32(UInt32(k)); for v in row { w.u32(UInt32(bitPattern: Int32(v))) } }
         } else if lower.hasSuffix(".ibin") {
             w.u32(UInt32(neighbours.count)); w.u32(UInt32(k))
-            for row in neighbours { for v in row { w.u32(UInt32(v)) } }
+            for row in neighbours { for v in row { w.u32(UInt32(bitPattern: Int32(v))) } }
         } else {
             throw .unknownFormat(path: path, reason: "unknown extension; write ground truth as .npy, .ivecs or .ibin")
         }

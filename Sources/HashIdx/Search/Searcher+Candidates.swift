@@ -60,8 +60,11 @@ extension Searcher {
     /// Hamming distances of every code in `segments` to the query's code, in segment order,
     /// into `scratch.distances`, counted into `scratch.histogram` (one kernel call per shard).
     /// Returns the rows scanned.
+    /// With `keep` (a bit per scanned row), rows whose bit is clear are not counted and get
+    /// distance 0xFFFF (never picked).
     @discardableResult
-    func scanSegments(_ segments: [(shard: Int, start: Int, count: Int)], scratch: SearchScratch) -> Int {
+    func scanSegments(_ segments: [(shard: Int, start: Int, count: Int)], keep: UnsafePointer<UInt64>? = nil,
+                      scratch: SearchScratch) -> Int {
         let words = model.words
         scratch.reserveDistances(segments.reduce(0) { $0 + $1.count })
         for i in 0...bits { scratch.histogram[i] = 0 }
@@ -79,9 +82,15 @@ extension Searcher {
             let base = scanned
             scratch.distances.withUnsafeMutableBufferPointer { dist in
                 scratch.histogram.withUnsafeMutableBufferPointer { h in
-                    hidx_hamming_histogram_segments(Int32(HIDX_KERNEL_AUTO), shards[shard].codes, scratch.starts,
-                                                    scratch.counts, scratch.starts.count, words, scratch.query,
-                                                    dist.baseAddress! + base, h.baseAddress!)
+                    if let keep {
+                        hidx_hamming_histogram_segments_kept(Int32(HIDX_KERNEL_AUTO), shards[shard].codes, scratch.starts,
+                                                             scratch.counts, scratch.starts.count, words, scratch.query,
+                                                             keep, base, dist.baseAddress! + base, h.baseAddress!)
+                    } else {
+                        hidx_hamming_histogram_segments(Int32(HIDX_KERNEL_AUTO), shards[shard].codes, scratch.starts,
+                                                        scratch.counts, scratch.starts.count, words, scratch.query,
+                                                        dist.baseAddress! + base, h.baseAddress!)
+                    }
                 }
             }
             scanned += scratch.counts.reduce(0, +)

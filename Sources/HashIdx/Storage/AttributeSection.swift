@@ -9,9 +9,9 @@ struct AttributeColumns: @unchecked Sendable {
     /// Number of quantiles stored per numeric column: min, the 63 inner 64-quantiles, max.
     static let quantileCount = 65
 
-    /// One column, as views into the section's bytes.
+    /// One column, as views into the section's bytes (pointers and counts only: copying one
+    /// costs no reference counting in the filter's inner loops).
     struct Column {
-        let name: String
         let type: AttributeType
         /// Bit per position: the item has a value.
         let presence: UnsafePointer<UInt64>
@@ -66,16 +66,20 @@ struct AttributeColumns: @unchecked Sendable {
     let rows: Int
     /// Columns by attribute name.
     let columns: [String: Column]
+    /// Bytes of the section.
+    let bytes: Int
 
     /// No attributes (a shard without an attribute section).
     init(rows: Int) {
         self.rows = rows
         columns = [:]
+        bytes = 0
     }
 
-    private init(rows: Int, columns: [String: Column]) {
+    private init(rows: Int, columns: [String: Column], bytes: Int) {
         self.rows = rows
         self.columns = columns
+        self.bytes = bytes
     }
 
     /// The attributes at position `p` (only `fields` when given).
@@ -240,7 +244,7 @@ struct AttributeColumns: @unchecked Sendable {
             try r.zeros()
         }
         guard expectBody == b.count else { throw fail("bytes after the last column") }
-        return AttributeColumns(rows: n, columns: columns)
+        return AttributeColumns(rows: n, columns: columns, bytes: b.count)
     }
 
     private static func decodeColumn(name: String, type: AttributeType, rows n: Int, words: Int, zones: Int,
@@ -251,7 +255,7 @@ struct AttributeColumns: @unchecked Sendable {
         if n % 64 != 0, words > 0, presence[words - 1] >> UInt64(n % 64) != 0 { throw fail("presence bits beyond the last row") }
         var present = 0
         for w in 0..<words { present += presence[w].nonzeroBitCount }
-        var c = Column(name: name, type: type, presence: presence, present: present)
+        var c = Column(type: type, presence: presence, present: present)
         func has(_ p: Int) -> Bool { presence[p >> 6] & (1 << UInt64(p & 63)) != 0 }
         switch type {
         case .boolean:

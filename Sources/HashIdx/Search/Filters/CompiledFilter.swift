@@ -113,11 +113,11 @@ struct CompiledFilter: @unchecked Sendable {
     /// is one scan of the column, and one estimate instead of two assumed independent).
     private static func intersectingRanges(_ ops: [Op]) -> [Op] {
         var out: [Op] = []
-        var merged: [String: Int] = [:]   // column name → index in `out`
+        var merged: [UnsafePointer<UInt64>: Int] = [:]   // column (by its presence bitmap) → index in `out`
         for op in ops {
             guard case let .range(c, lo, hi, loStrict, hiStrict) = op else { out.append(op); continue }
-            guard let i = merged[c.name], case let .range(_, lo0, hi0, loStrict0, hiStrict0) = out[i] else {
-                merged[c.name] = out.count
+            guard let i = merged[c.presence], case let .range(_, lo0, hi0, loStrict0, hiStrict0) = out[i] else {
+                merged[c.presence] = out.count
                 out.append(op)
                 continue
             }
@@ -142,9 +142,7 @@ struct CompiledFilter: @unchecked Sendable {
         switch op {
         case let .constant(b): return b ? 1 : 0
         case let .bits(p, count):
-            var set = 0
-            for w in 0..<((count + 63) / 64) { set += p[w].nonzeroBitCount }
-            return Double(set) / Double(rows)
+            return Double(hidx_bits_count(p, 0, count)) / Double(rows)
         case let .range(c, lo, hi, loStrict, hiStrict):
             return Double(c.present) / Double(rows) * quantileFraction(c.quantiles!, lo: lo, hi: hi, loStrict: loStrict, hiStrict: hiStrict)
         case let .postings(c, codes):
@@ -224,9 +222,7 @@ struct CompiledFilter: @unchecked Sendable {
             // The most selective part first (`resolve` ordered them); when it leaves few
             // rows, the others are tested on those rows only.
             evaluate(ops[0], range: range, into: out, scratch: scratch)
-            var set = 0
-            for i in 0..<w { set += out[i].nonzeroBitCount }
-            if set * 64 < n {
+            if hidx_bits_count(out, 0, n) * 64 < n {
                 for i in 0..<w {
                     var word = out[i]
                     while word != 0 {
