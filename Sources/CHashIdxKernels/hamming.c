@@ -143,32 +143,44 @@ void hidx_hamming_distances(int kernel, const uint64_t *codes, size_t count, siz
 
 /* ---------- Distances and histogram in one pass ---------- */
 
-/* Adds `values` into four interleaved sub-histograms (stride `bins`), so that runs of equal
+/* Adds `values` into four interleaved sub-histograms (`stride` apart), so that runs of equal
    values do not serialise on one counter. */
-static void histogram4(const uint16_t *values, size_t count, uint32_t *sub, size_t bins) {
+static void histogram4(const uint16_t *values, size_t count, uint32_t *sub, size_t stride) {
     size_t i = 0;
     for (; i + 4 <= count; i += 4) {
         sub[values[i]]++;
-        sub[bins + values[i + 1]]++;
-        sub[2 * bins + values[i + 2]]++;
-        sub[3 * bins + values[i + 3]]++;
+        sub[stride + values[i + 1]]++;
+        sub[2 * stride + values[i + 2]]++;
+        sub[3 * stride + values[i + 3]]++;
     }
     for (; i < count; i++) sub[values[i]]++;
 }
 
-/* Counts the distances of the scanned rows `at ..< at + count` whose bit in `keep` is set;
-   the others become 0xFFFF (left out of the selection) and are counted in `trash`.
-   Branch-free: with a filter keeping half the rows at random, a branch would mispredict on
-   every other row. */
+/* Counts the distances of the scanned rows `at ..< at + count` whose bit in `keep` is set
+   into the four sub-histograms (`stride` apart, each with a trash slot at `bins`); the others
+   become 0xFFFF (left out of the selection). Two branch-free passes: with a filter keeping
+   half the rows at random, a branch would mispredict on every other row. The first marks the
+   rows left out; the second is histogram4's, with 0xFFFF clamped into the trash slots. */
 static void histogram_kept(uint16_t *values, size_t count, const uint64_t *keep, size_t at, uint32_t *sub,
-                           size_t trash) {
-    for (size_t i = 0; i < count; i++) {
-        size_t g = at + i;
-        uint16_t bit = (uint16_t)((keep[g >> 6] >> (g & 63)) & 1);
-        uint16_t v = values[i];
-        sub[bit ? v : trash]++;
-        values[i] = v | (uint16_t)(bit - 1);
+                           size_t bins, size_t stride) {
+    for (size_t base = 0; base < count; base += 64) {
+        /* The 64 keep bits of rows base ..< base + 64, aligned once per 64 rows. */
+        size_t g = at + base, shift = g & 63;
+        uint64_t bits = keep[g >> 6] >> shift;
+        size_t n = count - base < 64 ? count - base : 64;
+        if (shift != 0 && shift + n > 64) bits |= keep[(g >> 6) + 1] << (64 - shift);
+        for (size_t j = 0; j < n; j++) values[base + j] |= (uint16_t)(((bits >> j) & 1) - 1);
     }
+    size_t i = 0;
+#define CLAMP(v) ((v) < bins ? (v) : bins)
+    for (; i + 4 <= count; i += 4) {
+        sub[CLAMP(values[i])]++;
+        sub[stride + CLAMP(values[i + 1])]++;
+        sub[2 * stride + CLAMP(values[i + 2])]++;
+        sub[3 * stride + CLAMP(values[i + 3])]++;
+    }
+    for (; i < count; i++) sub[CLAMP(values[i])]++;
+#undef CLAMP
 }
 
 static void histogram_segments(int kernel, const uint64_t *codes, const size_t *starts, const size_t *counts,
@@ -193,8 +205,9 @@ static void histogram_segments(int kernel, const uint64_t *codes, const size_t *
                                size_t keep_first, uint16_t *out, uint32_t *histogram) {
     const hidx_hamming_fn scan = hamming_kernel(kernel, words);
     const size_t bins = words * 64 + 1;
-    uint32_t stack_sub[4 * 1025 + 1];   /* four sub-histograms, and the kept scan's trash bin */
-    uint32_t *sub = bins <= 1025 ? stack_sub : (uint32_t *)calloc(4 * bins + 1, sizeof(uint32_t));
+    const size_t stride = bins + 1;   /* each sub-histogram ends in the kept scan's trash slot */
+    uint32_t stack_sub[4 * 1026];
+    uint32_t *sub = bins <= 1025 ? stack_sub : (uint32_t *)calloc(4 * stride, sizeof(uint32_t));
     if (!sub) {   /* out of memory: count directly */
         size_t at = keep_first;
         for (size_t s = 0; s < segments; s++) {
@@ -211,7 +224,7 @@ static void histogram_segments(int kernel, const uint64_t *codes, const size_t *
         }
         return;
     }
-    memset(sub, 0, (4 * bins + 1) * sizeof(uint32_t));
+    memset(sub, 0, 4 * stride * sizeof(uint32_t));
     /* Chunks small enough that the distances are still in L1 when they are counted. */
     const size_t chunk = 512;
     size_t at = keep_first;
@@ -220,13 +233,13 @@ static void histogram_segments(int kernel, const uint64_t *codes, const size_t *
         for (size_t start = 0; start < counts[s]; start += chunk) {
             size_t n = counts[s] - start < chunk ? counts[s] - start : chunk;
             scan(c + start * words, n, words, query, out + start);
-            if (keep) histogram_kept(out + start, n, keep, at + start, sub, 4 * bins);
-            else histogram4(out + start, n, sub, bins);
+            if (keep) histogram_kept(out + start, n, keep, at + start, sub, bins, stride);
+            else histogram4(out + start, n, sub, stride);
         }
         out += counts[s];
         at += counts[s];
     }
-    for (size_t b = 0; b < bins; b++) histogram[b] += sub[b] + sub[bins + b] + sub[2 * bins + b] + sub[3 * bins + b];
+    for (size_t b = 0; b < bins; b++) histogram[b] += sub[b] + sub[stride + b] + sub[2 * stride + b] + sub[3 * stride + b];
     if (sub != stack_sub) free(sub);
 }
 
