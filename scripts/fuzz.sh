@@ -30,7 +30,7 @@ while [ $# -gt 0 ]; do
         *) TARGETS+=("$1"); shift ;;
     esac
 done
-[ ${#TARGETS[@]} -gt 0 ] || TARGETS=(npy fvecs fbin ids groundtruth manifest shard deletions)
+[ ${#TARGETS[@]} -gt 0 ] || TARGETS=(npy fvecs fbin ids groundtruth manifest shard deletions attributes filter)
 
 mkdir -p "$OUT/modules/CHashIdxKernels" "$OUT/lib"
 # OpenBLAS (training): where pkg-config says its header and library are.

@@ -74,9 +74,33 @@ func exerciseIndex(at path: String) {
         }
     }
     _ = try? index.row(forID: "no such id")
+    // Attributes: look-ups and filtered searches down both plans (a few matches; many).
+    for r in Set([0, n - 1]) where r >= 0 && r < n { _ = try? index.attributes(ofRow: r) }
+    for text in fuzzFilters {
+        guard let filter = try? Filter(text) else { continue }
+        for probes in [1, 2, 1 << 20] {
+            _ = try? index.search(query, options: SearchOptions(k: 5, candidates: 20, probes: probes, filter: filter,
+                                                                fields: ["c", "p", "t"]))
+        }
+        if let id = try? index.id(ofRow: 0) {
+            _ = try? index.search(similarToID: id, options: SearchOptions(k: 3, candidates: 10, probes: 2, filter: filter))
+        }
+    }
 }
 
-/// A small valid index with string ids, partitions, two shards and LZ4 blocks, built once
+/// Filters the index targets search with: every attribute type, a selective and a broad one.
+let fuzzFilters = ["c = \"v1\"", "p < 30 and b", "t contains \"x2\" or n >= 40", "not (c in (\"v0\", \"v3\")) and p is not null"]
+
+/// The attributes of the reference index's row `i`: every type, some nulls.
+func referenceAttributes(_ i: Int) -> Attributes {
+    var a: Attributes = ["c": .string("v\(i % 5)"), "n": .integer(Int64(i)), "t": .tags(["x\(i % 3)", "y"])]
+    if i % 4 != 0 { a["p"] = .float(Double(i) / 2) }
+    if i % 3 != 0 { a["b"] = .boolean(i % 2 == 0) }
+    return a
+}
+
+/// A small valid index with string ids, partitions, two shards, LZ4 blocks and attributes of
+/// every type, built once
 /// per process (the same bytes every time: the build is deterministic). The manifest and
 /// shard targets replace one of its files with the fuzzer's input.
 let referenceIndex: String = {
@@ -86,7 +110,8 @@ let referenceIndex: String = {
     let centres = (0..<5).map { _ in (0..<dim).map { _ in Float(rng.nextGaussian()) } }
     let rows = (0..<90).map { i in centres[i % 5].map { $0 + 0.3 * Float(rng.nextGaussian()) } }
     do {
-        try IndexBuilder.build(source: try InMemoryVectors(rows: rows), ids: (0..<90).map { "item-\($0)" }, to: path,
+        try IndexBuilder.build(source: try InMemoryVectors(rows: rows), ids: (0..<90).map { "item-\($0)" },
+                               attributes: try AttributeTable(rows: (0..<90).map(referenceAttributes)), to: path,
                                options: BuildOptions(training: TrainingOptions(bits: 64, sampleSize: 90), shardSize: 50,
                                                      rowsPerBlock: 8, vectorCodec: .lz4, idCodec: .lz4, partitions: 3,
                                                      threads: 1))

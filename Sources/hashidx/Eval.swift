@@ -91,7 +91,9 @@ struct Eval: ParsableCommand {
             s += String(p.probes).padding(6) + "  " + String(p.candidates).padding(10) + "  " + formatFixed(p.recall, 4).padding(9) + "  "
             s += formatFixed(p.candidateRecall, 4).padding(11) + "  " + formatFixed(p.qps, 0).padding(10) + "  "
             s += formatFixed(p.batchQPS, 0).padding(10 + String(r.threads).count - 1) + "  " + formatFixed(p.p50ms, 3).padding(6) + "  "
-            s += formatFixed(p.p95ms, 3).padding(6) + "  " + formatFixed(p.p99ms, 3) + "\n"
+            s += formatFixed(p.p95ms, 3).padding(6) + "  " + formatFixed(p.p99ms, 3)
+            if let plan = p.plan, let us = p.planMicroseconds { s += "  plan: \(plan), \(formatFixed(us, 1)) µs" }
+            s += "\n"
         }
         return s
     }
@@ -100,7 +102,8 @@ struct Eval: ParsableCommand {
         let points = r.points.map { p in
             "{\"probes\":\(p.probes),\"candidates\":\(p.candidates),\"recall\":\(formatFixed(p.recall, 6)),\"candidate_recall\":\(formatFixed(p.candidateRecall, 6)),"
                 + "\"qps\":\(formatFixed(p.qps, 2)),\"batch_qps\":\(formatFixed(p.batchQPS, 2)),"
-                + "\"p50_ms\":\(formatFixed(p.p50ms, 4)),\"p95_ms\":\(formatFixed(p.p95ms, 4)),\"p99_ms\":\(formatFixed(p.p99ms, 4))}"
+                + "\"p50_ms\":\(formatFixed(p.p50ms, 4)),\"p95_ms\":\(formatFixed(p.p95ms, 4)),\"p99_ms\":\(formatFixed(p.p99ms, 4))"
+                + (p.plan.map { ",\"plan\":\(jsonString($0)),\"plan_us\":\(formatFixed(p.planMicroseconds ?? 0, 2))" } ?? "") + "}"
         }
         return "{\"index\":\(jsonString(index)),\"rows\":\(r.rows),\"dim\":\(r.dimension),\"bits\":\(r.bits),"
             + "\"queries\":\(r.queries),\"k\":\(r.k),\"threads\":\(r.threads),"

@@ -113,6 +113,7 @@ final class StructureTests: XCTestCase {
             // Exclude the query row and every third of its nearest codes.
             let excluded: [Int] = [q] + stride(from: 0, to: 60, by: 3).map { byDistance[$0] }
             let want = 20
+            searcher.prepareQuery(unit, scratch: scratch)   // the query's code, for the scans below
             let filtered = searcher.candidatePositions(unit, want: want, probes: 1, filter: RowFilter(excluding: excluded),
                                                        scratch: scratch)
                 .map { searcher.row(shard: $0.0, position: $0.1) }
@@ -179,7 +180,7 @@ final class StructureTests: XCTestCase {
     func testOtherFormatVersionsSayWhatToDo() throws {
         let dir = makeTemporaryDirectory(self)
         let rows = clusteredVectors(count: 100, dim: 8)
-        for (file, version, advice) in [("MANIFEST-000001", UInt32(1), "rebuild the index"), ("MANIFEST-000001", 4, "upgrade hashidx"),
+        for (file, version, advice) in [("MANIFEST-000001", UInt32(1), "rebuild the index"), ("MANIFEST-000001", Format.version + 1, "upgrade hashidx"),
                                         ("shard-000001-000000.hidx", 1, "rebuild the index"), ("shard-000001-000000.hidx", 9, "upgrade hashidx")] {
             let path = dir + "/v\(version)-\(file.prefix(5)).hidx"
             _ = try build(path, rows: rows)
@@ -233,7 +234,7 @@ final class StructureTests: XCTestCase {
         try writer.commit()
         writer.close()
         let upgraded = try Index(path: path)
-        XCTAssertEqual(upgraded.formatVersion, 3)
+        XCTAssertEqual(upgraded.formatVersion, Int(Format.version))
         XCTAssertNil(try upgraded.row(forID: "x3"))
         try upgraded.verify()
     }

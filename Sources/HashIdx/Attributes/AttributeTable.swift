@@ -110,6 +110,9 @@ public struct AttributeTable: Sendable, Equatable {
         return v
     }
 
+    /// Words of the filter language (``Filter``), which cannot name an attribute.
+    static let reservedNames: Set<String> = ["and", "or", "not", "in", "contains", "is", "null", "true", "false"]
+
     /// The rules every key and value follow.
     static func check(key: String, value: AttributeValue, line: Int, source: String) throws(HashIdxError) {
         func bad(_ why: String) -> HashIdxError { .invalidAttributes(path: source, line: line, reason: why) }
@@ -118,7 +121,7 @@ public struct AttributeTable: Sendable, Equatable {
               let first = key.unicodeScalars.first, first == "_" || (first.isASCII && first.properties.isAlphabetic) else {
             throw bad("attribute name \"\(key)\" must start with a letter or _ and hold only letters, digits, _, - and . (so that filters can name it)")
         }
-        guard !FilterParser.keywords.contains(key.lowercased()) else {
+        guard !reservedNames.contains(key.lowercased()) else {
             throw bad("\"\(key)\" is a filter keyword and cannot name an attribute")
         }
         switch value {

@@ -26,6 +26,10 @@ public enum Evaluation {
         public var batchQPS: Double
         /// Latency percentiles of the one-at-a-time queries, in milliseconds.
         public var p50ms: Double, p95ms: Double, p99ms: Double
+        /// With a filter: the plan it took (`"matching rows"` or `"nearest partitions"`), and
+        /// the microseconds a query spends compiling the filter for the index and planning
+        /// (part of every query's time above).
+        public var plan: String?, planMicroseconds: Double?
     }
 
     /// A whole evaluation.
@@ -118,11 +122,25 @@ public enum Evaluation {
             _ = try index.search(batch: inMemory, options: options, threads: workers)
             let batchElapsed = System.monotonicSeconds() - b0
             latencies.sort()
+            // The planner's own cost: compile and plan, timed alone over many repetitions.
+            var plan: String? = nil, planMicroseconds: Double? = nil
+            if let filter {
+                let reps = 2_000
+                var chosen = Searcher.FilterPlan.matchingRows
+                let p0 = System.monotonicSeconds()
+                for _ in 0..<reps {
+                    let compiled = try CompiledFilter(filter, schema: index.searcher.attributeSchema, shards: index.searcher.shards)
+                    chosen = index.searcher.plan(compiled, options: options)
+                }
+                planMicroseconds = (System.monotonicSeconds() - p0) / Double(reps) * 1e6
+                plan = chosen == .matchingRows ? "matching rows" : "nearest partitions"
+            }
             func pct(_ p: Double) -> Double { latencies[min(n - 1, Int((p * Double(n)).rounded(.up)) - 1)] * 1000 }
             points.append(Point(candidates: c, probes: p, recall: Double(found) / Double(relevant),
                                 candidateRecall: Double(candidateFound) / Double(relevant),
                                 qps: Double(n) / elapsed, batchQPS: Double(n) / batchElapsed,
-                                p50ms: pct(0.50), p95ms: pct(0.95), p99ms: pct(0.99)))
+                                p50ms: pct(0.50), p95ms: pct(0.95), p99ms: pct(0.99), plan: plan,
+                                planMicroseconds: planMicroseconds))
         }
         return Report(openMilliseconds: openMs, peakRSSBytes: peakResidentBytes(), rows: index.count,
                       dimension: index.dimension, bits: index.bits, queries: n, k: k, threads: workers, points: points)

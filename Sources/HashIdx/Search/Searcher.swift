@@ -9,6 +9,10 @@
 ///    pass keeps the best `candidates`;
 /// 5. exact cosine on their stored vectors, top `k`, ids (`Searcher+Rerank`).
 ///
+/// With an attribute filter, steps 1–4 are planned by `Filters/Searcher+Filtered`: the exact
+/// matching rows when few match, else the nearest partitions with the filter applied inside
+/// the scan (docs/FILTERS.md).
+///
 /// A `Searcher` never changes: it is a snapshot. Any number of threads may search it.
 final class Searcher: Sendable {
     let manifest: Manifest

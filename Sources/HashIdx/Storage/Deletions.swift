@@ -96,7 +96,10 @@ struct Deletions: Equatable, Sendable {
         let deleted = try r.u64("deleted count")
         let crc = try r.u32("shard header checksum")
         let reserved = try r.u32("reserved")
-        guard version == Format.version, flags == 0, reserved == 0 else { throw bad("unknown version or flags") }
+        // (Deletion files exist since version 3; their layout has not changed since.)
+        guard version >= 3 && Format.readableVersions.contains(version), flags == 0, reserved == 0 else {
+            throw bad("unknown version or flags")
+        }
         guard rows == record.rows, crc == record.headerCRC else { throw bad("belongs to another shard") }
         let n = Int(rows)
         guard b.count == headerSize + (n + 63) / 64 * 8 + 4 else { throw bad("length does not match \(n) rows") }

@@ -3,12 +3,14 @@
 /// encoded and decoded in one place each (``ShardHeader``, ``SectionEntry``, ``BlockEntry``,
 /// ``Manifest``).
 enum Format {
-    /// The format version this code writes. Version 3 added deletion files and the deletion
-    /// fields of a manifest's shard records; version 2 indexes still open (they have no
-    /// deletions) and become version 3 at their first commit.
-    static let version: UInt32 = 3
+    /// The format version this code writes. Version 4 added the attribute section (kind 11)
+    /// to shards; version 3 added deletion files and the deletion fields of a manifest's shard
+    /// records. Version 2 and 3 indexes still open (they have no attributes; version 2 no
+    /// deletions) and become version 4 at their first commit; their shards keep their
+    /// headers (the layout did not change).
+    static let version: UInt32 = 4
     /// Versions this code reads.
-    static let readableVersions: ClosedRange<UInt32> = 2...3
+    static let readableVersions: ClosedRange<UInt32> = 2...4
 
     /// First 8 bytes of a shard file.
     static let shardMagic: [UInt8] = Array("HIDXSHRD".utf8)

@@ -184,6 +184,7 @@ final class Shard: @unchecked Sendable {
             partitionOffsets = nil; rowNumbers = nil; positions = nil
         }
         if found[.attributes] != nil {
+            guard header.version >= 4 else { throw bad("a version-\(header.version) shard has an attribute section") }
             let section = try section(.attributes, length: nil, checked: true)
             guard section.entry.codec == SectionCodec.none.rawValue else { throw bad("attribute section has a codec") }
             attributes = try AttributeColumns.decode(section.bytes, rows: rows, zones: max(1, manifest.centroids?.count ?? 0), path: path)

@@ -9,8 +9,9 @@ struct CompiledFilter: @unchecked Sendable {
     indirect enum Op {
         /// Every row, or none.
         case constant(Bool)
-        /// The set bits of a column bitmap (a boolean column's trues, a presence bitmap).
-        case bits(UnsafePointer<UInt64>, count: Int)
+        /// The set bits of a column bitmap (a boolean column's trues, a presence bitmap), `set`
+        /// of them.
+        case bits(UnsafePointer<UInt64>, set: Int)
         /// A present number in `lo…hi` (ends excluded where strict).
         case range(AttributeColumns.Column, lo: Double, hi: Double, loStrict: Bool, hiStrict: Bool)
         /// A row holding any of the dictionary codes (strings: equal to one; tags: has one).
@@ -68,8 +69,8 @@ struct CompiledFilter: @unchecked Sendable {
                 guard case let .string(s) = v, let code = c.dictionary.code(of: s) else { return .constant(false) }
                 return .postings(c, codes: [code])
             case .boolean:
-                let truths = Op.bits(c.truths!, count: columns.rows)
-                return v == .boolean(true) ? truths : .and([.bits(c.presence, count: columns.rows), .not(truths)])
+                let truths = Op.bits(c.truths!, set: c.trueCount)
+                return v == .boolean(true) ? truths : .and([.bits(c.presence, set: c.present), .not(truths)])
             }
         }
         switch node {
@@ -98,7 +99,7 @@ struct CompiledFilter: @unchecked Sendable {
             return .postings(c, codes: [code])
         case let .isNull(name):
             guard let c = columns.columns[name] else { return .constant(true) }
-            return .not(.bits(c.presence, count: columns.rows))
+            return .not(.bits(c.presence, set: c.present))
         case let .and(nodes):
             let ops = intersectingRanges(nodes.map { resolve($0, in: columns) })
             return .and(ops.sorted { fraction($0, rows: columns.rows) < fraction($1, rows: columns.rows) })
@@ -141,8 +142,8 @@ struct CompiledFilter: @unchecked Sendable {
         guard rows > 0 else { return 0 }
         switch op {
         case let .constant(b): return b ? 1 : 0
-        case let .bits(p, count):
-            return Double(hidx_bits_count(p, 0, count)) / Double(rows)
+        case let .bits(_, set):
+            return Double(set) / Double(rows)
         case let .range(c, lo, hi, loStrict, hiStrict):
             return Double(c.present) / Double(rows) * quantileFraction(c.quantiles!, lo: lo, hi: hi, loStrict: loStrict, hiStrict: hiStrict)
         case let .postings(c, codes):

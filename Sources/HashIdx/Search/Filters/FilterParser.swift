@@ -9,8 +9,8 @@
 ///
 /// Errors carry the offset (in characters) of the token where reading stopped.
 struct FilterParser {
-    /// Words that cannot name an attribute.
-    static let keywords: Set<String> = ["and", "or", "not", "in", "contains", "is", "null", "true", "false"]
+    /// The language's words (they cannot name an attribute).
+    static let keywords = AttributeTable.reservedNames
 
     private enum Token: Equatable {
         case name(String)
