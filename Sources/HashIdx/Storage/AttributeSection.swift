@@ -384,8 +384,10 @@ private struct SectionCursor {
         try zeros()
         guard offsets[0] == 0, Int(offsets[count]) == byteCount else { throw bad("dictionary offsets do not tile its bytes") }
         let d = AttributeDictionary(count: count, offsets: offsets, bytes: bytes)
+        // Every offset first (ascending from 0 to the byte count keeps each value inside the
+        // bytes), then the values.
+        for c in 0..<count where offsets[c + 1] < offsets[c] { throw bad("dictionary offsets are not ascending") }
         for c in 0..<count {
-            guard offsets[c + 1] >= offsets[c] else { throw bad("dictionary offsets are not ascending") }
             guard String(validating: d.utf8(c), as: UTF8.self) != nil else { throw bad("dictionary value \(c) is not UTF-8") }
             if c > 0 && !d.utf8(c - 1).lexicographicallyPrecedes(d.utf8(c)) { throw bad("dictionary is not sorted") }
         }
@@ -399,8 +401,9 @@ private struct SectionCursor {
         let starts = try u32s(values + 1)
         let postings = try u32s(total)
         guard starts[0] == 0, Int(starts[values]) == total else { throw bad("postings do not tile") }
+        // Every start first (ascending up to `total` keeps each list inside the postings).
+        for c in 0..<values where starts[c + 1] < starts[c] { throw bad("posting starts are not ascending") }
         for c in 0..<values {
-            guard starts[c + 1] >= starts[c] else { throw bad("posting starts are not ascending") }
             var last = -1
             for i in Int(starts[c])..<Int(starts[c + 1]) {
                 let p = Int(postings[i])
