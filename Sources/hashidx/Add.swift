@@ -30,7 +30,7 @@ struct Add: ParsableCommand {
     @Option(help: "A text file with one UTF-8 id per line, one per row.")
     var ids: String?
 
-    @Option(help: "A JSON-lines file of the added items' attributes, one object per row.")
+    @Option(help: "A JSON-lines file of the added items' attributes: one object per row, or each keyed by its id (\"_id\").")
     var attributes: String?
 
     @Flag(help: "Replace the items whose ids exist already.")
@@ -50,7 +50,7 @@ struct Add: ParsableCommand {
             let source = try VectorFile(path: vectors)
             let list = try ids.map { (p) throws(HashIdxError) in try IDList.read(path: p) }
             if let list, list.count != source.count { throw .idCountMismatch(path: ids!, ids: list.count, rows: source.count) }
-            let table = try attributes.map { (p) throws(HashIdxError) in try AttributesFile.read(path: p, rows: source.count) }
+            let table = try attributes.map { (p) throws(HashIdxError) in try AttributesFile.read(path: p, rows: source.count, ids: list) }
             if upsert && list == nil { throw .invalidArgument(name: "upsert", reason: "needs --ids (the ids of the items to replace)") }
             let batch = commitEvery ?? max(1, source.count)
             guard batch > 0 else { throw .invalidArgument(name: "commit-every", reason: "must be positive, got \(batch)") }

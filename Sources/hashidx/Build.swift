@@ -36,7 +36,7 @@ struct Build: ParsableCommand {
     @Option(help: "A text file with one UTF-8 id per line, one per row (default: row numbers).")
     var ids: String?
 
-    @Option(help: "A JSON-lines file of the items' attributes, one object per row, in row order (see `hashidx query --where`).")
+    @Option(help: "A JSON-lines file of the items' attributes: one object per row in row order, or each keyed by its item's id (\"_id\"); see `hashidx query --where`.")
     var attributes: String?
 
     @Option(help: "Code length in bits, a multiple of 64.")

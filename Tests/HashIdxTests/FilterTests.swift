@@ -238,5 +238,17 @@ final class FilterTests: XCTestCase {
         XCTAssertTrue(failure("{\"a b\": 1}\n").contains("must start with a letter"))
         XCTAssertTrue(failure("{\"a\": 1}\n{\"a\": 2}\n", rows: 3).contains("holds 2 lines but the vectors have 3 rows"))
         XCTAssertTrue(failure("[1]\n").contains("expected a JSON object"))
+        // Keyed by id: any order, rows without a line get nothing, every id known and once.
+        let keyed = try AttributesFile.read(path: { writeFile(dir + "/k.jsonl", Array("{\"_id\": \"c\", \"a\": 3}\n\n{\"_id\": \"a\", \"a\": 1}\n".utf8)); return dir + "/k.jsonl" }(),
+                                            rows: 4, ids: ["a", "b", "c", "d"])
+        XCTAssertEqual((0..<4).map { keyed[$0] }, [["a": .integer(1)], [:], ["a": .integer(3)], [:]])
+        func keyedFailure(_ text: String) -> String {
+            writeFile(dir + "/k.jsonl", Array(text.utf8))
+            do { _ = try AttributesFile.read(path: dir + "/k.jsonl", rows: 2, ids: ["a", "b"]); return "" } catch { return "\(error)" }
+        }
+        XCTAssertTrue(keyedFailure("{\"_id\": \"z\"}\n").contains("line 1: \"_id\": no item has the id \"z\""))
+        XCTAssertTrue(keyedFailure("{\"_id\": \"a\"}\n{\"_id\": \"a\", \"x\": 1}\n").contains("line 2: \"_id\": \"a\" already has the attributes of line 1"))
+        XCTAssertTrue(keyedFailure("{\"_id\": \"a\"}\n{\"x\": 1}\n").contains("line 2: has no \"_id\""))
+        XCTAssertTrue(keyedFailure("{\"_id\": [\"a\"]}\n").contains("must be the item's id"))
     }
 }

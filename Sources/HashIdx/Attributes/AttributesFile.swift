@@ -7,12 +7,22 @@
 /// exponent), `true`/`false`, or `null` (the same as leaving the key out). An empty line or
 /// `{}` is a row without attributes. Anything else — nested objects, lists of numbers,
 /// invalid JSON, a repeated key — is an error naming the line and the place in it.
+///
+/// **Keyed by id**: when the lines carry the item's id under ``idKey`` (`"_id": "sku-17"`),
+/// they are matched to rows by id instead of by order: then every line that holds attributes
+/// needs one, in any order, each id at most once; items without a line have no attributes.
 public enum AttributesFile {
-    /// The table of the file at `path`; `rows`, when given, is the number of rows it must hold
-    /// (the vectors'); a different count is an error that says which is longer.
-    public static func read(path: String, rows: Int? = nil) throws(HashIdxError) -> AttributeTable {
+    /// The key that names a line's item in a file keyed by id (not stored as an attribute).
+    public static let idKey = "_id"
+
+    /// The table of the file at `path`, one row per item. `rows`, when given, is the number of
+    /// rows (the vectors'): a file in row order must have exactly that many lines. `ids` are
+    /// the items' ids in row order, for a file keyed by id (`nil`: the ids are the row
+    /// numbers, as text).
+    public static func read(path: String, rows: Int? = nil, ids: [String]? = nil) throws(HashIdxError) -> AttributeTable {
         let bytes = try readAll(path)
         var table = AttributeTable()
+        var keys: [(id: String, line: Int)?] = []
         var line = 0
         var start = 0
         while start < bytes.count {
@@ -21,14 +31,45 @@ public enum AttributesFile {
             line += 1
             var slice = bytes[start..<end]
             if slice.last == UInt8(ascii: "\r") { slice = slice.dropLast() }
-            let row = try parseObject(slice, line: line, path: path)
+            var row = try parseObject(slice, line: line, path: path)
+            switch row.removeValue(forKey: idKey) {
+            case let .string(id)?: keys.append((id, line))
+            case let .integer(i)?: keys.append((String(i), line))
+            case nil: keys.append(nil)
+            case let other?:
+                throw .invalidAttributes(path: path, line: line, reason: "\"\(idKey)\" must be the item's id (a string), not \(other)")
+            }
             try table.append(row, line: line, source: path)
             start = end + 1
         }
-        if let rows, table.count != rows {
-            throw .invalidAttributes(path: path, line: 0, reason: "holds \(table.count) lines but the vectors have \(rows) rows; give one JSON object per row, in row order")
+        guard keys.contains(where: { $0 != nil }) else {
+            if let rows, table.count != rows {
+                throw .invalidAttributes(path: path, line: 0, reason: "holds \(table.count) lines but the vectors have \(rows) rows; give one JSON object per row, in row order, or key each line by its item's id (\"\(idKey)\")")
+            }
+            return table
         }
-        return table
+        // Keyed by id: the line of each row (the extra empty row at the end for rows without).
+        let n = ids?.count ?? rows ?? 0
+        var rowOf: [String: Int] = [:]
+        for r in 0..<n { rowOf[ids?[r] ?? String(r)] = r }
+        var lineOf = [Int](repeating: table.count, count: n)
+        var seen: [String: Int] = [:]
+        for (i, key) in keys.enumerated() {
+            guard let key else {
+                if table[i].isEmpty { continue }   // an empty line or {}: nothing to key
+                throw .invalidAttributes(path: path, line: i + 1, reason: "has no \"\(idKey)\" while other lines are keyed by id; key every line, or none")
+            }
+            guard let r = rowOf[key.id] else {
+                throw .invalidAttributes(path: path, line: key.line, reason: "\"\(idKey)\": no item has the id \"\(key.id)\"")
+            }
+            if let first = seen[key.id] {
+                throw .invalidAttributes(path: path, line: key.line, reason: "\"\(idKey)\": \"\(key.id)\" already has the attributes of line \(first)")
+            }
+            seen[key.id] = key.line
+            lineOf[r] = i
+        }
+        try table.append([:], line: line + 1, source: path)
+        return table.gathering(lineOf)
     }
 
     /// The attributes of one line (`{}` for an empty one).

@@ -9,13 +9,12 @@ public enum IndexBuilder {
     /// Builds an index at `path` from the vectors file `vectorsPath` (`.npy`, `.fvecs`,
     /// `.fbin`) with ids from `idsPath` (one per line) or row numbers.
     @discardableResult
-    /// `attributesPath`: a JSON-lines file of the items' attributes, one line per row
-    /// (``AttributesFile``).
+    /// `attributesPath`: a JSON-lines file of the items' attributes, one line per row or keyed
+    /// by id (``AttributesFile``).
     public static func build(vectorsPath: String, idsPath: String? = nil, attributesPath: String? = nil, to path: String,
                              options: BuildOptions = BuildOptions(),
                              progress: @escaping (BuildProgress) -> Void = { _ in }) throws(HashIdxError) -> BuildSummary {
         let source = try VectorFile(path: vectorsPath)
-        let attributes = try attributesPath.map { (p) throws(HashIdxError) in try AttributesFile.read(path: p, rows: source.count) }
         var ids: [String]? = nil
         if let idsPath {
             let list = try IDList.read(path: idsPath)
@@ -24,6 +23,7 @@ public enum IndexBuilder {
             }
             ids = list
         }
+        let attributes = try attributesPath.map { (p) throws(HashIdxError) in try AttributesFile.read(path: p, rows: source.count, ids: ids) }
         return try build(source: source, validatedIDs: ids, attributes: attributes, to: path, options: options, progress: progress)
     }
 
