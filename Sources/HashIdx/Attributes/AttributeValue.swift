@@ -71,9 +71,6 @@ public enum AttributeType: UInt32, Sendable, CaseIterable, CustomStringConvertib
     /// The name with its article ("an integer", "a string").
     var withArticle: String { self == .integer ? "an integer" : "a \(self)" }
 
-    /// Whether values compare as numbers.
-    var isNumeric: Bool { self == .integer || self == .float }
-
     /// Whether a value of type `other` may be stored under a key of this type (an integer
     /// fits a float key).
     func accepts(_ other: AttributeType) -> Bool { self == other || (self == .float && other == .integer) }
@@ -104,10 +101,5 @@ enum JSONText {
     static func number(_ v: Double) -> String {
         if v == v.rounded(), abs(v) < 1e15 { return String(Int64(v)) }
         return "\(v)"
-    }
-
-    /// `attributes` as one JSON object, keys sorted.
-    static func object(_ attributes: Attributes) -> String {
-        "{" + attributes.keys.sorted().map { "\(quoted($0)): \(attributes[$0]!)" }.joined(separator: ", ") + "}"
     }
 }
