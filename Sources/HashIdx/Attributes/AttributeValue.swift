@@ -58,6 +58,7 @@ public enum AttributeType: UInt32, Sendable, CaseIterable, CustomStringConvertib
     /// ``AttributeValue/boolean(_:)``.
     case boolean = 4
 
+    /// The type's name, as errors and `hashidx info` print it.
     public var description: String {
         switch self {
         case .string: "string"

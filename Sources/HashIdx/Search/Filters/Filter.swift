@@ -25,11 +25,17 @@
 public struct Filter: Sendable, Hashable, CustomStringConvertible {
     /// A comparison operator.
     public enum Comparison: String, Sendable, Hashable, CaseIterable {
+        /// `=` (also written `==`): equal; for a boolean, the value.
         case equal = "="
+        /// `!=`: not equal, `not (a = v)`: includes items without the attribute.
         case notEqual = "!="
+        /// `<` (numbers).
         case less = "<"
+        /// `<=` (numbers).
         case lessOrEqual = "<="
+        /// `>` (numbers).
         case greater = ">"
+        /// `>=` (numbers).
         case greaterOrEqual = ">="
     }
 
@@ -82,7 +88,9 @@ public struct Filter: Sendable, Hashable, CustomStringConvertible {
         Filter(.compare(attribute, op, value))
     }
 
+    /// Filters are equal when their trees are (whatever text they were parsed from).
     public static func == (a: Filter, b: Filter) -> Bool { a.node == b.node }
+    /// Hashes the tree.
     public func hash(into h: inout Hasher) { h.combine(node) }
 
     private static func render(_ node: Node, into s: inout String, offsets: inout [Int], parenthesise: Bool) {
