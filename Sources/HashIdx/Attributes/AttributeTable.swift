@@ -3,7 +3,7 @@
 ///
 /// Every key has one ``AttributeType`` (``schema``); a key's values are checked against it
 /// as they are added, so a table is always consistent. Read one from a JSON-lines file with
-/// ``AttributeTable/read(path:)``.
+/// ``AttributesFile/read(path:rows:ids:)``.
 public struct AttributeTable: Sendable, Equatable {
     /// Rows (items) in the table.
     public private(set) var count: Int = 0

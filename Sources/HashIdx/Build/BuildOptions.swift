@@ -11,7 +11,7 @@ public struct BuildOptions: Sendable {
     /// Codec of the id sections.
     public var idCodec: CodecChoice
     /// Number of partitions (spherical k-means lists): `nil` picks one from the row count
-    /// (see ``defaultPartitions(rows:)``), 0 or 1 builds an index without partitions.
+    /// (see ``defaultPartitions(rows:trainingSample:)``), 0 or 1 builds an index without partitions.
     public var partitions: Int?
     /// Threads for encoding the rows (`nil`: all cores). Training the hash function and the
     /// partitions are matrix products on OpenBLAS, which runs its own threads
@@ -66,7 +66,14 @@ public struct BuildOptions: Sendable {
 public struct BuildProgress: Sendable {
     /// The current phase.
     public enum Phase: String, Sendable {
-        case training, partitioning, encoding, finishing
+        /// Training the hash function on the sample (`done` 0 then 1 of `total` 1).
+        case training
+        /// Training the partitions and assigning every row to one (0 then 1 of 1).
+        case partitioning
+        /// Hashing and writing the rows to shards (`done` rows of `total`).
+        case encoding
+        /// Committing the manifest and removing the old generation (0 then 1 of 1).
+        case finishing
     }
     /// The phase.
     public var phase: Phase

@@ -2,15 +2,16 @@
 /// directory and switches to it with one atomic rename, so an interrupted build leaves
 /// either the previous index or nothing that opens.
 ///
-/// The steps: take the directory's lock (``IndexDirectory``), train the hash function
+/// The steps: take the directory's lock (`IndexDirectory`), train the hash function
 /// (`Training/`), train the partitions and assign every row (`Build/Partitioning`), write the
 /// shards (`Build/ShardBuilder`), commit the manifest, remove the old generation.
 public enum IndexBuilder {
     /// Builds an index at `path` from the vectors file `vectorsPath` (`.npy`, `.fvecs`,
     /// `.fbin`) with ids from `idsPath` (one per line) or row numbers.
-    @discardableResult
+    ///
     /// `attributesPath`: a JSON-lines file of the items' attributes, one line per row or keyed
     /// by id (``AttributesFile``).
+    @discardableResult
     public static func build(vectorsPath: String, idsPath: String? = nil, attributesPath: String? = nil, to path: String,
                              options: BuildOptions = BuildOptions(),
                              progress: @escaping (BuildProgress) -> Void = { _ in }) throws(HashIdxError) -> BuildSummary {

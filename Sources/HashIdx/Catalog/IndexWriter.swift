@@ -18,7 +18,7 @@
 /// of older generations are removed at commit, which is safe for readers because they map
 /// their shards and read their deletion files when they open.
 ///
-/// Ids: in an index built with ids, every added item needs a new id (``upsert(_:ids:)``
+/// Ids: in an index built with ids, every added item needs a new id (``upsert(_:ids:attributes:)``
 /// replaces an existing one); in an index whose ids are row numbers, added items get the
 /// next row numbers, and the first ``compact(retrain:options:)`` that drops deleted rows turns the
 /// ids into strings (each item keeps its number as its id).
@@ -129,7 +129,7 @@ public final class IndexWriter {
     /// with ids; `nil` in an index whose ids are row numbers (the items get the next ones).
     ///
     /// - Throws: ``HashIdxError/duplicateID(path:id:firstLine:secondLine:)`` when an id is
-    ///   already an item's (use ``upsert(_:ids:)``) or repeats in `ids`; the errors of a bad
+    ///   already an item's (use ``upsert(_:ids:attributes:)``) or repeats in `ids`; the errors of a bad
     ///   vector (wrong dimension, NaN, zeros) before anything is added.
     ///
     /// `attributes`: one row per added item (``AttributeTable``), checked against the types

@@ -12,7 +12,12 @@ import CHashIdxKernels
 public struct VectorFile: VectorSource {
     /// The element type stored in the file.
     public enum ScalarType: String, Sendable {
-        case float16, float32, float64
+        /// IEEE 754 half precision (`.npy` dtype `<f2`).
+        case float16
+        /// IEEE 754 single precision (`.npy` `<f4`, `.fvecs`, `.fbin`).
+        case float32
+        /// IEEE 754 double precision (`.npy` `<f8`).
+        case float64
 
         var size: Int {
             switch self {
@@ -25,7 +30,12 @@ public struct VectorFile: VectorSource {
 
     /// The file's format.
     public enum Format: String, Sendable {
-        case npy, fvecs, fbin
+        /// NumPy's `.npy`: a 2-D C-order array of `float16`, `float32` or `float64`.
+        case npy
+        /// TEXMEX `.fvecs`: each row an `int32` dimension followed by that many `float32`.
+        case fvecs
+        /// `.fbin` (big-ann-benchmarks): `uint32` rows, `uint32` dimension, then the rows as `float32`.
+        case fbin
     }
 
     /// The source's name in error messages (the file's path).

@@ -44,6 +44,8 @@ public enum HashIdxError: Error, Sendable, Equatable, CustomStringConvertible {
     /// 0-based character offset in `expression` where the problem is.
     case invalidFilter(expression: String, offset: Int, reason: String)
 
+    /// One line naming the file, row or value at fault and what to do about it, as the
+    /// command line prints it after `hashidx: error: `.
     public var description: String {
         switch self {
         case let .io(path, reason):

@@ -16,6 +16,7 @@ public struct HashModel: Sendable, Equatable {
         /// or ITQ on the lifted space find fewer (see README, "Hashing").
         case centredRandomFrame = 2
 
+        /// The scheme's name, as `hashidx info` prints it.
         public var description: String {
             switch self {
             case .pcaITQ: return "PCA + ITQ"
@@ -87,6 +88,8 @@ public struct HashModel: Sendable, Equatable {
         self.projectionT = t
     }
 
+    /// Models are equal when they encode alike: the same dimension, bits, scheme, mean,
+    /// projection and thresholds.
     public static func == (a: HashModel, b: HashModel) -> Bool {
         a.dimension == b.dimension && a.bits == b.bits && a.scheme == b.scheme && a.mean == b.mean
             && a.projection == b.projection && a.thresholds == b.thresholds

@@ -7,5 +7,6 @@ public enum VectorType: UInt32, Sendable, CaseIterable, CustomStringConvertible 
 
     /// Bytes per element.
     public var size: Int { self == .float32 ? 4 : 2 }
+    /// The type's name (`float32`, `float16`), as `--vector-type` takes it.
     public var description: String { self == .float32 ? "float32" : "float16" }
 }

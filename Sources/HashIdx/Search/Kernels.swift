@@ -21,6 +21,7 @@ public enum Kernels {
         /// The fastest kernel this CPU can run (what searches use).
         public static var best: HammingKernel { HammingKernel(rawValue: hidx_kernel_best()) ?? .portable }
 
+        /// The kernel's name, as benchmarks print it.
         public var description: String { String(cString: hidx_kernel_name(rawValue)) }
     }
 

@@ -74,5 +74,6 @@ public struct SearchResult: Sendable, Equatable, CustomStringConvertible {
         self.attributes = attributes
     }
 
+    /// The id and the score, as `sku-17 (0.93)`.
     public var description: String { "\(id) (\(score))" }
 }

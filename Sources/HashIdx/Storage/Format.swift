@@ -101,5 +101,6 @@ public enum SectionCodec: UInt32, Sendable, CustomStringConvertible {
     /// LZ4 block format, one LZ4 block per data block.
     case lz4 = 1
 
+    /// The codec's name (`none`, `lz4`), as `hashidx info` prints it.
     public var description: String { self == .none ? "none" : "lz4" }
 }

@@ -2,7 +2,7 @@
 ///
 ///     category = "dress" and price < 50 and in_stock
 ///
-/// Build one from that text syntax with ``init(_:)``, or in Swift from ``Node`` values, and
+/// Build one from that text syntax with ``init(_:)-(String)``, or in Swift from ``Node`` values, and
 /// pass it in ``SearchOptions/filter``. A search with a filter returns only items that satisfy
 /// it, and keeps its recall: the filter is applied inside the candidate scan, and a filter
 /// that few items meet is answered from exactly those items (see `docs/FILTERS.md`).
