@@ -10,7 +10,7 @@ import Darwin
 #endif
 
 @main
-struct HashIdxCommand: ParsableCommand {
+struct HashIdxCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "hashidx",
         abstract: "Approximate nearest-neighbour search over embeddings with learned binary codes.",
@@ -21,8 +21,9 @@ struct HashIdxCommand: ParsableCommand {
           hashidx build Data/glove-20k.npy --ids Data/glove-20k.txt -o words.hidx
           hashidx query words.hidx --id king --k 10
           hashidx info words.hidx
+          hashidx serve words.hidx --port 8080
         """,
-        subcommands: [Build.self, Add.self, Delete.self, Compact.self, Query.self, Get.self, Info.self, Eval.self, GroundTruth.self]
+        subcommands: [Build.self, Add.self, Delete.self, Compact.self, Query.self, Get.self, Info.self, Eval.self, GroundTruth.self, Cluster.self, Serve.self]
     )
 }
 
@@ -36,12 +37,17 @@ func runReportingErrors(_ body: () throws(HashIdxError) -> Void) throws {
     }
 }
 
-func writeStderr(_ s: String) {
+func writeStderr(_ s: String) { writeAll(s, to: STDERR_FILENO) }
+
+/// Writes `s` to standard output at once (no buffering).
+func writeStdout(_ s: String) { writeAll(s, to: STDOUT_FILENO) }
+
+private func writeAll(_ s: String, to fd: Int32) {
     var s = s
     s.withUTF8 { b in
         var done = 0
         while done < b.count {
-            let n = write(STDERR_FILENO, b.baseAddress! + done, b.count - done)
+            let n = write(fd, b.baseAddress! + done, b.count - done)
             if n <= 0 { break }
             done += n
         }

@@ -78,9 +78,9 @@ public enum AttributeType: UInt32, Sendable, CaseIterable, CustomStringConvertib
 }
 
 /// JSON text of strings and numbers, as the CLI prints attributes.
-enum JSONText {
+package enum JSONText {
     /// `s` as a JSON string literal.
-    static func quoted(_ s: String) -> String {
+    package static func quoted(_ s: String) -> String {
         var out = "\""
         for u in s.unicodeScalars {
             switch u {
@@ -99,7 +99,7 @@ enum JSONText {
     }
 
     /// `v` as a JSON number (integral values without a fraction).
-    static func number(_ v: Double) -> String {
+    package static func number(_ v: Double) -> String {
         if v == v.rounded(), abs(v) < 1e15 { return String(Int64(v)) }
         return "\(v)"
     }

@@ -73,7 +73,7 @@ public enum AttributesFile {
     }
 
     /// The attributes of one line (`{}` for an empty one).
-    static func parseObject(_ text: ArraySlice<UInt8>, line: Int, path: String) throws(HashIdxError) -> Attributes {
+    package static func parseObject(_ text: ArraySlice<UInt8>, line: Int, path: String) throws(HashIdxError) -> Attributes {
         var p = JSONScanner(bytes: text)
         func bad(_ why: String) -> HashIdxError {
             .invalidAttributes(path: path, line: line, reason: "\(why) at column \(p.offset - text.startIndex + 1)")
@@ -149,31 +149,32 @@ public enum AttributesFile {
     }
 }
 
-/// A cursor over the bytes of one JSON text: just what ``AttributesFile`` needs.
-struct JSONScanner {
-    let bytes: ArraySlice<UInt8>
-    private(set) var offset: Int
+/// A cursor over the bytes of one JSON text: what ``AttributesFile`` and the service's request
+/// decoder (HashIdxService) need.
+package struct JSONScanner {
+    package let bytes: ArraySlice<UInt8>
+    package private(set) var offset: Int
 
-    init(bytes: ArraySlice<UInt8>) {
+    package init(bytes: ArraySlice<UInt8>) {
         self.bytes = bytes
         offset = bytes.startIndex
     }
 
-    var atEnd: Bool { offset >= bytes.endIndex }
-    var peek: UInt8? { atEnd ? nil : bytes[offset] }
+    package var atEnd: Bool { offset >= bytes.endIndex }
+    package var peek: UInt8? { atEnd ? nil : bytes[offset] }
 
-    mutating func skipSpace() {
+    package mutating func skipSpace() {
         while let c = peek, c == 0x20 || c == 0x09 || c == 0x0D || c == 0x0A { offset += 1 }
     }
 
-    mutating func take(_ c: UInt8) -> Bool {
+    package mutating func take(_ c: UInt8) -> Bool {
         guard peek == c else { return false }
         offset += 1
         return true
     }
 
     /// Consumes `w` if the text continues with it.
-    mutating func word(_ w: StaticString) -> Bool {
+    package mutating func word(_ w: StaticString) -> Bool {
         let n = w.utf8CodeUnitCount
         guard bytes.endIndex - offset >= n else { return false }
         for i in 0..<n where bytes[offset + i] != w.utf8Start[i] { return false }
@@ -182,7 +183,7 @@ struct JSONScanner {
     }
 
     /// A JSON number's text and whether it is integral (no fraction, no exponent).
-    mutating func number() -> (String, Bool)? {
+    package mutating func number() -> (String, Bool)? {
         let start = offset
         var integral = true
         _ = take(UInt8(ascii: "-"))
@@ -204,7 +205,7 @@ struct JSONScanner {
     }
 
     /// A JSON string literal, unescaped; `nil` (cursor unspecified) when invalid.
-    mutating func string() -> String? {
+    package mutating func string() -> String? {
         guard take(UInt8(ascii: "\"")) else { return nil }
         var out: [UInt8] = []
         while let c = peek {

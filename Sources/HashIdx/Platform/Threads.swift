@@ -9,14 +9,14 @@ import Darwin
 #endif
 
 /// The machine's cores and a monotonic clock.
-enum System {
+package enum System {
     /// The number of online cores (at least 1): the default thread count everywhere.
-    static var processorCount: Int {
+    package static var processorCount: Int {
         max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
     }
 
     /// Seconds on a monotonic clock.
-    static func monotonicSeconds() -> Double {
+    package static func monotonicSeconds() -> Double {
         var ts = timespec()
         clock_gettime(CLOCK_MONOTONIC, &ts)
         return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9

@@ -1,0 +1,32 @@
+import HashIdxService
+
+/// How `hashidx serve` runs: where it listens, with how many threads, who may call it.
+public struct ServerConfiguration: Sendable {
+    /// The address to listen on (`127.0.0.1`: this machine only; `0.0.0.0`: every interface).
+    public var host: String
+    /// The TCP port (0: any free port, reported once listening).
+    public var port: Int
+    /// Threads for network I/O and, as many again, for searches (`nil`: all cores).
+    public var threads: Int?
+    /// The bearer token every `/v1` route and `/metrics` require (`nil`: no authentication).
+    public var token: String?
+    /// The largest request body accepted, in bytes (larger: `413 payload_too_large`).
+    public var maxBodyBytes: Int
+    /// Seconds between checks for a generation committed by another process.
+    public var reloadSeconds: Double
+    /// The catalog service's own options (read-only, request limits, the writer).
+    public var service: ServiceOptions
+
+    /// Creates a configuration; the defaults listen on 127.0.0.1:8080 with writes enabled
+    /// and no token.
+    public init(host: String = "127.0.0.1", port: Int = 8080, threads: Int? = nil, token: String? = nil,
+                maxBodyBytes: Int = 64 << 20, reloadSeconds: Double = 0.5, service: ServiceOptions = ServiceOptions()) {
+        self.host = host
+        self.port = port
+        self.threads = threads
+        self.token = token
+        self.maxBodyBytes = maxBodyBytes
+        self.reloadSeconds = reloadSeconds
+        self.service = service
+    }
+}

@@ -1,0 +1,71 @@
+import HashIdxService
+import Hummingbird
+import NIOCore
+
+/// Wraps every route, the unmatched ones too: checks the bearer token, turns every error into
+/// the JSON error body (`{"error": {"code", "message"}}`), and records the request's count and
+/// latency.
+struct ServerMiddleware: RouterMiddleware {
+    typealias Context = BasicRequestContext
+    let server: CatalogServer
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let start = ContinuousClock.now
+        var response: Response
+        do {
+            try authenticate(request)
+            response = try await next(request, context)
+        } catch let error as ServiceError {
+            response = errorResponse(error)
+        } catch let error as HTTPError {
+            response = errorResponse(Self.serviceError(error, request: request))
+        } catch let error as HTTPResponseError {
+            response = errorResponse(ServiceError(status: Int(error.status.code), code: "invalid_request", message: "\(error)"))
+        } catch {
+            server.logger.error("\(request.method) \(request.uri.path): \(error)")
+            response = errorResponse(ServiceError(status: 500, code: "internal", message: "internal error: \(error)"))
+        }
+        let elapsed = ContinuousClock.now - start
+        let nanoseconds = elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000
+        server.metrics.record(route: context.endpointPath ?? "unmatched", method: request.method.rawValue,
+                              status: Int(response.status.code), nanoseconds: nanoseconds)
+        return response
+    }
+
+    private func authenticate(_ request: Request) throws(ServiceError) {
+        guard let token = server.configuration.token else { return }
+        let path = request.uri.path
+        guard path.hasPrefix("/v1/") || path == "/metrics" else { return }
+        let given = request.headers[.authorization] ?? ""
+        guard given.hasPrefix("Bearer "), Self.constantTimeEqual(Array(given.utf8.dropFirst(7)), Array(token.utf8)) else {
+            throw ServiceError(status: 401, code: "unauthorized",
+                               message: given.isEmpty ? "this server needs \"Authorization: Bearer <token>\"" : "the bearer token is not this server's")
+        }
+    }
+
+    /// Compares without stopping at the first difference (the time says nothing about the token).
+    static func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+        var diff = UInt8(a.count == b.count ? 0 : 1)
+        for i in 0..<max(a.count, b.count) { diff |= (i < a.count ? a[i] : 0) ^ (i < b.count ? b[i] : 0) }
+        return diff == 0
+    }
+
+    static func serviceError(_ error: HTTPError, request: Request) -> ServiceError {
+        switch error.status {
+        case .notFound:
+            return ServiceError(status: 404, code: "not_found", message: "no route \(request.method) \(request.uri.path); see docs/openapi.json")
+        case .methodNotAllowed:
+            return ServiceError(status: 405, code: "method_not_allowed", message: "\(request.uri.path) does not take \(request.method)")
+        case .contentTooLarge:
+            return ServiceError(status: 413, code: "payload_too_large", message: error.body ?? "the body is too large")
+        default:
+            return ServiceError(status: Int(error.status.code), code: "invalid_request", message: error.body ?? "\(error.status)")
+        }
+    }
+
+    private func errorResponse(_ error: ServiceError) -> Response {
+        var headers: HTTPFields = [.contentType: "application/json"]
+        if error.status == 401 { headers[.wwwAuthenticate] = "Bearer" }
+        return Response(status: .init(code: error.status), headers: headers, body: .init(byteBuffer: ByteBuffer(string: error.json)))
+    }
+}

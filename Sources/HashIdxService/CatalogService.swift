@@ -1,0 +1,171 @@
+import Dispatch
+import HashIdx
+
+/// How a ``CatalogService`` runs.
+public struct ServiceOptions: Sendable, Equatable {
+    /// Refuse writes (`403 read_only`); the index's lock is never taken, so other processes
+    /// (`hashidx add`, `compact`) can write while the service answers from each generation
+    /// they commit.
+    public var readOnly: Bool
+    /// Items (or ids) one write request may carry.
+    public var maxItemsPerRequest: Int
+    /// Queries one batch search may carry.
+    public var maxQueriesPerBatch: Int
+    /// Seconds the writer keeps the index's lock after its last write, so that a stream of
+    /// writes does not reopen it for each group; after that, other writers can take it.
+    public var writerIdleSeconds: Double
+    /// Seconds a write waits for the index's lock when another process holds it, before
+    /// failing with `503 index_busy`.
+    public var lockWaitSeconds: Double
+    /// Threads the writer hashes added items on (`nil`: all cores).
+    public var writerThreads: Int?
+
+    /// Creates options; the defaults suit a catalog service.
+    public init(readOnly: Bool = false, maxItemsPerRequest: Int = 100_000, maxQueriesPerBatch: Int = 10_000,
+                writerIdleSeconds: Double = 2, lockWaitSeconds: Double = 5, writerThreads: Int? = nil) {
+        self.readOnly = readOnly
+        self.maxItemsPerRequest = maxItemsPerRequest
+        self.maxQueriesPerBatch = maxQueriesPerBatch
+        self.writerIdleSeconds = writerIdleSeconds
+        self.lockWaitSeconds = lockWaitSeconds
+        self.writerThreads = writerThreads
+    }
+}
+
+/// What a write did, once committed.
+public struct WriteSummary: Sendable, Equatable {
+    /// `"upserted"` or `"deleted"`.
+    public var kind: String
+    /// Items the request upserted or deleted.
+    public var items: Int
+    /// The generation that holds the change (searches see it from now on).
+    public var generation: UInt64
+    /// Items in the index after that commit.
+    public var count: Int
+}
+
+/// A hashidx index as a service, without HTTP: searches on the newest generation, reads of
+/// items, and writes through one group-committing writer.
+///
+/// - **Snapshots.** Searches use the newest ``Index`` snapshot; ``refresh()`` (called by the
+///   server on a timer, and by the writer after each commit) swaps in a new generation
+///   committed by anyone, while searches in flight finish on the snapshot they started with.
+/// - **Writes** (``write(_:)``) queue up; one writer thread takes every queued request,
+///   applies each (a request that fails is answered with its error and changes nothing),
+///   commits once, swaps the snapshot, and only then answers the requests of that group:
+///   a write is durable and visible to searches when its answer arrives.
+public final class CatalogService: Sendable {
+    /// The index directory.
+    public let path: String
+    /// How the service runs.
+    public let options: ServiceOptions
+    private let snapshot: Locked<Index>
+    private let writer: GroupCommitWriter
+
+    /// Opens the index at `path`.
+    ///
+    /// - Throws: the errors of ``Index/init(path:)``.
+    public init(path: String, options: ServiceOptions = ServiceOptions()) throws(HashIdxError) {
+        self.path = path
+        self.options = options
+        let index = try Index(path: path)
+        let snapshot = Locked(index)
+        self.snapshot = snapshot
+        // After each commit: the new generation, before any writer of the group is answered.
+        writer = GroupCommitWriter(path: path, options: options) {
+            if let newer = try? Index(path: path) {
+                snapshot.withLock { if $0.generation < newer.generation { $0 = newer } }
+            }
+        }
+    }
+
+    /// The snapshot searches use now.
+    public var index: Index { snapshot.withLock { $0 } }
+
+    /// Moves to the newest committed generation if there is one; returns whether it did.
+    @discardableResult
+    public func refresh() throws(HashIdxError) -> Bool {
+        let current = index
+        let newer = try current.reopen()
+        guard newer !== current else { return false }
+        snapshot.withLock { if $0.generation < newer.generation { $0 = newer } }
+        return true
+    }
+
+    // MARK: Reads
+
+    /// The results of one search.
+    public func search(_ request: SearchRequest) throws(ServiceError) -> [SearchResult] {
+        try search(request, on: index)
+    }
+
+    /// The results of each search, in order (one snapshot for all of them).
+    public func search(batch requests: [SearchRequest]) throws(ServiceError) -> [[SearchResult]] {
+        let index = self.index
+        var out: [[SearchResult]] = []
+        out.reserveCapacity(requests.count)
+        for (i, r) in requests.enumerated() {
+            do { out.append(try search(r, on: index)) } catch {
+                var e = error
+                e.message = "queries[\(i)]: " + e.message
+                throw e
+            }
+        }
+        return out
+    }
+
+    private func search(_ request: SearchRequest, on index: Index) throws(ServiceError) -> [SearchResult] {
+        do throws(HashIdxError) {
+            let fields: [String]
+            if request.fields == ["*"] { fields = index.attributeSchema.keys.sorted() } else { fields = request.fields ?? [] }
+            let options = SearchOptions(k: request.k, candidates: request.candidates ?? SearchOptions.defaultCandidates,
+                                        probes: request.probes ?? SearchOptions.defaultProbes,
+                                        filter: try request.filter.map { (f) throws(HashIdxError) in try Filter(f) },
+                                        fields: fields)
+            try options.validate()
+            switch request.query {
+            case let .vector(v): return try index.search(v, options: options)
+            case let .id(id): return try index.search(similarToID: id, options: options)
+            }
+        } catch {
+            throw ServiceError(error)
+        }
+    }
+
+    /// The item with id `id` as JSON: its attributes (only `fields` when given; `["*"]` or
+    /// `nil`: all) and, with `vector`, its stored vector.
+    public func item(id: String, fields: [String]?, vector: Bool) throws(ServiceError) -> String {
+        let index = self.index
+        do throws(HashIdxError) {
+            guard let row = try index.row(forID: id) else { throw HashIdxError.unknownID(id) }
+            let list = fields == ["*"] ? nil : fields
+            let attributes = try index.attributes(ofRow: row, fields: list)
+            return ResponseEncoder.item(id: id, attributes: attributes, vector: vector ? try index.vector(ofRow: row) : nil)
+        } catch {
+            throw ServiceError(error)
+        }
+    }
+
+    // MARK: Writes
+
+    /// Applies `request` with the next group commit; returns once it is durable and visible
+    /// to searches.
+    ///
+    /// - Throws: `403 read_only` in a read-only service; `503 shutting_down` after
+    ///   ``close()``; `503 index_busy` when another process keeps the index's lock; the
+    ///   request's own error (unknown id, wrong dimension, bad attributes, …).
+    public func write(_ request: WriteRequest) async throws(ServiceError) -> WriteSummary {
+        guard !options.readOnly else {
+            throw ServiceError(status: 403, code: "read_only", message: "this server was started with --read-only; writes are disabled")
+        }
+        let result = await withCheckedContinuation { (c: CheckedContinuation<Result<WriteSummary, ServiceError>, Never>) in
+            writer.submit(request) { c.resume(returning: $0) }
+        }
+        return try result.get()
+    }
+
+    /// Stops taking writes, commits what is queued, and releases the index's lock.
+    public func close() {
+        writer.close()
+    }
+}

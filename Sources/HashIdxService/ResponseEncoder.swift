@@ -1,0 +1,59 @@
+import HashIdx
+
+/// The JSON bodies of the service's answers (`docs/openapi.json` describes each).
+public enum ResponseEncoder {
+    /// `{"results": [{"rank": 1, "id": "…", "score": 0.93, "attributes": {…}}, …]}`;
+    /// `attributes` only when fields were asked for.
+    public static func search(_ results: [SearchResult], withAttributes: Bool) -> String {
+        var s = "{\"results\":"
+        appendResults(results, withAttributes: withAttributes, to: &s)
+        return s + "}"
+    }
+
+    /// `{"responses": [{"results": […]}, …]}`, one per query, in order.
+    public static func batch(_ all: [[SearchResult]], withAttributes: Bool) -> String {
+        var s = "{\"responses\":["
+        for (i, r) in all.enumerated() {
+            if i > 0 { s += "," }
+            s += "{\"results\":"
+            appendResults(r, withAttributes: withAttributes, to: &s)
+            s += "}"
+        }
+        return s + "]}"
+    }
+
+    /// `{"id": "…", "attributes": {…}, "vector": […]}` (`vector` when asked for).
+    public static func item(id: String, attributes: Attributes, vector: [Float]?) -> String {
+        var s = "{\"id\":\(JSONText.quoted(id)),\"attributes\":\(object(attributes))"
+        if let vector {
+            s += ",\"vector\":["
+            for (i, x) in vector.enumerated() {
+                if i > 0 { s += "," }
+                s += "\(x)"
+            }
+            s += "]"
+        }
+        return s + "}"
+    }
+
+    /// `{"upserted"|"deleted": n, "generation": g, "count": c}`.
+    public static func write(_ summary: WriteSummary) -> String {
+        "{\"\(summary.kind)\":\(summary.items),\"generation\":\(summary.generation),\"count\":\(summary.count)}"
+    }
+
+    /// `attributes` as one JSON object, keys sorted.
+    public static func object(_ attributes: Attributes) -> String {
+        "{" + attributes.keys.sorted().map { "\(JSONText.quoted($0)):\(attributes[$0]!)" }.joined(separator: ",") + "}"
+    }
+
+    private static func appendResults(_ results: [SearchResult], withAttributes: Bool, to s: inout String) {
+        s += "["
+        for (i, hit) in results.enumerated() {
+            if i > 0 { s += "," }
+            s += "{\"rank\":\(i + 1),\"id\":\(JSONText.quoted(hit.id)),\"score\":\(hit.score)"
+            if withAttributes { s += ",\"attributes\":\(object(hit.attributes))" }
+            s += "}"
+        }
+        s += "]"
+    }
+}
