@@ -5,7 +5,8 @@
 #   bash scripts/fuzz.sh --runs 2000 npy shard
 #   bash scripts/fuzz.sh --build-only
 #
-# Targets: npy fvecs fbin ids groundtruth manifest shard deletions. The library is compiled once
+# Targets: npy fvecs fbin ids groundtruth manifest shard deletions attributes filter request.
+# The library (and HashIdxService, for the request target) is compiled once
 # with -sanitize=fuzzer,address and -D HASHIDX_FUZZING (checksums always match, files are
 # read into exact-size allocations: see Sources/HashIdx/Storage/Checksum.swift and Platform/MappedFile.swift),
 # then linked into one libFuzzer binary per target (swiftc -parse-as-library; SwiftPM's
@@ -30,7 +31,7 @@ while [ $# -gt 0 ]; do
         *) TARGETS+=("$1"); shift ;;
     esac
 done
-[ ${#TARGETS[@]} -gt 0 ] || TARGETS=(npy fvecs fbin ids groundtruth manifest shard deletions attributes filter)
+[ ${#TARGETS[@]} -gt 0 ] || TARGETS=(npy fvecs fbin ids groundtruth manifest shard deletions attributes filter request)
 
 mkdir -p "$OUT/modules/CHashIdxKernels" "$OUT/lib"
 # OpenBLAS (training): where pkg-config says its header and library are.
@@ -53,20 +54,29 @@ if [ ! -f "$LIB" ] || [ -n "$(find Sources/HashIdx Sources/CHashIdxKernels -newe
             "$c" -o "$OUT/lib/kernels-$(basename "$c" .c).o"
     done
     (cd "$OUT/lib" && swiftc -parse-as-library -module-name HashIdx -emit-module -emit-library -static \
-        -O -g -enable-testing -sanitize=fuzzer,address -D HASHIDX_FUZZING \
+        -O -g -enable-testing -sanitize=fuzzer,address -D HASHIDX_FUZZING -package-name hashidx \
         -I "$OUT/modules" -I "$ROOT/Sources/CLZ4" -I "$ROOT/Sources/COpenBLAS" $BLAS_CFLAGS \
         $(find "$ROOT/Sources/HashIdx" -name "*.swift" | sort) -o "$LIB")
+fi
+# The service layer (request decoding), above the library.
+SERVICE_LIB=$OUT/lib/libHashIdxService.a
+if [ ! -f "$SERVICE_LIB" ] || [ "$LIB" -nt "$SERVICE_LIB" ] || [ -n "$(find Sources/HashIdxService -newer "$SERVICE_LIB" -type f | head -1)" ]; then
+    echo "fuzz: building HashIdxService with -sanitize=fuzzer,address" >&2
+    (cd "$OUT/lib" && swiftc -parse-as-library -module-name HashIdxService -emit-module -emit-library -static \
+        -O -g -sanitize=fuzzer,address -package-name hashidx \
+        -I "$OUT/lib" -I "$OUT/modules" -I "$ROOT/Sources/CLZ4" -I "$ROOT/Sources/COpenBLAS" $BLAS_CFLAGS \
+        $(find "$ROOT/Sources/HashIdxService" -name "*.swift" | sort) -o "$SERVICE_LIB")
 fi
 
 for t in "${TARGETS[@]}"; do
     [ -f "Fuzz/Targets/$t.swift" ] || { echo "fuzz: no target '$t' (Fuzz/Targets/$t.swift)" >&2; exit 2; }
     BIN=$OUT/fuzz-$t
-    if [ ! -f "$BIN" ] || [ "$LIB" -nt "$BIN" ] || [ "Fuzz/Targets/$t.swift" -nt "$BIN" ] || [ Fuzz/Support/Harness.swift -nt "$BIN" ]; then
+    if [ ! -f "$BIN" ] || [ "$LIB" -nt "$BIN" ] || [ "$SERVICE_LIB" -nt "$BIN" ] || [ "Fuzz/Targets/$t.swift" -nt "$BIN" ] || [ Fuzz/Support/Harness.swift -nt "$BIN" ]; then
         echo "fuzz: linking $t" >&2
         # (gold warns about every ASan helper symbol; the log is shown only on failure.)
         swiftc -parse-as-library -module-name "Fuzz_$t" -O -g -sanitize=fuzzer,address \
             -I "$OUT/lib" -I "$OUT/modules" -I "$ROOT/Sources/CLZ4" -I "$ROOT/Sources/COpenBLAS" $BLAS_CFLAGS \
-            Fuzz/Support/Harness.swift "Fuzz/Targets/$t.swift" "$LIB" "$OUT"/lib/kernels-*.o -llz4 $BLAS_LIBS -o "$BIN" \
+            Fuzz/Support/Harness.swift "Fuzz/Targets/$t.swift" "$LIB" "$SERVICE_LIB" "$OUT"/lib/kernels-*.o -llz4 $BLAS_LIBS -o "$BIN" \
             > "$OUT/link-$t.log" 2>&1 || { grep -v 'Cannot export local symbol' "$OUT/link-$t.log" >&2; exit 1; }
     fi
 done

@@ -13,6 +13,16 @@ public enum Routes {
         ("POST", "/v1/search"), ("POST", "/v1/search/batch"),
         ("GET", "/v1/items/{id}"), ("PUT", "/v1/items"), ("DELETE", "/v1/items/{id}"), ("POST", "/v1/items/delete"),
     ]
+
+    /// The methods of the routes whose template matches `path` (`{…}` matches one segment).
+    public static func methods(forPath path: String) -> [String] {
+        let segments = path.split(separator: "/", omittingEmptySubsequences: false)
+        return all.filter { route in
+            let template = route.path.split(separator: "/", omittingEmptySubsequences: false)
+            return template.count == segments.count
+                && zip(template, segments).allSatisfy { $0.hasPrefix("{") || $0 == $1 }
+        }.map(\.method)
+    }
 }
 
 extension CatalogServer {

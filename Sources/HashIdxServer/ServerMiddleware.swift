@@ -53,6 +53,11 @@ struct ServerMiddleware: RouterMiddleware {
     static func serviceError(_ error: HTTPError, request: Request) -> ServiceError {
         switch error.status {
         case .notFound:
+            let methods = Routes.methods(forPath: request.uri.path)
+            if !methods.isEmpty {
+                return ServiceError(status: 405, code: "method_not_allowed",
+                                    message: "\(request.uri.path) takes \(methods.joined(separator: ", ")), not \(request.method)")
+            }
             return ServiceError(status: 404, code: "not_found", message: "no route \(request.method) \(request.uri.path); see docs/openapi.json")
         case .methodNotAllowed:
             return ServiceError(status: 405, code: "method_not_allowed", message: "\(request.uri.path) does not take \(request.method)")
@@ -66,6 +71,9 @@ struct ServerMiddleware: RouterMiddleware {
     private func errorResponse(_ error: ServiceError) -> Response {
         var headers: HTTPFields = [.contentType: "application/json"]
         if error.status == 401 { headers[.wwwAuthenticate] = "Bearer" }
+        if error.status == 405, let path = error.message.split(separator: " ").first {
+            headers[.allow] = Routes.methods(forPath: String(path)).joined(separator: ", ")
+        }
         return Response(status: .init(code: error.status), headers: headers, body: .init(byteBuffer: ByteBuffer(string: error.json)))
     }
 }
