@@ -16,12 +16,18 @@ public enum Routes {
 
     /// The methods of the routes whose template matches `path` (`{…}` matches one segment).
     public static func methods(forPath path: String) -> [String] {
-        let segments = path.split(separator: "/", omittingEmptySubsequences: false)
-        return all.filter { route in
-            let template = route.path.split(separator: "/", omittingEmptySubsequences: false)
-            return template.count == segments.count
-                && zip(template, segments).allSatisfy { $0.hasPrefix("{") || $0 == $1 }
-        }.map(\.method)
+        all.filter { matches($0.path, path) }.map(\.method)
+    }
+
+    /// The template of the route that answers `method` on `path`, if one does.
+    public static func template(method: String, path: String) -> String? {
+        all.first { $0.method == method && matches($0.path, path) }?.path
+    }
+
+    private static func matches(_ template: String, _ path: String) -> Bool {
+        let t = template.split(separator: "/", omittingEmptySubsequences: false)
+        let p = path.split(separator: "/", omittingEmptySubsequences: false)
+        return t.count == p.count && zip(t, p).allSatisfy { $0.hasPrefix("{") || $0 == $1 }
     }
 }
 
