@@ -1,15 +1,19 @@
 #!/usr/bin/env bash
 # Runs the whole test suite (installs liblz4-dev and libopenblas-dev first when missing):
 #   1. every fuzz target for a short run (scripts/fuzz.sh --runs 3000; Fuzz/README.md),
-#   2. the XCTest suite under ThreadSanitizer (build folder .build-thread),
-#   3. the XCTest suite under AddressSanitizer (build folder .build-address),
-#   4. the XCTest suite as built normally; its summary is the last line.
-# HASHIDX_TEST_QUICK=1 runs step 4 only (for a quick local check).
+#   2. the DocC documentation, every warning an error (scripts/docs.sh),
+#   3. the example package, built and run (scripts/examples.sh),
+#   4. the XCTest suite under ThreadSanitizer (build folder .build-thread),
+#   5. the XCTest suite under AddressSanitizer (build folder .build-address),
+#   6. the XCTest suite as built normally; its summary is the last line.
+# HASHIDX_TEST_QUICK=1 runs step 6 only (for a quick local check).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/ensure-deps.sh
 if [ "${HASHIDX_TEST_QUICK:-0}" != 1 ]; then
     bash scripts/fuzz.sh --runs 3000
+    bash scripts/docs.sh
+    bash scripts/examples.sh
     # LeakSanitizer is off for the XCTest run: XCTest on Linux keeps every test case
     # object, its teardown blocks and Foundation's Process/Bundle state until exit, which
     # LSan reports as leaks that are not hashidx's. Leaks in the library are caught by the

@@ -1,0 +1,235 @@
+#!/usr/bin/env python3
+"""Load test of `hashidx serve` on loopback with wrk, against the library in process.
+
+    python3 Benchmarks/server/load.py DATA_DIR [--duration 20] [--runs 3] [--connections 64]
+
+DATA_DIR holds GloVe-50 from ../shared/datasets/glove50.py (base.npy, queries.npy, gt.npy).
+Steps, all on this machine, one after the other:
+  1. builds the index once (release `hashidx`, ids = row numbers) in --work;
+  2. for --threads 1 and 2: starts `hashidx serve --threads T` and runs
+     `wrk -t1 -c64 -d…s --latency` with POST /v1/search bodies cycling over 2,000 GloVe
+     queries (k 10, default probes/candidates), best of --runs; checks the server's results
+     against the ground truth (recall@10 over HTTP) and that every answer is 200;
+  3. the same queries in process: `hashidx eval --threads T` (one query at a time on one
+     thread, and the batch on T threads), best of --runs;
+  4. with 2 threads, the same wrk load while a writer upserts 1,000 items per second
+     (10 requests of 100 items each second, new ids): errors, write latency, and the
+     search p99 against the read-only run.
+Writes Benchmarks/results/server-glove.md. Needs wrk (Debian: apt-get install wrk).
+"""
+import argparse, http.client, json, os, re, shutil, signal, subprocess, sys, threading, time
+import numpy as np
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BIN = os.path.join(ROOT, ".build/release/hashidx")
+
+WRK_SCRIPT = r"""
+local bodies = {}
+local n = 0
+init = function(args)
+  for line in io.lines(args[1]) do n = n + 1; bodies[n] = line end
+  counter = tonumber(args[2] or "0")
+end
+request = function()
+  counter = (counter % n) + 1
+  return wrk.format("POST", "/v1/search", {["Content-Type"] = "application/json"}, bodies[counter])
+end
+"""
+
+def sh(cmd, **kw):
+    return subprocess.run(cmd, check=True, capture_output=True, text=True, **kw)
+
+def start_server(index, threads, extra=()):
+    p = subprocess.Popen([BIN, "serve", index, "--port", "0", "--threads", str(threads), *extra],
+                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    line = p.stdout.readline()
+    m = re.search(r"http://127\.0\.0\.1:(\d+)", line)
+    if not m:
+        p.kill(); sys.exit(f"server did not start: {line}")
+    return p, int(m.group(1))
+
+def stop_server(p):
+    p.send_signal(signal.SIGTERM)
+    p.wait(timeout=60)
+
+def post(port, path, body, method="POST"):
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    c.request(method, path, body=body, headers={"Content-Type": "application/json"})
+    r = c.getresponse()
+    data = r.read()
+    c.close()
+    return r.status, data
+
+def parse_duration(text):
+    m = re.match(r"([\d.]+)(us|ms|s|m)", text)
+    v, u = float(m.group(1)), m.group(2)
+    return v * {"us": 1e-3, "ms": 1, "s": 1e3, "m": 6e4}[u]
+
+def wrk(port, bodies, duration, connections):
+    out = sh(["wrk", "-t1", f"-c{connections}", f"-d{duration}s", "--latency", "-s", WRK_LUA,
+              f"http://127.0.0.1:{port}", "--", bodies, "0"]).stdout
+    qps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    lat = dict(re.findall(r"^\s+(50|75|90|99)%\s+(\S+)", out, re.M))
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    errors = re.search(r"Socket errors: (.*)", out)
+    return {"qps": qps, "p50": parse_duration(lat["50"]), "p99": parse_duration(lat["99"]),
+            "non2xx": int(non2xx.group(1)) if non2xx else 0, "socket_errors": errors.group(1) if errors else "", "raw": out}
+
+class Writer(threading.Thread):
+    """Upserts `rate` items per second in requests of `batch` items, new ids each time."""
+    def __init__(self, port, vectors, rate=1000, batch=100):
+        super().__init__(daemon=True)
+        self.port, self.vectors, self.rate, self.batch = port, vectors, rate, batch
+        self.stop = threading.Event()
+        self.latencies, self.errors, self.items = [], [], 0
+    def run(self):
+        interval = self.batch / self.rate
+        next_at = time.monotonic()
+        i = 0
+        while not self.stop.is_set():
+            rows = [(i + j) % len(self.vectors) for j in range(self.batch)]
+            body = json.dumps({"items": [{"id": f"load-{i + j}", "vector": [round(float(x), 5) for x in self.vectors[r]],
+                                          "attributes": {"price": float(j)}} for j, r in enumerate(rows)]})
+            t = time.monotonic()
+            try:
+                status, data = post(self.port, "/v1/items", body, method="PUT")
+                if status != 200: self.errors.append(f"{status} {data[:200]!r}")
+                else: self.items += self.batch
+            except Exception as e:
+                self.errors.append(repr(e))
+            self.latencies.append(time.monotonic() - t)
+            i += self.batch
+            next_at += interval
+            time.sleep(max(0, next_at - time.monotonic()))
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("data")
+    ap.add_argument("--work", default="/tmp/hashidx-serve-bench")
+    ap.add_argument("--duration", type=int, default=20)
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--connections", type=int, default=64)
+    ap.add_argument("--queries", type=int, default=2000)
+    args = ap.parse_args()
+    global WRK_LUA
+    os.makedirs(args.work, exist_ok=True)
+    WRK_LUA = os.path.join(args.work, "search.lua")
+    open(WRK_LUA, "w").write(WRK_SCRIPT)
+    queries = np.load(os.path.join(args.data, "queries.npy"))[: args.queries].astype(np.float32)
+    gt = np.load(os.path.join(args.data, "gt.npy"))[: args.queries, :10]
+    np.save(os.path.join(args.work, "queries.npy"), queries)
+    np.save(os.path.join(args.work, "gt.npy"), gt)
+    bodies = os.path.join(args.work, "bodies.jsonl")
+    with open(bodies, "w") as f:
+        for q in queries:
+            f.write(json.dumps({"vector": [float(x) for x in q], "k": 10}) + "\n")
+    index = os.path.join(args.work, "glove.hidx")
+    if not os.path.exists(os.path.join(index, "CURRENT")):
+        t = time.time()
+        sh([BIN, "build", os.path.join(args.data, "base.npy"), "-o", index])
+        print(f"built {index} in {time.time() - t:.0f} s", file=sys.stderr)
+    commit = sh(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"]).stdout.strip()
+    rows = []
+
+    # The library in process, same queries.
+    inproc = {}
+    for threads in (1, 2):
+        best = None
+        for _ in range(args.runs):
+            out = json.loads(sh([BIN, "eval", index, "--queries", os.path.join(args.work, "queries.npy"), "--ground-truth",
+                                 os.path.join(args.work, "gt.npy"), "--k", "10", "--threads", str(threads), "--format", "json"]).stdout)
+            r = out["settings"][0]
+            key = "qps" if threads == 1 else "batch_qps"
+            if best is None or r[key] > best[key]: best = r
+        inproc[threads] = best
+        print(f"in process, {threads} thread(s): {best}", file=sys.stderr)
+
+    # Over HTTP.
+    http = {}
+    for threads in (1, 2):
+        p, port = start_server(index, threads)
+        try:
+            # Same answers as the library: recall@10 over HTTP on 500 queries.
+            hits = 0
+            for i, q in enumerate(queries[:500]):
+                status, data = post(port, "/v1/search", json.dumps({"vector": [float(x) for x in q], "k": 10}))
+                assert status == 200, data
+                ids = [int(r["id"]) for r in json.loads(data)["results"]]
+                hits += len(set(ids) & set(gt[i].tolist()))
+            recall = hits / (500 * 10)
+            wrk(port, bodies, 3, args.connections)  # warm-up
+            best = None
+            for _ in range(args.runs):
+                r = wrk(port, bodies, args.duration, args.connections)
+                if best is None or r["qps"] > best["qps"]: best = r
+            best["recall"] = recall
+            http[threads] = best
+            print(f"HTTP, {threads} thread(s): {best['qps']:.0f} QPS p50 {best['p50']:.2f} ms p99 {best['p99']:.2f} ms recall {recall:.3f}", file=sys.stderr)
+        finally:
+            stop_server(p)
+
+    # With a writer at 1,000 items/s (2 threads). A copy of the index, so that reruns start equal.
+    copy = os.path.join(args.work, "glove-writes.hidx")
+    shutil.rmtree(copy, ignore_errors=True)
+    shutil.copytree(index, copy)
+    base = np.load(os.path.join(args.data, "base.npy"), mmap_mode="r")
+    vectors = np.asarray(base[:20000], dtype=np.float32)
+    p, port = start_server(copy, 2)
+    try:
+        writer = Writer(port, vectors)
+        writer.start()
+        time.sleep(2)
+        loaded = wrk(port, bodies, args.duration, args.connections)
+        writer.stop.set(); writer.join()
+        status, data = post(port, "/v1/info", None, method="GET")
+        info = json.loads(data)
+    finally:
+        stop_server(p)
+    lat = sorted(writer.latencies)
+    wp50 = lat[len(lat) // 2] * 1e3 if lat else float("nan")
+    wp99 = lat[min(len(lat) - 1, int(len(lat) * 0.99))] * 1e3 if lat else float("nan")
+    seconds = len(writer.latencies) * writer.batch / writer.rate
+
+    def ratio(a, b): return a / b if b else float("nan")
+    lines = [
+        "# `hashidx serve` under load: GloVe-50, loopback",
+        "",
+        f"`python3 Benchmarks/server/load.py {args.data} --duration {args.duration} --runs {args.runs} --connections {args.connections}` "
+        f"on commit `{commit}`; {os.cpu_count()} cores (the load generator shares them with the server).",
+        "",
+        f"GloVe-50 (390,000 × 50, cosine), index at the defaults of `hashidx build`; {args.queries:,} queries of `queries.npy` as "
+        f"`POST /v1/search` bodies (`{{\"vector\": [...], \"k\": 10}}`, default probes 128 / candidates 200), cycled by "
+        f"`wrk -t1 -c{args.connections} -d{args.duration}s --latency` (one wrk thread, {args.connections} connections); best of {args.runs} runs "
+        f"after a 3 s warm-up. In process: `hashidx eval --threads T` on the same queries (one query at a time on one thread; "
+        f"the batch on T threads), best of {args.runs}.",
+        "",
+        "| server threads | HTTP QPS | p50 ms | p99 ms | non-2xx | recall@10 over HTTP | in-process QPS (same threads) | HTTP ÷ in process |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for t in (1, 2):
+        h, i = http[t], inproc[t]
+        ref = i["qps"] if t == 1 else i["batch_qps"]
+        lines.append(f"| {t} | {h['qps']:,.0f} | {h['p50']:.2f} | {h['p99']:.2f} | {h['non2xx']} | {h['recall']:.3f} | "
+                     f"{ref:,.0f} ({'one at a time' if t == 1 else 'batch, 2 threads'}; recall {i['recall']:.3f}) | {ratio(h['qps'], ref):.2f} |")
+    lines += [
+        "",
+        "## With a writer upserting 1,000 items per second (2 server threads)",
+        "",
+        f"The same wrk load for {args.duration} s while one client sends `PUT /v1/items` with 100 new items every 0.1 s "
+        f"(GloVe vectors, one float attribute each); each answer arrives after its group commit.",
+        "",
+        "| | search QPS | search p50 ms | search p99 ms | search non-2xx | write requests | write errors | write p50 ms | write p99 ms | items after |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+        f"| read-only run | {http[2]['qps']:,.0f} | {http[2]['p50']:.2f} | {http[2]['p99']:.2f} | {http[2]['non2xx']} | – | – | – | – | 390,000 |",
+        f"| with writer | {loaded['qps']:,.0f} | {loaded['p50']:.2f} | {loaded['p99']:.2f} | {loaded['non2xx']} | {len(writer.latencies)} | "
+        f"{len(writer.errors)} | {wp50:.1f} | {wp99:.1f} | {info['items']:,} (generation {info['generation']}) |",
+        "",
+        f"Search p99 with the writer ÷ read-only: {ratio(loaded['p99'], http[2]['p99']):.2f}×. "
+        f"Items written: {writer.items:,} in ≈{seconds:.0f} s. Write errors: {writer.errors[:3] if writer.errors else 'none'}.",
+    ]
+    out = os.path.join(ROOT, "Benchmarks/results/server-glove.md")
+    open(out, "w").write("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+if __name__ == "__main__":
+    main()
