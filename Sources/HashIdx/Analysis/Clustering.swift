@@ -191,19 +191,11 @@ public struct Clustering: Sendable {
         try options.validate()
         let threads = options.threads ?? System.processorCount
         let t0 = System.monotonicSeconds()
+        // Without a filter the live count is known before anything is read.
+        if options.filter == nil { try check(options, items: index.count) }
         let input = try ClusterInput.read(index, filter: options.filter, threads: threads)
         let n = input.count, d = input.dimension, k = options.clusters
-        if n == 0 {
-            if let filter = options.filter {
-                throw .invalidArgument(name: "where", reason: "no live item satisfies the filter \(filter.description) " +
-                                       "(of \(index.count) items); loosen it, or check the values with `hashidx get`")
-            }
-            throw .invalidArgument(name: "clusters", reason: "the index holds no live items; add items before clustering")
-        }
-        guard k <= n else {
-            throw .invalidArgument(name: "clusters", reason: "asks for \(k) clusters but only \(n) items " +
-                                   (options.filter == nil ? "are live" : "satisfy the filter") + "; ask for at most \(n)")
-        }
+        try check(options, items: n)
         let t1 = System.monotonicSeconds()
         var rng = SplitMix64(seed: options.seed)
         let (initial, start) = try input.unit.withUnsafeBufferPointer { (x) throws(HashIdxError) in
@@ -215,6 +207,22 @@ public struct Clustering: Sendable {
         let t2 = System.monotonicSeconds()
         return summarise(input, result, k: k, options: options, start: start, generation: index.generation,
                          readSeconds: t1 - t0, clusterSeconds: t2 - t1)
+    }
+
+    /// Throws when `items` (the live items, or those satisfying the filter) cannot make
+    /// `options.clusters` clusters.
+    private static func check(_ options: ClusteringOptions, items n: Int) throws(HashIdxError) {
+        if n == 0 {
+            if let filter = options.filter {
+                throw .invalidArgument(name: "where", reason: "no live item satisfies the filter \(filter.description); " +
+                                       "loosen it, or check the values with `hashidx get`")
+            }
+            throw .invalidArgument(name: "clusters", reason: "the index holds no live items; add items before clustering")
+        }
+        guard options.clusters <= n else {
+            throw .invalidArgument(name: "clusters", reason: "asks for \(options.clusters) clusters but only \(n) items " +
+                                   (options.filter == nil ? "are live" : "satisfy the filter") + "; ask for at most \(n)")
+        }
     }
 
     /// The first centroids, and the start that chose them.
