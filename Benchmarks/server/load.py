@@ -65,14 +65,26 @@ def parse_duration(text):
     v, u = float(m.group(1)), m.group(2)
     return v * {"us": 1e-3, "ms": 1, "s": 1e3, "m": 6e4}[u]
 
-def wrk(port, bodies, duration, connections):
+def cpu_seconds(pid):
+    """User + system CPU seconds of process `pid` so far."""
+    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+def wrk(port, bodies, duration, connections, pid=None):
+    before = cpu_seconds(pid) if pid else 0
+    t0 = os.times()
     out = sh(["wrk", "-t1", f"-c{connections}", f"-d{duration}s", "--latency", "-s", WRK_LUA,
               f"http://127.0.0.1:{port}", "--", bodies, "0"]).stdout
     qps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     lat = dict(re.findall(r"^\s+(50|75|90|99)%\s+(\S+)", out, re.M))
     non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     errors = re.search(r"Socket errors: (.*)", out)
+    t1 = os.times()
+    server_cpu = cpu_seconds(pid) - before if pid else 0
+    requests = int(re.search(r"(\d+) requests in", out).group(1))
     return {"qps": qps, "p50": parse_duration(lat["50"]), "p99": parse_duration(lat["99"]),
+            "server_cpu_us": server_cpu / requests * 1e6 if pid else float("nan"),
+            "wrk_cores": (t1.children_user + t1.children_system - t0.children_user - t0.children_system) / duration,
             "non2xx": int(non2xx.group(1)) if non2xx else 0, "socket_errors": errors.group(1) if errors else "", "raw": out}
 
 class Writer(threading.Thread):
@@ -125,8 +137,12 @@ def main():
             f.write(json.dumps({"vector": [float(x) for x in q], "k": 10}) + "\n")
     index = os.path.join(args.work, "glove.hidx")
     if not os.path.exists(os.path.join(index, "CURRENT")):
+        # String ids (the row numbers as text), so that the writer can upsert new ids.
+        n = np.load(os.path.join(args.data, "base.npy"), mmap_mode="r").shape[0]
+        ids = os.path.join(args.work, "ids.txt")
+        with open(ids, "w") as f: f.write("".join(f"{i}\n" for i in range(n)))
         t = time.time()
-        sh([BIN, "build", os.path.join(args.data, "base.npy"), "-o", index])
+        sh([BIN, "build", os.path.join(args.data, "base.npy"), "--ids", ids, "-o", index])
         print(f"built {index} in {time.time() - t:.0f} s", file=sys.stderr)
     commit = sh(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"]).stdout.strip()
     rows = []
@@ -160,7 +176,7 @@ def main():
             wrk(port, bodies, 3, args.connections)  # warm-up
             best = None
             for _ in range(args.runs):
-                r = wrk(port, bodies, args.duration, args.connections)
+                r = wrk(port, bodies, args.duration, args.connections, pid=p.pid)
                 if best is None or r["qps"] > best["qps"]: best = r
             best["recall"] = recall
             http[threads] = best
@@ -179,7 +195,7 @@ def main():
         writer = Writer(port, vectors)
         writer.start()
         time.sleep(2)
-        loaded = wrk(port, bodies, args.duration, args.connections)
+        loaded = wrk(port, bodies, args.duration, args.connections, pid=p.pid)
         writer.stop.set(); writer.join()
         status, data = post(port, "/v1/info", None, method="GET")
         info = json.loads(data)
@@ -197,20 +213,29 @@ def main():
         f"`python3 Benchmarks/server/load.py {args.data} --duration {args.duration} --runs {args.runs} --connections {args.connections}` "
         f"on commit `{commit}`; {os.cpu_count()} cores (the load generator shares them with the server).",
         "",
-        f"GloVe-50 (390,000 × 50, cosine), index at the defaults of `hashidx build`; {args.queries:,} queries of `queries.npy` as "
+        f"GloVe-50 (390,000 × 50, cosine), index at the defaults of `hashidx build` (ids: the row numbers as strings); {args.queries:,} queries of `queries.npy` as "
         f"`POST /v1/search` bodies (`{{\"vector\": [...], \"k\": 10}}`, default probes 128 / candidates 200), cycled by "
         f"`wrk -t1 -c{args.connections} -d{args.duration}s --latency` (one wrk thread, {args.connections} connections); best of {args.runs} runs "
         f"after a 3 s warm-up. In process: `hashidx eval --threads T` on the same queries (one query at a time on one thread; "
         f"the batch on T threads), best of {args.runs}.",
         "",
-        "| server threads | HTTP QPS | p50 ms | p99 ms | non-2xx | recall@10 over HTTP | in-process QPS (same threads) | HTTP ÷ in process |",
-        "|---|---|---|---|---|---|---|---|",
+        "| server threads | HTTP QPS | p50 ms | p99 ms | non-2xx | recall@10 over HTTP | in-process QPS (same threads) | HTTP ÷ in process | server CPU µs / request | in-process CPU µs / query | HTTP share of server CPU | wrk's cores |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for t in (1, 2):
         h, i = http[t], inproc[t]
         ref = i["qps"] if t == 1 else i["batch_qps"]
+        per_query = 1e6 / i["qps"]   # one thread, one query at a time: CPU time per query
         lines.append(f"| {t} | {h['qps']:,.0f} | {h['p50']:.2f} | {h['p99']:.2f} | {h['non2xx']} | {h['recall']:.3f} | "
-                     f"{ref:,.0f} ({'one at a time' if t == 1 else 'batch, 2 threads'}; recall {i['recall']:.3f}) | {ratio(h['qps'], ref):.2f} |")
+                     f"{ref:,.0f} ({'one at a time' if t == 1 else 'batch, 2 threads'}; recall {i['recall']:.3f}) | {ratio(h['qps'], ref):.2f} | "
+                     f"{h['server_cpu_us']:.0f} | {per_query:.0f} | {1 - per_query / h['server_cpu_us']:.0%} | {h['wrk_cores']:.2f} |")
+    lines += [
+        "",
+        "Server CPU µs / request: the server process's user + system CPU time during the run ÷ requests answered "
+        "(`/proc/PID/stat`); in-process CPU µs / query: 1 ÷ the one-thread QPS of `hashidx eval`. On this 2-core machine "
+        "wrk takes the share of a core given in the last column, so throughput ratios understate the server; the CPU "
+        "per request is the HTTP layer's cost independent of the load generator.",
+    ]
     lines += [
         "",
         "## With a writer upserting 1,000 items per second (2 server threads)",

@@ -47,12 +47,15 @@ extension CatalogServer {
         router.post("/v1/search") { request, _ in
             let body = try await self.body(of: request)
             let search = try RequestDecoder.search(body[...])
-            let results = try await self.searchPool.runIfActive { try service.search(search) }
+            // One search: where the request is (see searchOnEventLoops) or on the search pool.
+            let results = self.configuration.searchOnEventLoops
+                ? try service.search(search) : try await self.searchPool.runIfActive { try service.search(search) }
             return json(ResponseEncoder.search(results, withAttributes: search.fields != nil))
         }
         router.post("/v1/search/batch") { request, _ in
             let body = try await self.body(of: request)
             let searches = try RequestDecoder.batchSearch(body[...], maxQueries: service.options.maxQueriesPerBatch)
+            // A batch may take long: always on the search pool, never blocking a network loop.
             let results = try await self.searchPool.runIfActive { try service.search(batch: searches) }
             return json(ResponseEncoder.batch(results, withAttributes: searches.contains { $0.fields != nil }))
         }

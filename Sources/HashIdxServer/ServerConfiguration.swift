@@ -16,11 +16,18 @@ public struct ServerConfiguration: Sendable {
     public var reloadSeconds: Double
     /// The catalog service's own options (read-only, request limits, the writer).
     public var service: ServiceOptions
+    /// Run each single search on the thread that serves its request, instead of handing it to
+    /// the search pool (batch searches always use the pool). Pays off when Swift concurrency
+    /// runs on NIO's event loops (``CatalogServer/useEventLoopsAsGlobalExecutor(threads:)``,
+    /// as `hashidx serve` does); a search then holds its loop for its duration (a fraction of
+    /// a millisecond at the defaults).
+    public var searchOnEventLoops: Bool
 
     /// Creates a configuration; the defaults listen on 127.0.0.1:8080 with writes enabled
     /// and no token.
     public init(host: String = "127.0.0.1", port: Int = 8080, threads: Int? = nil, token: String? = nil,
-                maxBodyBytes: Int = 64 << 20, reloadSeconds: Double = 0.5, service: ServiceOptions = ServiceOptions()) {
+                maxBodyBytes: Int = 64 << 20, reloadSeconds: Double = 0.5, service: ServiceOptions = ServiceOptions(),
+                searchOnEventLoops: Bool = false) {
         self.host = host
         self.port = port
         self.threads = threads
@@ -28,5 +35,6 @@ public struct ServerConfiguration: Sendable {
         self.maxBodyBytes = maxBodyBytes
         self.reloadSeconds = reloadSeconds
         self.service = service
+        self.searchOnEventLoops = searchOnEventLoops
     }
 }

@@ -15,6 +15,15 @@ import Prometheus
 final class ServerMetrics: Sendable {
     let registry = PrometheusCollectorRegistry()
     private let factory: PrometheusMetricsFactory
+    /// The counter and timer of each (route, method, status), made once: creating them looks
+    /// them up in the registry under its lock and builds their label strings.
+    private let handles = Locked<[Key: (counter: CoreMetrics.Counter, timer: CoreMetrics.Timer)]>([:])
+
+    private struct Key: Hashable {
+        var route: String
+        var method: String
+        var status: Int
+    }
 
     init() {
         var factory = PrometheusMetricsFactory(registry: registry)
@@ -28,10 +37,18 @@ final class ServerMetrics: Sendable {
 
     /// Counts one answered request and records its latency.
     func record(route: String, method: String, status: Int, nanoseconds: Int64) {
-        Counter(label: "hashidx_http_requests_total",
-                dimensions: [("route", route), ("method", method), ("status", String(status))], factory: factory).increment()
-        Metrics.Timer(label: "hashidx_http_request_duration_seconds",
-                      dimensions: [("route", route), ("method", method)], factory: factory).recordNanoseconds(nanoseconds)
+        let key = Key(route: route, method: method, status: status)
+        let handle = handles.withLock { cache in
+            if let h = cache[key] { return h }
+            let h = (CoreMetrics.Counter(label: "hashidx_http_requests_total",
+                             dimensions: [("route", route), ("method", method), ("status", String(status))], factory: factory),
+                     CoreMetrics.Timer(label: "hashidx_http_request_duration_seconds",
+                                   dimensions: [("route", route), ("method", method)], factory: factory))
+            cache[key] = h
+            return h
+        }
+        handle.counter.increment()
+        handle.timer.recordNanoseconds(nanoseconds)
     }
 
     /// The Prometheus text of every metric, with the index gauges read from `index` now.

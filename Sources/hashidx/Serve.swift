@@ -38,7 +38,7 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "The TCP port (0: any free port; the one taken is printed).")
     var port = 8080
 
-    @Option(help: "Network threads, and as many search threads (default: all cores).")
+    @Option(help: "Threads that read, search and answer requests (default: all cores).")
     var threads: Int?
 
     @Option(help: "A file holding the bearer token that /v1 routes and /metrics require.")
@@ -70,9 +70,16 @@ struct Serve: AsyncParsableCommand {
             writeStderr("hashidx: error: --reload-interval must be positive and --writer-idle not negative\n")
             throw ExitCode.failure
         }
+        if let threads, threads <= 0 {
+            writeStderr("hashidx: error: threads: must be positive, got \(threads)\n")
+            throw ExitCode.failure
+        }
+        // Thread per core: NIO's loops run every task, and a search runs where its request
+        // arrived (no hand-off between threads).
+        let onLoops = CatalogServer.useEventLoopsAsGlobalExecutor(threads: threads)
         let configuration = ServerConfiguration(
             host: host, port: port, threads: threads, token: token, maxBodyBytes: maxBodyBytes, reloadSeconds: reloadInterval,
-            service: ServiceOptions(readOnly: readOnly, writerIdleSeconds: writerIdle))
+            service: ServiceOptions(readOnly: readOnly, writerIdleSeconds: writerIdle), searchOnEventLoops: onLoops)
         let server: CatalogServer
         do {
             server = try CatalogServer(path: index, configuration: configuration)
