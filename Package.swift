@@ -5,6 +5,8 @@ let package = Package(
     name: "hashidx",
     products: [
         .library(name: "HashIdx", targets: ["HashIdx"]),
+        .library(name: "HashIdxService", targets: ["HashIdxService"]),
+        .library(name: "HashIdxServer", targets: ["HashIdxServer"]),
         .executable(name: "hashidx", targets: ["hashidx"]),
     ],
     dependencies: [
