@@ -48,8 +48,11 @@ public final class IndexWriter {
     /// When ``commit()`` goes on to compact, in the spirit of Lucene's merge policy: a shard
     /// is rewritten once enough of it is deleted (a query still scans deleted rows), and
     /// the small shards adds leave (under half the shard size and under a quarter of the
-    /// largest shard) are merged once there are many (a query visits every shard's probed
-    /// partitions). The compaction is a second commit, right after the first.
+    /// largest shard) are merged once there are many of like size (a query visits every
+    /// shard's probed partitions): shards fall in size classes (rows in powers of
+    /// `smallShards + 1`), and a class with more than `smallShards` shards is merged into one
+    /// of the next class, so that a stream of small commits rewrites each row about
+    /// log(rows) times. The compaction is a second commit, right after the first.
     /// Indexes whose ids are row numbers are never compacted automatically (it would turn
     /// their ids into strings).
     public struct MergePolicy: Sendable, Equatable {
@@ -477,8 +480,20 @@ public final class IndexWriter {
             // stay among shards of like size (the merged shard grows into the next tier
             // instead of rewriting the big shards on every commit).
             let largest = manifest.shards.map(\.rows).max() ?? 0
-            let tier = small.filter { manifest.shards[$0].rows * 4 < largest }
-            let merging = tier.count > policy.smallShards
+            // Then by size class (rows in powers of smallShards + 1, as Lucene's tiered merge
+            // policy): a class is merged once it holds more than `smallShards` shards, so a
+            // row is rewritten about log(rows) times, not on every merge of a growing shard.
+            let classBase = max(2, policy.smallShards + 1)
+            func sizeClass(_ rows: Int) -> Int {
+                var c = 0, r = rows
+                while r >= classBase { r /= classBase; c += 1 }
+                return c
+            }
+            let byClass = Dictionary(grouping: small.filter { manifest.shards[$0].rows * 4 < largest }) {
+                sizeClass(Int(manifest.shards[$0].rows))
+            }
+            let tier = Set(byClass.values.filter { $0.count > policy.smallShards }.joined())
+            let merging = !tier.isEmpty
             rewrite = manifest.shards.indices.filter {
                 let s = manifest.shards[$0]
                 return Double(s.deleted) >= policy.deletedFraction * Double(s.rows) || (merging && tier.contains($0))
