@@ -1,3 +1,4 @@
+import Foundation
 import HashIdx
 import HashIdxService
 import Hummingbird
@@ -60,7 +61,7 @@ extension CatalogServer {
             return json(ResponseEncoder.batch(results, withAttributes: searches.contains { $0.fields != nil }))
         }
         router.get("/v1/items/{id}") { request, context in
-            let id = try context.parameters.require("id")
+            let id = try itemID(context)
             let fields = request.uri.queryParameters.get("fields").map {
                 $0.split(separator: ",").map { String($0.filter { $0 != " " }) }.filter { !$0.isEmpty }
             }
@@ -78,7 +79,7 @@ extension CatalogServer {
             return json(ResponseEncoder.write(try await service.write(.upsert(items))))
         }
         router.delete("/v1/items/{id}") { _, context in
-            let id = try context.parameters.require("id")
+            let id = try itemID(context)
             return json(ResponseEncoder.write(try await service.write(.delete([id], ignoringMissing: false))))
         }
         router.post("/v1/items/delete") { request, _ in
@@ -115,6 +116,15 @@ extension CatalogServer {
             "\"generation\":\(index.generation),\"bytes\":\(index.bytesOnDisk),\"attributes\":{\(schema.joined(separator: ","))}," +
             "\"read_only\":\(service.options.readOnly),\"max_k\":\(RequestDecoder.maxK)}"
     }
+}
+
+/// The `{id}` of an item route, percent-decoded (`/v1/items/sku%2F17` is the item `sku/17`).
+func itemID(_ context: BasicRequestContext) throws -> String {
+    let raw = try context.parameters.require("id")
+    guard let id = raw.removingPercentEncoding, !id.isEmpty else {
+        throw ServiceError.invalidRequest("the item id in the path is not valid percent-encoded UTF-8: \(raw)")
+    }
+    return id
 }
 
 /// A `200` JSON response.

@@ -206,6 +206,15 @@ final class ServerTests: XCTestCase {
             let after = try await client.call(.get, "/v1/items/item-1?vector=true")
             XCTAssertEqual((after.object["vector"] as? [Double])?.first ?? 0, Double(vectors[2][0]), accuracy: 2e-3 * abs(Double(vectors[2][0])) + 1e-4)
             XCTAssertEqual((after.object["attributes"] as? [String: Any])?.count, 0, "a replaced item takes the new attributes (none)")
+            // Ids with spaces, slashes or any character: percent-encoded in the path.
+            let odd = "sku 17/b?ü"
+            let put = try await client.call(.put, "/v1/items", jsonText(["items": [["id": odd, "vector": vectors[9].map(Double.init)]]]))
+            XCTAssertEqual(put.status, 200, put.text)
+            let encoded = odd.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!
+            let oddItem = try await client.call(.get, "/v1/items/\(encoded)")
+            XCTAssertEqual(oddItem.object["id"] as? String, odd, oddItem.text)
+            let oddDeleted = try await client.call(.delete, "/v1/items/\(encoded)")
+            XCTAssertEqual(oddDeleted.object["deleted"] as? Int, 1, oddDeleted.text)
             let deleted = try await client.call(.delete, "/v1/items/item-2")
             XCTAssertEqual(deleted.object["deleted"] as? Int, 1)
             let batch = try await client.call(.post, "/v1/items/delete", #"{"ids": ["item-3", "item-4", "gone"], "ignore_missing": true}"#)
