@@ -2,7 +2,7 @@ import Dispatch
 import Foundation
 import HashIdx
 
-/// The service's one ``IndexWriter``, on a serial queue, committing requests in groups.
+/// The service's one ``IndexWriter``, on a thread of its own, committing requests in groups.
 ///
 /// Requests queue up while a group is applied and committed; the next group takes all of
 /// them (PostgreSQL's group commit: no timer, no added latency when writes are rare, one
@@ -19,16 +19,17 @@ final class GroupCommitWriter: @unchecked Sendable {
     private let path: String
     private let options: ServiceOptions
     private let onCommit: @Sendable () -> Void
-    private let queue = DispatchQueue(label: "hashidx.service.writer")
 
-    private struct State {
-        var pending: [(request: WriteRequest, reply: Reply)] = []
-        var draining = false
-        var closed = false
-    }
-    private let state = Locked(State())
+    /// Guards `pending`, `closed`, `running` and wakes the writer thread.
+    private let condition = NSCondition()
+    private var pending: [(request: WriteRequest, reply: Reply)] = []
+    private var closed = false
+    /// Whether the writer thread runs (it ends once idle with the lock released).
+    private var running = false
+    /// Signalled by the writer thread when it ends.
+    private var ended: DispatchSemaphore?
 
-    // Used on `queue` only.
+    // Used on the writer thread only.
     private var writer: IndexWriter?
     private var lastWrite = 0.0
 
@@ -38,65 +39,87 @@ final class GroupCommitWriter: @unchecked Sendable {
         self.onCommit = onCommit
     }
 
-    /// Queues `request`; `reply` is called once, from the writer's queue.
+    /// Queues `request`; `reply` is called once, from the writer thread.
     func submit(_ request: WriteRequest, reply: @escaping Reply) {
-        enum Outcome { case closed, queued, startDrain }
-        let outcome: Outcome = state.withLock { s in
-            if s.closed { return .closed }
-            s.pending.append((request, reply))
-            if s.draining { return .queued }
-            s.draining = true
-            return .startDrain
-        }
-        switch outcome {
-        case .closed:
+        condition.lock()
+        if closed {
+            condition.unlock()
             reply(.failure(ServiceError(status: 503, code: "shutting_down", message: "the server is shutting down; retry against its successor")))
-        case .queued: break
-        case .startDrain: queue.async { self.drain() }
+            return
         }
+        pending.append((request, reply))
+        if !running {
+            running = true
+            let done = DispatchSemaphore(value: 0)
+            ended = done
+            let thread = Thread { [self] in
+                run()
+                done.signal()
+            }
+            thread.start()
+        }
+        condition.signal()
+        condition.unlock()
     }
 
     /// Commits what is queued, then closes the writer; later writes fail with `shutting_down`.
     func close() {
-        state.withLock { $0.closed = true }
-        queue.sync {
-            drainOnce()
+        condition.lock()
+        closed = true
+        let wait = running ? ended : nil
+        condition.signal()
+        condition.unlock()
+        wait?.wait()
+    }
+
+    /// The writer thread: groups until closed, or until idle for `writerIdleSeconds` (then the
+    /// lock is released and the thread ends; the next write starts another).
+    ///
+    /// It runs at a lower priority than the threads that answer searches (nice +10 on Linux):
+    /// a commit waits a little longer, searches keep their latency while writes stream in.
+    private func run() {
+        #if os(Linux)
+        // On Linux the nice value is per thread, and `who` 0 is the calling thread.
+        _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, 10)
+        #endif
+        Thread.current.name = "hashidx-writer"
+        while true {
+            condition.lock()
+            while pending.isEmpty && !closed {
+                let idleUntil = Date(timeIntervalSinceNow: max(0, lastWrite + options.writerIdleSeconds - ProcessInfo.processInfo.systemUptime))
+                if !condition.wait(until: idleUntil) && pending.isEmpty && !closed {
+                    // Idle: release the lock and end.
+                    running = false
+                    condition.unlock()
+                    writer?.close()
+                    writer = nil
+                    return
+                }
+            }
+            let group = pending
+            pending = []
+            let closing = closed
+            if closing && group.isEmpty { running = false }
+            condition.unlock()
+            if !group.isEmpty {
+                apply(group)
+                continue
+            }
+            // Closed with nothing left: release the lock.
             writer?.close()
             writer = nil
+            return
         }
     }
 
-    private func drain() {
-        while drainOnce() {}
-        // Release the lock once idle.
-        let idle = options.writerIdleSeconds
-        queue.asyncAfter(deadline: .now() + idle) { [weak self] in
-            guard let self, self.writer != nil else { return }
-            if ProcessInfo.processInfo.systemUptime - self.lastWrite >= idle * 0.99,
-               self.state.withLock({ $0.pending.isEmpty && !$0.draining }) {
-                self.writer?.close()
-                self.writer = nil
-            }
-        }
-    }
-
-    /// Applies and commits one group; false when nothing was queued (and marks the queue
-    /// idle under the same lock, so that the next submit starts a drain).
-    @discardableResult
-    private func drainOnce() -> Bool {
-        let group = state.withLock { s -> [(request: WriteRequest, reply: Reply)] in
-            let g = s.pending
-            s.pending = []
-            if g.isEmpty { s.draining = false }
-            return g
-        }
-        guard !group.isEmpty else { return false }
+    /// Applies `group` request by request and commits it once.
+    private func apply(_ group: [(request: WriteRequest, reply: Reply)]) {
         lastWrite = ProcessInfo.processInfo.systemUptime
         var results: [Result<(kind: String, items: Int), ServiceError>] = []
         let writer: IndexWriter
         do { writer = try openWriter() } catch {
             for g in group { g.reply(.failure(error)) }
-            return true
+            return
         }
         for g in group { results.append(apply(g.request, to: writer)) }
         var summary: IndexWriter.CommitSummary
@@ -106,7 +129,7 @@ final class GroupCommitWriter: @unchecked Sendable {
             writer.rollback()
             let e = ServiceError(status: 500, code: "commit_failed", message: "the commit failed and nothing of it was kept: \(error)")
             for g in group { g.reply(.failure(e)) }
-            return true
+            return
         }
         if let merged = summary.merged { summary.generation = merged.generation }
         onCommit()
@@ -114,7 +137,6 @@ final class GroupCommitWriter: @unchecked Sendable {
         for (g, r) in zip(group, results) {
             g.reply(r.map { WriteSummary(kind: $0.kind, items: $0.items, generation: summary.generation, count: summary.count) })
         }
-        return true
     }
 
     private func openWriter() throws(ServiceError) -> IndexWriter {
