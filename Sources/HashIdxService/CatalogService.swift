@@ -73,7 +73,7 @@ public final class CatalogService: Sendable {
         self.snapshot = snapshot
         // After each commit: the new generation, before any writer of the group is answered.
         writer = GroupCommitWriter(path: path, options: options) {
-            if let newer = try? Index(path: path) {
+            if let newer = try? snapshot.withLock({ $0 }).reopen() {
                 snapshot.withLock { if $0.generation < newer.generation { $0 = newer } }
             }
         }

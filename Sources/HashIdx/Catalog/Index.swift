@@ -49,8 +49,16 @@ public final class Index: Sendable {
     /// - Throws: ``HashIdxError/notAnIndex(path:reason:)`` when `path` holds no index,
     ///   ``HashIdxError/corruptIndex(path:reason:)`` when its bytes were changed or cut,
     ///   ``HashIdxError/unsupportedVersion(path:version:supported:)`` for another format version.
-    public init(path: String) throws(HashIdxError) {
+    public convenience init(path: String) throws(HashIdxError) {
+        try self.init(path: path, reusing: nil)
+    }
+
+    /// Opens the index at `path`, taking the shards of `previous` (an earlier snapshot of the
+    /// same directory) whose manifest records are unchanged as they are: shard files never
+    /// change once written, so their mapping, open-time checks and verified blocks carry over.
+    init(path: String, reusing previous: Index?) throws(HashIdxError) {
         self.path = path
+        let reusable = Dictionary((previous?.shards ?? []).map { ($0.record.fileName, $0) }, uniquingKeysWith: { a, _ in a })
         let directory = IndexDirectory(path: path)
         // A writer may commit, and remove the generation `CURRENT` named, while this opens
         // it: when a file is missing and `CURRENT` has moved on, open the newer generation.
@@ -58,7 +66,7 @@ public final class Index: Sendable {
         while true {
             let name = try directory.currentManifestName()
             do {
-                let opened = try Self.open(directory, manifestName: name)
+                let opened = try Self.open(directory, manifestName: name, reusing: reusable)
                 searcher = opened.searcher
                 manifestName = name
                 manifestBytes = opened.manifestBytes
@@ -72,7 +80,8 @@ public final class Index: Sendable {
     }
 
     /// Opens generation `manifestName` of `directory`.
-    private static func open(_ directory: IndexDirectory, manifestName name: String) throws(HashIdxError) -> (searcher: Searcher, manifestBytes: Int) {
+    private static func open(_ directory: IndexDirectory, manifestName name: String,
+                             reusing reusable: [String: Shard]) throws(HashIdxError) -> (searcher: Searcher, manifestBytes: Int) {
         let manifestFile: MappedFile
         do { manifestFile = try MappedFile(path: directory.file(name)) } catch {
             throw .corruptIndex(path: directory.path, reason: "manifest \(name) is missing or unreadable")
@@ -80,6 +89,10 @@ public final class Index: Sendable {
         let manifest = try Manifest.decode(manifestFile.bytes, path: directory.file(name))
         var shards: [Shard] = []
         for record in manifest.shards {
+            if let old = reusable[record.fileName], old.record == record {
+                shards.append(old)
+                continue
+            }
             shards.append(try Shard(path: directory.file(record.fileName), record: record, manifest: manifest,
                                     deletionsPath: record.deletionsFile.map(directory.file)))
         }
@@ -101,7 +114,7 @@ public final class Index: Sendable {
     public func reopen() throws(HashIdxError) -> Index {
         let name = try IndexDirectory(path: path).currentManifestName()
         if name == manifestName { return self }
-        return try Index(path: path)
+        return try Index(path: path, reusing: self)
     }
 
     /// Bytes of all the index's live files (manifest, shards, CURRENT).

@@ -439,7 +439,7 @@ public final class IndexWriter {
     private func commit(_ manifest: Manifest, generation: UInt64, written: inout [String]) throws(HashIdxError) {
         _ = try directory.commit(manifest, generation: generation, written: &written)
         written = []   // committed: from here on the files are the index's
-        let next = try Index(path: path)
+        let next = try Index(path: path, reusing: base)
         base = next
         directory.removeAll(except: next.liveFiles)
         let names = Set(next.manifest.shards.map(\.fileName))

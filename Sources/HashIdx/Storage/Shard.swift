@@ -11,6 +11,9 @@
 final class Shard: @unchecked Sendable {
     let file: MappedFile
     let path: String
+    /// The manifest's record this shard was opened with: a later generation whose record is
+    /// equal (same file, placement and deletion file) reuses this shard as it is.
+    let record: ShardRecord
     /// Rows in this shard.
     let rows: Int
     /// Global row number of this shard's first row.
@@ -68,6 +71,7 @@ final class Shard: @unchecked Sendable {
     /// deletion file at `deletionsPath` (the record names one exactly when it has deletions).
     init(path: String, record: ShardRecord, manifest: Manifest, deletionsPath: String? = nil) throws(HashIdxError) {
         self.path = path
+        self.record = record
         func bad(_ why: String) -> HashIdxError { .corruptIndex(path: path, reason: why) }
         let file: MappedFile
         do { file = try MappedFile(path: path) } catch {
