@@ -16,14 +16,14 @@ struct ServerMiddleware: RouterMiddleware {
             try authenticate(request)
             response = try await next(request, context)
         } catch let error as ServiceError {
-            response = errorResponse(error)
+            response = errorResponse(error, path: request.uri.path)
         } catch let error as HTTPError {
-            response = errorResponse(Self.serviceError(error, request: request))
+            response = errorResponse(Self.serviceError(error, request: request), path: request.uri.path)
         } catch let error as HTTPResponseError {
-            response = errorResponse(ServiceError(status: Int(error.status.code), code: "invalid_request", message: "\(error)"))
+            response = errorResponse(ServiceError(status: Int(error.status.code), code: "invalid_request", message: "\(error)"), path: request.uri.path)
         } catch {
             server.logger.error("\(request.method) \(request.uri.path): \(error)")
-            response = errorResponse(ServiceError(status: 500, code: "internal", message: "internal error: \(error)"))
+            response = errorResponse(ServiceError(status: 500, code: "internal", message: "internal error: \(error)"), path: request.uri.path)
         }
         let elapsed = ContinuousClock.now - start
         let nanoseconds = elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000
@@ -68,12 +68,10 @@ struct ServerMiddleware: RouterMiddleware {
         }
     }
 
-    private func errorResponse(_ error: ServiceError) -> Response {
+    private func errorResponse(_ error: ServiceError, path: String) -> Response {
         var headers: HTTPFields = [.contentType: "application/json"]
         if error.status == 401 { headers[.wwwAuthenticate] = "Bearer" }
-        if error.status == 405, let path = error.message.split(separator: " ").first {
-            headers[.allow] = Routes.methods(forPath: String(path)).joined(separator: ", ")
-        }
+        if error.status == 405 { headers[.allow] = Routes.methods(forPath: path).joined(separator: ", ") }
         return Response(status: .init(code: error.status), headers: headers, body: .init(byteBuffer: ByteBuffer(string: error.json)))
     }
 }

@@ -150,6 +150,9 @@ final class ServerTests: XCTestCase {
                 XCTAssertTrue(message.contains(mention), "\(uri) \(body ?? ""): \"\(message)\" should mention \(mention)")
                 XCTAssertEqual(answer.headers[.contentType], "application/json")
             }
+            // A known path with another method names the methods it takes.
+            let patch = try await client.call(.patch, "/v1/items/item-1")
+            XCTAssertEqual(patch.headers[.allow], "GET, DELETE")
             // The filter error carries the offset of the problem.
             let filter = try await client.call(.post, "/v1/search", #"{"id": "item-1", "where": "price < 3 and and"}"#)
             XCTAssertEqual((filter.object["error"] as? [String: Any])?["offset"] as? Int, 14)
