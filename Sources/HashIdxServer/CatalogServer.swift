@@ -26,7 +26,7 @@ public final class CatalogServer: Sendable {
     let metrics = ServerMetrics()
     let searchPool: NIOThreadPool
     /// The server's own loops, made only when the singleton loops are not the global executor.
-    let eventLoopGroup: MultiThreadedEventLoopGroup
+    let eventLoopGroup: MultiThreadedEventLoopGroup?
     let logger: Logger
 
     /// Opens the index at `path` (the errors of ``Index/init(path:)``).
@@ -48,7 +48,7 @@ public final class CatalogServer: Sendable {
         let threads = configuration.threads ?? System.processorCount
         searchPool = NIOThreadPool(numberOfThreads: threads)
         searchPool.start()
-        eventLoopGroup = MultiThreadedEventLoopGroup(numberOfThreads: singletonLoops.withLock { $0 } ? 1 : threads)
+        eventLoopGroup = singletonLoops.withLock { $0 } ? nil : MultiThreadedEventLoopGroup(numberOfThreads: threads)
         self.logger = logger ?? Logger(label: "hashidx.serve")
     }
 
@@ -64,7 +64,7 @@ public final class CatalogServer: Sendable {
                                                     serverName: "hashidx"),
             services: [CatalogLifecycle(server: self)],
             onServerRunning: { channel in await onListening(channel.localAddress?.port ?? 0) },
-            eventLoopGroupProvider: singletonLoops.withLock { $0 } ? .singleton : .shared(eventLoopGroup),
+            eventLoopGroupProvider: eventLoopGroup.map { .shared($0) } ?? .singleton,
             logger: logger
         )
     }
