@@ -24,6 +24,17 @@ struct Build: ParsableCommand {
 
         If INDEX already holds an index it is replaced atomically: until the new one
         is complete, the old one stays readable.
+
+        Supervised codes — the catalog's own notion of similarity (docs/SUPERVISED.md):
+        --labels gives each row a set of labels (a text file, one line per row,
+        labels separated by commas, an empty line for a row without labels; or a .npy
+        integer array, negative = none); --pairs gives similar and dissimilar pairs
+        (lines `id_a id_b 1|0`). The hash is then fine-tuned so that rows sharing a
+        label (or marked similar) get near codes, and the index ranks results by the
+        learned score unless --rerank says otherwise:
+
+          hashidx build products.npy --ids skus.txt --labels categories.txt -o shop.hidx
+          hashidx build products.npy --ids skus.txt --pairs matches.txt --epochs 20 -o shop.hidx
         """
     )
 
@@ -41,6 +52,24 @@ struct Build: ParsableCommand {
 
     @Option(help: "Code length in bits, a multiple of 64.")
     var bits: Int = TrainingOptions.defaultBits
+
+    @Option(help: "Labels per row to train the codes on: a text file (one line per row, comma-separated labels, empty line: none) or a .npy integer array (negative: none).")
+    var labels: String?
+
+    @Option(help: "Similar and dissimilar pairs to train the codes on: lines `id_a id_b 1|0` (ids as in --ids, else row numbers).")
+    var pairs: String?
+
+    @Option(name: .customLong("supervision-weight"), help: "Weight of the labels or pairs against keeping the cosine geometry, 0…1 (0: unsupervised codes).")
+    var supervisionWeight: Float = TrainingOptions.defaultSupervisionWeight
+
+    @Option(help: "Training epochs of the supervised head.")
+    var epochs: Int = TrainingOptions.defaultEpochs
+
+    @Option(help: "How results are ranked by default: cosine (exact, on the stored vectors), learned (the supervised codes' score) or blend. Default: learned with --labels/--pairs, else cosine.")
+    var rerank: Rerank?
+
+    @Option(name: .customLong("blend-weight"), help: "Weight of the learned score in the blend ranking, 0…1.")
+    var blendWeight: Float = Rerank.defaultBlendWeight
 
     @Option(name: .customLong("shard-size"), help: "Rows per shard file.")
     var shardSize: Int = BuildOptions.defaultShardSize
@@ -74,6 +103,22 @@ struct Build: ParsableCommand {
             options.partitions = partitions
             options.threads = threads
             options.vectorType = vectorType
+            options.rerank = rerank
+            options.blendWeight = blendWeight
+            options.training.supervisionWeight = supervisionWeight
+            options.training.epochs = epochs
+            if labels != nil && pairs != nil {
+                throw .invalidArgument(name: "labels", reason: "give --labels or --pairs, not both")
+            }
+            if labels != nil || pairs != nil {
+                let rows = try VectorFile(path: vectors).count
+                if let labels {
+                    options.training.supervision = .labels(try RowLabels.read(path: labels, rows: rows))
+                } else if let pairs {
+                    let idList = try ids.map { (p) throws(HashIdxError) in try IDList.read(path: p) }
+                    options.training.supervision = .pairs(try RowPairs.read(path: pairs, ids: idList, rows: rows))
+                }
+            }
             let meter = ProgressMeter()
             let summary = try IndexBuilder.build(vectorsPath: vectors, idsPath: ids, attributesPath: attributes, to: output, options: options) {
                 meter.update($0)

@@ -19,6 +19,13 @@ struct Eval: ParsableCommand {
 
         Ground truth: .npy (int32/int64, queries × ≥k), .ivecs or .ibin; row numbers
         of the indexed vectors, best first.
+
+        With --labels (one per row of the index) and --query-labels, also mAP@k and
+        precision@10 with "shares a label" as relevance, beside recall@10 against
+        the cosine ground truth (which may then hold fewer than k neighbours):
+
+          hashidx eval shop.hidx --queries q.npy --ground-truth gt.npy --k 1000 \
+              --candidates 1000 --labels base_labels.npy --query-labels query_labels.npy
         """
     )
 
@@ -52,6 +59,18 @@ struct Eval: ParsableCommand {
     @Option(name: .customLong("where"), help: "Evaluate filtered search: only items satisfying this filter (the ground truth must be filtered the same way: `hashidx groundtruth --where`).")
     var filter: String?
 
+    @Option(help: "Labels of the index's rows (text: one line per row, comma-separated; or .npy integers) for mAP and precision@10.")
+    var labels: String?
+
+    @Option(name: .customLong("query-labels"), help: "Labels of the queries, in the same format (required with --labels).")
+    var queryLabels: String?
+
+    @Option(help: "Final ranking: cosine, learned or blend (default: the index's).")
+    var rerank: Rerank?
+
+    @Option(name: .customLong("blend-weight"), help: "Weight of the learned score in the blend ranking, 0…1 (default: the index's).")
+    var blendWeight: Float?
+
     @Option(help: "Output: table or json.")
     var format: OutputFormat = .table
 
@@ -63,10 +82,18 @@ struct Eval: ParsableCommand {
             let file = try VectorFile(path: queries)
             let source: any VectorSource = limit.map { PrefixVectors(base: file, count: min($0, file.count)) } ?? file
             let truth = try GroundTruthFile(path: groundTruth)
+            guard (labels == nil) == (queryLabels == nil) else {
+                throw .invalidArgument(name: labels == nil ? "labels" : "query-labels", reason: "give both --labels (the index's rows) and --query-labels (the queries)")
+            }
+            var relevance: Evaluation.LabelRelevance? = nil
+            if let labels, let queryLabels {
+                relevance = Evaluation.LabelRelevance(rows: try RowLabels.read(path: labels), queries: try RowLabels.read(path: queryLabels))
+            }
             let report = try Evaluation.run(indexPath: index, queries: source, groundTruth: truth, k: k,
                                             candidates: sweep, probes: probeSweep, shortlistFactor: shortlist,
                                             threads: threads,
-                                            filter: try filter.map { (f) throws(HashIdxError) in try Filter(f) })
+                                            filter: try filter.map { (f) throws(HashIdxError) in try Filter(f) },
+                                            labels: relevance, rerank: rerank, blendWeight: blendWeight)
             print(format == .table ? table(report) : json(report), terminator: "")
         }
     }
@@ -84,12 +111,19 @@ struct Eval: ParsableCommand {
     }
 
     func table(_ r: Evaluation.Report) -> String {
-        var s = "index \(index): \(r.rows) rows, dim \(r.dimension), \(r.bits) bits; \(r.queries) queries, k \(r.k)\n"
+        var s = "index \(index): \(r.rows) rows, dim \(r.dimension), \(r.bits) bits; \(r.queries) queries, k \(r.k), ranking \(r.rerank)\n"
         s += "open \(formatFixed(r.openMilliseconds, 2)) ms, peak RSS \(formatBytes(r.peakRSSBytes))\n"
-        s += "probes  candidates  recall@\(r.k)  cand.recall  QPS(1 thr)  QPS(\(r.threads) thr)  p50 ms  p95 ms  p99 ms\n"
+        let labelled = r.points.first?.meanAveragePrecision != nil
+        if labelled { s += "labels: mAP@\(r.k) and precision@10 with \"shares a label\" as relevance\n" }
+        s += "probes  candidates  recall@\(r.recallDepth)  cand.recall" + (labelled ? "  recall@10  mAP@\(r.k)  P@10  " : "") + "  QPS(1 thr)  QPS(\(r.threads) thr)  p50 ms  p95 ms  p99 ms\n"
         for p in r.points {
             s += String(p.probes).padding(6) + "  " + String(p.candidates).padding(10) + "  " + formatFixed(p.recall, 4).padding(9) + "  "
-            s += formatFixed(p.candidateRecall, 4).padding(11) + "  " + formatFixed(p.qps, 0).padding(10) + "  "
+            s += formatFixed(p.candidateRecall, 4).padding(11) + "  "
+            if let map = p.meanAveragePrecision, let p10 = p.precisionAt10 {
+                s += formatFixed(p.recallAt10, 4).padding(9) + "  " + formatFixed(map, 4).padding(6 + String(r.k).count) + "  "
+                    + formatFixed(p10, 4).padding(6) + "  "
+            }
+            s += formatFixed(p.qps, 0).padding(10) + "  "
             s += formatFixed(p.batchQPS, 0).padding(10 + String(r.threads).count - 1) + "  " + formatFixed(p.p50ms, 3).padding(6) + "  "
             s += formatFixed(p.p95ms, 3).padding(6) + "  " + formatFixed(p.p99ms, 3)
             if let plan = p.plan, let us = p.planMicroseconds { s += "  plan: \(plan), \(formatFixed(us, 1)) µs" }
@@ -102,11 +136,13 @@ struct Eval: ParsableCommand {
         let points = r.points.map { p in
             "{\"probes\":\(p.probes),\"candidates\":\(p.candidates),\"recall\":\(formatFixed(p.recall, 6)),\"candidate_recall\":\(formatFixed(p.candidateRecall, 6)),"
                 + "\"qps\":\(formatFixed(p.qps, 2)),\"batch_qps\":\(formatFixed(p.batchQPS, 2)),"
+                + "\"recall_at_10\":\(formatFixed(p.recallAt10, 6)),"
+                + (p.meanAveragePrecision.map { "\"map\":\(formatFixed($0, 6)),\"precision_at_10\":\(formatFixed(p.precisionAt10 ?? 0, 6))," } ?? "")
                 + "\"p50_ms\":\(formatFixed(p.p50ms, 4)),\"p95_ms\":\(formatFixed(p.p95ms, 4)),\"p99_ms\":\(formatFixed(p.p99ms, 4))"
                 + (p.plan.map { ",\"plan\":\(jsonString($0)),\"plan_us\":\(formatFixed(p.planMicroseconds ?? 0, 2))" } ?? "") + "}"
         }
         return "{\"index\":\(jsonString(index)),\"rows\":\(r.rows),\"dim\":\(r.dimension),\"bits\":\(r.bits),"
-            + "\"queries\":\(r.queries),\"k\":\(r.k),\"threads\":\(r.threads),"
+            + "\"queries\":\(r.queries),\"k\":\(r.k),\"threads\":\(r.threads),\"rerank\":\"\(r.rerank)\",\"recall_depth\":\(r.recallDepth),"
             + "\"open_ms\":\(formatFixed(r.openMilliseconds, 3)),\"peak_rss_bytes\":\(r.peakRSSBytes),"
             + "\"settings\":[\(points.joined(separator: ","))]}\n"
     }

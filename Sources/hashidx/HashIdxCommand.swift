@@ -79,6 +79,7 @@ func formatFixed(_ v: Double, _ digits: Int) -> String {
 }
 
 extension CodecChoice: ExpressibleByArgument {}
+extension Rerank: ExpressibleByArgument {}
 
 extension VectorType: ExpressibleByArgument {
     public init?(argument: String) {

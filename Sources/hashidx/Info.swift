@@ -43,6 +43,7 @@ struct Info: ParsableCommand {
             id codec:         \(index.hasStringIDs ? Set(index.idCodecs.map(\.description)).sorted().joined(separator: ", ") + ", compression ratio " + formatFixed(index.idCompressionRatio, 3) : "-")
             hashing:          \(index.model.scheme)
             training sample:  \(index.training.sampleSize) rows, \(trainingSteps(index)), seed \(index.training.seed)
+            ranking:          \(index.rerank)\(index.rerank == .blend ? " (learned weight \(formatFixed(Double(index.blendWeight), 2)))" : "")\(index.rerank == .cosine ? " (exact cosine on the stored vectors)" : index.rerank == .learned ? " (the learned codes' score; --rerank cosine for exact cosine)" : "")
             """)
             if !index.attributeSchema.isEmpty {
                 print("attributes:       " + index.attributeSchema.keys.sorted().map { "\($0) (\(index.attributeSchema[$0]!))" }.joined(separator: ", "))
@@ -77,5 +78,10 @@ private func trainingSteps(_ index: Index) -> String {
     switch index.model.scheme {
     case .pcaITQ: return "PCA + \(index.training.iterationsRun(by: .pcaITQ)) ITQ iterations"
     case .centredRandomFrame: return "random frame (no ITQ: bits > dimension)"
+    case .supervised:
+        let start = index.bits <= index.dimension ? "PCA + \(index.training.iterations) ITQ iterations" : "random frame"
+        guard let s = index.training.supervision else { return start + ", then a supervised head" }
+        let what = s.kind == .labels ? "\(s.examples) labelled rows, \(s.classes) labels" : "\(s.examples) pairs"
+        return start + ", then a head trained on \(s.kind) (\(what), weight \(formatFixed(Double(s.weight), 2)), \(s.epochs) epochs)"
     }
 }

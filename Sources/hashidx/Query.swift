@@ -62,6 +62,12 @@ struct Query: ParsableCommand {
     @Option(help: "Asymmetric pass: the Hamming scan keeps candidates × this many, re-scored by bit planes (1: off).")
     var shortlist: Int = SearchOptions.defaultShortlistFactor
 
+    @Option(help: "Final ranking: cosine, learned or blend (default: the index's; `hashidx info` shows it).")
+    var rerank: Rerank?
+
+    @Option(name: .customLong("blend-weight"), help: "Weight of the learned score in the blend ranking, 0…1 (default: the index's).")
+    var blendWeight: Float?
+
     @Option(help: "Threads for --queries (default: all cores).")
     var threads: Int?
 
@@ -77,7 +83,7 @@ struct Query: ParsableCommand {
             if let threads, threads <= 0 { throw .invalidArgument(name: "threads", reason: "must be positive, got \(threads)") }
             let options = SearchOptions(k: k, candidates: candidates, probes: probes, shortlistFactor: shortlist,
                                         filter: try filter.map { (f) throws(HashIdxError) in try Filter(f) },
-                                        fields: fieldList(fields))
+                                        fields: fieldList(fields), rerank: rerank, blendWeight: blendWeight)
             try options.validate()
             let index = try Index(path: self.index)
             var labelled: [(label: String, results: [SearchResult])] = []

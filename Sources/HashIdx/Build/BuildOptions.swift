@@ -19,6 +19,15 @@ public struct BuildOptions: Sendable {
     public var threads: Int?
     /// The element type of the stored vectors (re-rank precision against size).
     public var vectorType: VectorType
+    /// How the index ranks candidates unless a search says otherwise (``Rerank``); `nil`:
+    /// cosine for an unsupervised index, ``supervisedRerank`` for a supervised one.
+    public var rerank: Rerank?
+    /// The weight of the learned score in a ``Rerank/blend`` ranking, 0…1.
+    public var blendWeight: Float = Rerank.defaultBlendWeight
+
+    /// The default ranking of an index trained on labels or pairs, chosen by measurement
+    /// on Fashion-MNIST (docs/SUPERVISED.md).
+    public static let supervisedRerank = Rerank.learned
 
     /// The default shard size.
     public static let defaultShardSize = 1_000_000
@@ -59,6 +68,9 @@ public struct BuildOptions: Sendable {
             throw .invalidArgument(name: "partitions", reason: "must be 0…\(1 << 20), got \(partitions)")
         }
         if let threads, threads <= 0 { throw .invalidArgument(name: "threads", reason: "must be positive, got \(threads)") }
+        guard blendWeight.isFinite, blendWeight >= 0, blendWeight <= 1 else {
+            throw .invalidArgument(name: "blend-weight", reason: "must be between 0 and 1, got \(blendWeight)")
+        }
     }
 }
 

@@ -40,6 +40,11 @@ public final class Index: Sendable {
     public var training: TrainingInfo { manifest.training }
     /// The on-disk format version of the open index's files.
     public var formatVersion: Int { Int(manifest.formatVersion) }
+    /// How searches rank candidates unless ``SearchOptions/rerank`` says otherwise.
+    public var rerank: Rerank { manifest.rerank }
+    /// The weight of the learned score in a ``Rerank/blend`` ranking, unless
+    /// ``SearchOptions/blendWeight`` says otherwise.
+    public var blendWeight: Float { manifest.blendWeight }
 
     var manifest: Manifest { searcher.manifest }
     var shards: [Shard] { searcher.shards }

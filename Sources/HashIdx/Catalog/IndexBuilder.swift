@@ -142,6 +142,17 @@ public enum IndexBuilder {
                                                iterations: options.training.iterations,
                                                seed: options.training.seed),
                         centroids: centroids, shards: records)
+        if model.scheme == .supervised, let supervision = options.training.supervision {
+            let examples: Int, classes: Int
+            switch supervision {
+            case .labels(let labels): (examples, classes) = (labels.labelledCount, labels.classCount)
+            case .pairs(let pairs): (examples, classes) = (pairs.count, 0)
+            }
+            manifest.training.supervision = SupervisionInfo(kind: supervision.kind, weight: options.training.supervisionWeight,
+                                                            epochs: options.training.epochs, examples: examples, classes: classes)
+        }
+        manifest.rerank = options.rerank ?? (model.scheme == .supervised ? BuildOptions.supervisedRerank : .cosine)
+        manifest.blendWeight = options.blendWeight
         manifest.trainedGeneration = generation
         manifest.trainedRows = UInt64(source.count)
         manifest.trainingFit = scores.map { Partitioning.fit($0[...]) } ?? 0

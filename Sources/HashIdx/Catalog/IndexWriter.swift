@@ -518,6 +518,9 @@ public final class IndexWriter {
             let stringIDs = manifest.hasStringIDs || converting
             var next: Manifest
             if retrain {
+                guard manifest.model.scheme != .supervised, options.training.supervision == nil else {
+                    throw .invalidArgument(name: "retrain", reason: "the hash function was trained from labels or pairs, which the index does not keep, and retraining would drop them; rebuild with `hashidx build --labels/--pairs`, or compact without retraining")
+                }
                 let (source, ids, attributes) = try liveItems(of: rewrite, stringIDs: stringIDs)
                 guard source.count > 0 else {
                     throw .invalidArgument(name: "retrain", reason: "the index holds no items to train on")

@@ -15,12 +15,16 @@ public struct HashModel: Sendable, Equatable {
         /// rotation + trained thresholds, while an ITQ rotation on the first `dimension` bits
         /// or ITQ on the lifted space find fewer (see README, "Hashing").
         case centredRandomFrame = 2
+        /// One of the two above, then fine-tuned on the catalog's labels or pairs (the
+        /// supervised head, `Trainer+Supervised`; ``TrainingInfo/supervision`` says how).
+        case supervised = 3
 
         /// The scheme's name, as `hashidx info` prints it.
         public var description: String {
             switch self {
             case .pcaITQ: return "PCA + ITQ"
             case .centredRandomFrame: return "mean-centred random tight frame"
+            case .supervised: return "supervised linear head (from PCA + ITQ or a random frame)"
             }
         }
     }

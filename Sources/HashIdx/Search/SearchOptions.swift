@@ -23,6 +23,13 @@ public struct SearchOptions: Sendable, Equatable {
     /// Attributes to return with each result (``SearchResult/attributes``); empty: none.
     public var fields: [String]
 
+    /// How the candidates are finally ranked (``Rerank``); `nil`: the index's default
+    /// (`hashidx info` shows it).
+    public var rerank: Rerank?
+    /// The weight of the learned score in a ``Rerank/blend`` ranking, 0…1; `nil`: the
+    /// index's.
+    public var blendWeight: Float?
+
     /// The default shortlist factor, chosen by measurement on GloVe-50 (see README).
     public static let defaultShortlistFactor = 2
 
@@ -33,7 +40,10 @@ public struct SearchOptions: Sendable, Equatable {
 
     /// Creates search options.
     public init(k: Int = 10, candidates: Int = SearchOptions.defaultCandidates, probes: Int = SearchOptions.defaultProbes,
-                shortlistFactor: Int = SearchOptions.defaultShortlistFactor, filter: Filter? = nil, fields: [String] = []) {
+                shortlistFactor: Int = SearchOptions.defaultShortlistFactor, filter: Filter? = nil, fields: [String] = [],
+                rerank: Rerank? = nil, blendWeight: Float? = nil) {
+        self.rerank = rerank
+        self.blendWeight = blendWeight
         self.filter = filter
         self.fields = fields
         self.k = k
@@ -52,6 +62,9 @@ public struct SearchOptions: Sendable, Equatable {
         guard shortlistFactor >= 1, shortlistFactor <= 1000 else {
             throw .invalidArgument(name: "shortlist", reason: "must be 1…1000, got \(shortlistFactor)")
         }
+        if let blendWeight, !(blendWeight >= 0 && blendWeight <= 1) {
+            throw .invalidArgument(name: "blend-weight", reason: "must be between 0 and 1, got \(blendWeight)")
+        }
     }
 }
 
@@ -61,7 +74,9 @@ public struct SearchResult: Sendable, Equatable, CustomStringConvertible {
     public var row: Int
     /// The item's id: the string from the ids file, or the row number as text.
     public var id: String
-    /// Cosine similarity between the query and the item, in [-1, 1].
+    /// The ranking score, in [-1, 1]: the cosine similarity between the query and the item
+    /// (the ``Rerank/cosine`` ranking), the learned score (``Rerank/learned``), or their
+    /// blend.
     public var score: Float
     /// The attributes ``SearchOptions/fields`` asked for (those the item has).
     public var attributes: Attributes

@@ -22,6 +22,10 @@ struct Manifest: Equatable {
     var trainingFit: Float = 0
     /// Rows the training build indexed (0: unknown, version 2).
     var trainedRows: UInt64 = 0
+    /// How searches rank candidates unless they say otherwise (version 5; cosine before).
+    var rerank: Rerank = .cosine
+    /// The weight of the learned score in a ``Rerank/blend`` ranking (version 5).
+    var blendWeight: Float = Rerank.defaultBlendWeight
 
     /// Serialises the manifest (see `docs/FORMAT.md`), ending with its CRC-32C.
     func encoded() -> [UInt8] {
@@ -45,6 +49,16 @@ struct Manifest: Equatable {
             w.u64(trainedRows)
             w.f32(trainingFit)
             w.u32(0)
+        }
+        if formatVersion >= 5 {
+            let sup = training.supervision
+            w.u32(sup?.kind.rawValue ?? 0)
+            w.u32(UInt32(sup?.epochs ?? 0))
+            w.f32(sup?.weight ?? 0)
+            w.u32(UInt32(sup?.classes ?? 0))
+            w.u64(UInt64(sup?.examples ?? 0))
+            w.u32(rerank.code)
+            w.f32(blendWeight)
         }
         for v in model.mean { w.f32(v) }
         for v in model.projection { w.f32(v) }
@@ -109,6 +123,29 @@ struct Manifest: Equatable {
             guard try r.u32("reserved") == 0, trainingFit.isFinite, abs(trainingFit) <= 1,
                   trainedRows <= Manifest.maximumRows else { throw bad("implausible training fit or rows") }
         }
+        var supervision: SupervisionInfo? = nil
+        var rerank = Rerank.cosine
+        var blendWeight = Rerank.defaultBlendWeight
+        if version >= 5 {
+            let kind = try r.u32("supervision kind")
+            let epochs = try r.u32("epochs")
+            let weight = try r.f32s(1, "supervision weight")[0]
+            let classes = try r.u32("classes")
+            let examples = try r.u64("supervised examples")
+            guard let mode = Rerank(code: try r.u32("rerank")) else { throw bad("unknown rerank mode") }
+            rerank = mode
+            blendWeight = try r.f32s(1, "blend weight")[0]
+            guard blendWeight.isFinite, blendWeight >= 0, blendWeight <= 1 else { throw bad("implausible blend weight") }
+            if kind != 0 {
+                guard let k = SupervisionInfo.Kind(rawValue: kind), weight.isFinite, weight > 0, weight <= 1,
+                      examples <= UInt64(1) << 62, classes <= 1 << 30, epochs <= 1_000_000 else {
+                    throw bad("implausible supervision record")
+                }
+                guard scheme == .supervised else { throw bad("a supervision record on an unsupervised model") }
+                supervision = SupervisionInfo(kind: k, weight: weight, epochs: Int(epochs), examples: Int(examples),
+                                              classes: Int(classes))
+            }
+        }
         guard dim > 0, dim <= 1 << 16, bits > 0, bits % 64 == 0, bits <= 1 << 14, idKind <= 1,
               rowsPerBlock > 0, rowsPerBlock <= 1 << 16, rows <= Manifest.maximumRows, sample <= Manifest.maximumRows else {
             throw bad("implausible dimension \(dim), bits \(bits) or block size \(rowsPerBlock)")
@@ -153,9 +190,10 @@ struct Manifest: Equatable {
         guard r.offset == bytes.count - 4 else { throw bad("\(bytes.count - 4 - r.offset) unexpected trailing bytes") }
         return Manifest(formatVersion: version, rows: rows, model: model, hasStringIDs: idKind == 1, vectorType: vectorType,
                         rowsPerBlock: rowsPerBlock,
-                        training: TrainingInfo(sampleSize: Int(sample), iterations: Int(iterations), seed: seed),
+                        training: TrainingInfo(sampleSize: Int(sample), iterations: Int(iterations), seed: seed,
+                                               supervision: supervision),
                         centroids: centroids, shards: shards, trainedGeneration: trainedGeneration, trainingFit: trainingFit,
-                        trainedRows: trainedRows)
+                        trainedRows: trainedRows, rerank: rerank, blendWeight: blendWeight)
     }
 }
 

@@ -14,6 +14,7 @@ enum Trainer {
 
     static func train(source: any VectorSource, options: TrainingOptions) throws(HashIdxError) -> HashModel {
         try options.validate()
+        try validateSupervision(options, rows: source.count)
         let d = source.dimension
         let bits = options.bits
         var rng = SplitMix64(seed: options.seed)
@@ -46,9 +47,40 @@ enum Trainer {
             LinearAlgebra.orthonormalizeColumns(&g, rows: bits, columns: d)
             projection = g
         }
-        return try HashModel(dimension: d, bits: bits, scheme: scheme, mean: meanF,
-                             projection: projection.map { Float($0) },
+        var projectionF = projection.map { Float($0) }
+        var trainedScheme = scheme
+        if let supervision = options.supervision, options.supervisionWeight > 0 {
+            // The head trains on the labelled sample, or on the rows the pairs name.
+            var headRows = rows
+            if case .pairs(let pairs) = supervision {
+                headRows = Array(Set(pairs.first).union(pairs.second)).sorted()
+                x = try source.unitRows(headRows)
+                for i in 0..<headRows.count { for j in 0..<d { x[i * d + j] -= meanF[j] } }
+            }
+            projectionF = trainHead(x: x, rows: headRows, d: d, bits: bits, w0: projectionF, supervision: supervision,
+                                    weight: options.supervisionWeight, epochs: options.epochs, rng: &rng)
+            trainedScheme = .supervised
+        }
+        return try HashModel(dimension: d, bits: bits, scheme: trainedScheme, mean: meanF,
+                             projection: projectionF,
                              thresholds: [Float](repeating: 0, count: bits))
+    }
+
+    /// Throws when the supervision in `options` does not fit an input of `rows` rows.
+    static func validateSupervision(_ options: TrainingOptions, rows: Int) throws(HashIdxError) {
+        switch options.supervision {
+        case nil: return
+        case .labels(let labels):
+            guard labels.count == rows else {
+                throw .invalidArgument(name: "labels", reason: "there are labels for \(labels.count) rows but \(rows) vectors; give one line per row (an empty line for a row without labels)")
+            }
+            let classes = labels.classCount
+            guard classes >= 2 else {
+                throw .invalidArgument(name: "labels", reason: classes == 0 ? "no row has a label" : "every labelled row has the same single label '\(labels.names.first ?? "")'; supervision needs at least two classes")
+            }
+        case .pairs(let pairs):
+            try pairs.validate(rows: rows, source: "pairs")
+        }
     }
 
     /// Sorted, distinct row numbers: all rows, or `sample` of them drawn uniformly.

@@ -9,6 +9,19 @@ public struct TrainingOptions: Sendable, Equatable {
     /// Seed of the sample and of the random rotations: the same seed, input and options
     /// give the same model.
     public var seed: UInt64
+    /// Labels or pairs to learn from (`nil`: unsupervised codes from the geometry alone).
+    public var supervision: Supervision?
+    /// The weight of the supervised loss against the term that keeps codes faithful to the
+    /// cosine geometry, 0…1: 0 trains no head (the unsupervised codes), 1 ignores geometry.
+    public var supervisionWeight: Float
+    /// Passes over the training examples of the supervised head.
+    public var epochs: Int
+
+    /// The default supervision weight, chosen by measurement on Fashion-MNIST (see
+    /// docs/SUPERVISED.md).
+    public static let defaultSupervisionWeight: Float = 0.9
+    /// The default number of epochs, chosen by measurement on Fashion-MNIST.
+    public static let defaultEpochs = 10
 
     /// The default code length, chosen by measurement on GloVe-50 (see README).
     public static let defaultBits = 256
@@ -17,7 +30,12 @@ public struct TrainingOptions: Sendable, Equatable {
 
     /// Creates training options.
     public init(bits: Int = TrainingOptions.defaultBits, sampleSize: Int = TrainingOptions.defaultSampleSize,
-                iterations: Int = 50, seed: UInt64 = 0x68_6173_6869_6478) {
+                iterations: Int = 50, seed: UInt64 = 0x68_6173_6869_6478, supervision: Supervision? = nil,
+                supervisionWeight: Float = TrainingOptions.defaultSupervisionWeight,
+                epochs: Int = TrainingOptions.defaultEpochs) {
+        self.supervision = supervision
+        self.supervisionWeight = supervisionWeight
+        self.epochs = epochs
         self.bits = bits
         self.sampleSize = sampleSize
         self.iterations = iterations
@@ -33,6 +51,12 @@ public struct TrainingOptions: Sendable, Equatable {
         guard sampleSize > 0 else { throw .invalidArgument(name: "train-sample", reason: "must be positive, got \(sampleSize)") }
         guard iterations >= 0, iterations <= 10_000 else {
             throw .invalidArgument(name: "iterations", reason: "must be 0…10000, got \(iterations)")
+        }
+        guard supervisionWeight.isFinite, supervisionWeight >= 0, supervisionWeight <= 1 else {
+            throw .invalidArgument(name: "supervision-weight", reason: "must be between 0 and 1, got \(supervisionWeight)")
+        }
+        guard epochs >= 1, epochs <= 1000 else {
+            throw .invalidArgument(name: "epochs", reason: "must be 1…1000, got \(epochs)")
         }
     }
 }
