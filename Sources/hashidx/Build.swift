@@ -65,6 +65,9 @@ struct Build: ParsableCommand {
     @Option(help: "Training epochs of the supervised head.")
     var epochs: Int = TrainingOptions.defaultEpochs
 
+    @Option(help: "The supervised head: two-layer (a hidden ReLU layer; default) or linear.")
+    var head: TrainingOptions.Head = .twoLayer
+
     @Option(help: "How results are ranked by default: cosine (exact, on the stored vectors), learned (the supervised codes' score) or blend. Default: learned with --labels/--pairs, else cosine.")
     var rerank: Rerank?
 
@@ -107,6 +110,7 @@ struct Build: ParsableCommand {
             options.blendWeight = blendWeight
             options.training.supervisionWeight = supervisionWeight
             options.training.epochs = epochs
+            options.training.head = head
             if labels != nil && pairs != nil {
                 throw .invalidArgument(name: "labels", reason: "give --labels or --pairs, not both")
             }

@@ -80,6 +80,7 @@ func formatFixed(_ v: Double, _ digits: Int) -> String {
 
 extension CodecChoice: ExpressibleByArgument {}
 extension Rerank: ExpressibleByArgument {}
+extension TrainingOptions.Head: ExpressibleByArgument {}
 
 extension VectorType: ExpressibleByArgument {
     public init?(argument: String) {

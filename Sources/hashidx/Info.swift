@@ -82,6 +82,7 @@ private func trainingSteps(_ index: Index) -> String {
         let start = index.bits <= index.dimension ? "PCA + \(index.training.iterations) ITQ iterations" : "random frame"
         guard let s = index.training.supervision else { return start + ", then a supervised head" }
         let what = s.kind == .labels ? "\(s.examples) labelled rows, \(s.classes) labels" : "\(s.examples) pairs"
-        return start + ", then a head trained on \(s.kind) (\(what), weight \(formatFixed(Double(s.weight), 2)), \(s.epochs) epochs)"
+        let form = index.model.hidden.map { "two-layer head (\($0.units) hidden units)" } ?? "linear head"
+        return start + ", then a \(form) trained on \(s.kind) (\(what), weight \(formatFixed(Double(s.weight), 2)), \(s.epochs) epochs)"
     }
 }

@@ -27,7 +27,7 @@ public struct BuildOptions: Sendable {
 
     /// The default ranking of an index trained on labels or pairs, chosen by measurement
     /// on Fashion-MNIST (docs/SUPERVISED.md).
-    public static let supervisedRerank = Rerank.learned
+    public static let supervisedRerank = Rerank.blend
 
     /// The default shard size.
     public static let defaultShardSize = 1_000_000

@@ -59,8 +59,14 @@ struct Manifest: Equatable {
             w.u64(UInt64(sup?.examples ?? 0))
             w.u32(rerank.code)
             w.f32(blendWeight)
+            w.u32(UInt32(model.hidden?.units ?? 0))
+            w.u32(0)
         }
         for v in model.mean { w.f32(v) }
+        if let hidden = model.hidden {
+            for v in hidden.weights { w.f32(v) }
+            for v in hidden.bias { w.f32(v) }
+        }
         for v in model.projection { w.f32(v) }
         for v in model.thresholds { w.f32(v) }
         w.u32(UInt32(centroids?.count ?? 0))
@@ -124,6 +130,7 @@ struct Manifest: Equatable {
                   trainedRows <= Manifest.maximumRows else { throw bad("implausible training fit or rows") }
         }
         var supervision: SupervisionInfo? = nil
+        var hiddenUnits = 0
         var rerank = Rerank.cosine
         var blendWeight = Rerank.defaultBlendWeight
         if version >= 5 {
@@ -136,6 +143,8 @@ struct Manifest: Equatable {
             rerank = mode
             blendWeight = try r.f32s(1, "blend weight")[0]
             guard blendWeight.isFinite, blendWeight >= 0, blendWeight <= 1 else { throw bad("implausible blend weight") }
+            hiddenUnits = Int(try r.u32("hidden units"))
+            guard try r.u32("reserved") == 0, hiddenUnits % 64 == 0, hiddenUnits <= 1 << 14 else { throw bad("implausible hidden units") }
             if kind != 0 {
                 guard let k = SupervisionInfo.Kind(rawValue: kind), weight.isFinite, weight > 0, weight <= 1,
                       examples <= UInt64(1) << 62, classes <= 1 << 30, epochs <= 1_000_000 else {
@@ -151,11 +160,16 @@ struct Manifest: Equatable {
             throw bad("implausible dimension \(dim), bits \(bits) or block size \(rowsPerBlock)")
         }
         let mean = try r.f32s(dim, "mean")
-        let projection = try r.f32s(bits * dim, "projection")
+        var hidden: HiddenLayer? = nil
+        if hiddenUnits > 0 {
+            hidden = HiddenLayer(weights: try r.f32s(hiddenUnits * dim, "hidden layer"), bias: try r.f32s(hiddenUnits, "hidden biases"))
+        }
+        let projection = try r.f32s(bits * (hiddenUnits > 0 ? hiddenUnits : dim), "projection")
         let thresholds = try r.f32s(bits, "thresholds")
         let model: HashModel
         do {
-            model = try HashModel(dimension: dim, bits: bits, scheme: scheme, mean: mean, projection: projection, thresholds: thresholds)
+            model = try HashModel(dimension: dim, bits: bits, scheme: scheme, mean: mean, projection: projection, thresholds: thresholds,
+                                  hidden: hidden)
         } catch {
             throw bad("hash model: \(error)")
         }

@@ -56,6 +56,19 @@ enum LinearAlgebra {
                     0, out, Int32(n))
     }
 
+    /// ``multiplyF(_:_:into:m:k:n:transposeA:transposeB:)`` on arrays.
+    static func multiplyF(_ a: [Float], _ b: [Float], into out: inout [Float],
+                          m: Int, k: Int, n: Int, transposeA: Bool = false, transposeB: Bool = false) {
+        a.withUnsafeBufferPointer { ab in
+            b.withUnsafeBufferPointer { bb in
+                out.withUnsafeMutableBufferPointer { ob in
+                    multiplyF(ab.baseAddress!, bb.baseAddress!, into: ob.baseAddress!, m: m, k: k, n: n,
+                              transposeA: transposeA, transposeB: transposeB)
+                }
+            }
+        }
+    }
+
     /// `xᵀx` of the `rows × d` matrix `x` (`d × d`, full), summed in `Double` over blocks of
     /// 4,096 rows whose products are computed in `Float` (single-precision BLAS).
     static func gram(_ x: [Float], rows: Int, d: Int) -> [Double] {

@@ -10,23 +10,23 @@ import Darwin
 /// fine-tuned by mini-batch gradient descent (Adam) so that rows the catalog calls similar
 /// get near codes.
 ///
-/// The model stays linear — `code = sign(W (x − μ))` — so encoding, storage and search are
-/// unchanged. Training relaxes the sign to `u = tanh(h)`, `h = W (x − μ)`, and minimises
+/// The head reads the centred unit vector through the top `r` principal directions `P`
+/// (`z = P (x − μ)`; the identity for a random frame) and is either
+/// - linear: `h = A z`, stored as the projection `A P`; or
+/// - two-layer (the default): `h = A relu(V z + c)`, stored as a ``HiddenLayer`` `V P`, `c`
+///   and the projection `A`. It starts as exactly the unsupervised model: `V = [I; −I]`,
+///   `c = 0`, `A = [A₀, −A₀]` with `A₀ = W₀ Pᵀ`, because `z = relu(z) − relu(−z)`.
 ///
-///     L = s · L_sup + (1 − s) · L_geo
-///
-/// - `L_sup` for labels (CSQ, Yuan et al. 2020): each label has a hash centre `c ∈ {±1}^bits`
-///   (rows of a Hadamard matrix and their negations, or random balanced vectors when there
-///   are more labels than that); a row's target is its label's centre (the majority of its
-///   labels' centres). The loss is the binary cross-entropy of `(u + 1)/2` against
-///   `(c + 1)/2`, whose gradient in `h` is simply `u − c`, plus a small quantisation term
-///   `λ (1 − |u|)²`.
-/// - `L_sup` for pairs (DPSH, Li et al. 2016): `Θ = κ ⟨uₐ, u_b⟩ / bits`, the negative
-///   log-likelihood `log(1 + e^Θ) − s Θ` of each pair's similarity `s`.
+/// Training relaxes the sign to `u = tanh(h)` and minimises `L = s · L_sup + (1 − s) · L_geo`:
+/// - `L_sup`, a pairwise likelihood (DPSH, Li et al. 2016): for two rows with similarity
+///   `S ∈ {0, 1}` (they share a label, or the pair says so), `Θ = κ ⟨uᵢ, uⱼ⟩ / bits` and the
+///   loss `log(1 + e^Θ) − S Θ`; with labels, over every pair of labelled rows in the batch.
+///   Plus a quantisation term `λ (|u| − 1)²`. Measured on Fashion-MNIST this beat central
+///   similarity (CSQ) hash centres (Benchmarks/supervised).
 /// - `L_geo` keeps the codes faithful to the cosine geometry, so that unlabelled rows and
-///   classes never seen in training still hash sensibly: within each batch, the code
-///   similarity `⟨uᵢ, uⱼ⟩ / bits` is pulled towards `1 − 2θᵢⱼ/π`, the value sign hashing of
-///   the centred vectors at angle `θᵢⱼ` has in expectation.
+///   classes never seen in training still hash sensibly: over pairs of the batch's first
+///   ``HeadSettings/geometryRows`` rows, `⟨uᵢ, uⱼ⟩ / bits` is pulled towards `1 − 2θᵢⱼ/π`,
+///   the value sign hashing of vectors at angle `θᵢⱼ` has in expectation.
 ///
 /// Deterministic for a seed: batches come from ``SplitMix64``, products from OpenBLAS (whose
 /// threads split outputs, never a sum).
@@ -36,163 +36,263 @@ extension Trainer {
     struct HeadSettings {
         /// Rows (labels) or pairs per mini-batch.
         var batch = 256
-        /// Adam's step size.
-        var learningRate: Float = 1e-3
-        /// Weight of the quantisation term of the labels loss.
+        /// Adam's initial step size, decayed to 0 along a half cosine over all steps.
+        var learningRate: Float = 1e-2
+        /// Weight of the quantisation term (0.1 saturated the codes and cost both mAP and
+        /// recall on Fashion-MNIST; 0.01 keeps margins informative).
         var quantisation: Float = 0.01
-        /// Scale of the pairwise logit: `Θ = κ ⟨uₐ, u_b⟩ / bits`.
+        /// Scale of the pairwise logit: `Θ = κ ⟨uᵢ, uⱼ⟩ / bits`.
         var pairScale: Float = 8
+        /// Rows of each batch in the geometry term.
+        var geometryRows = 128
     }
 
-    /// Fine-tunes `w0` (`bits × d`, row-major) on the centred unit rows `x` (`n × d`,
-    /// row-major; row `i` is row `rows[i]` of the build's input) and returns the new
-    /// projection.
-    static func trainHead(x: [Float], rows: [Int], d: Int, bits: Int, w0: [Float], supervision: Supervision,
-                          weight: Float, epochs: Int, settings: HeadSettings = HeadSettings(),
-                          rng: inout SplitMix64) -> [Float] {
+    /// The trained head in input coordinates.
+    struct Head {
+        /// `V P` (`units × d`) and `c`, for a two-layer head.
+        var hidden: HiddenLayer?
+        /// `A P` (`bits × d`), or `A` (`bits × units`) for a two-layer head.
+        var projection: [Float]
+    }
+
+    /// Trains a head on the centred unit rows `x` (`n × d`; row `i` is row `rows[i]` of the
+    /// build's input), starting from the unsupervised projection `w0` (`bits × d`) and
+    /// reading through `basis` (`r × d`, orthonormal rows spanning `w0`'s rows).
+    static func trainHead(x: [Float], rows: [Int], d: Int, bits: Int, w0: [Float], basis: [Float], r: Int,
+                          supervision: Supervision, weight: Float, epochs: Int, twoLayer: Bool,
+                          settings: HeadSettings = HeadSettings(), rng: inout SplitMix64) -> Head {
         let n = rows.count
-        var w = w0
-        var adam = Adam(count: w.count, rate: settings.learningRate)
-        // The examples of one epoch: rows (labels) or pairs; each batch is a list of rows of x.
-        let targets: [Int8]?   // labels: the centre of each row of x (n × bits), nil when unlabelled
-        var labelled: [Bool] = []
-        var pairRows: (a: [Int], b: [Int], s: [Bool]) = ([], [], [])
+        // z = X Pᵀ (n × r), A₀ = W₀ Pᵀ (bits × r), scaled so that margins start with unit RMS
+        // (the codes do not change; tanh is then neither linear nor saturated).
+        var z = [Float](repeating: 0, count: n * r)
+        LinearAlgebra.multiplyF(x, basis, into: &z, m: n, k: d, n: r, transposeB: true)
+        var a0 = [Float](repeating: 0, count: bits * r)
+        LinearAlgebra.multiplyF(w0, basis, into: &a0, m: bits, k: d, n: r, transposeB: true)
+        let probe = min(n, 4096)
+        var h0 = [Float](repeating: 0, count: probe * bits)
+        LinearAlgebra.multiplyF(z, a0, into: &h0, m: probe, k: r, n: bits, transposeB: true)
+        let rms = (h0.reduce(Float(0)) { $0 + $1 * $1 } / Float(max(1, h0.count))).squareRoot()
+        if rms > 0 { for i in a0.indices { a0[i] /= rms } }
+
+        // Parameters: V (units × r), c (units), A (bits × inputs).
+        let units = twoLayer ? (2 * r + 63) / 64 * 64 : 0
+        let inputs = twoLayer ? units : r
+        var v = [Float](repeating: 0, count: units * r)
+        var c = [Float](repeating: 0, count: units)
+        var a = [Float](repeating: 0, count: bits * inputs)
+        if twoLayer {
+            for i in 0..<r { v[i * r + i] = 1; v[(r + i) * r + i] = -1 }
+            for j in 0..<bits { for i in 0..<r { a[j * inputs + i] = a0[j * r + i]; a[j * inputs + r + i] = -a0[j * r + i] } }
+        } else {
+            a = a0
+        }
+        var adamV = Adam(count: v.count), adamC = Adam(count: c.count), adamA = Adam(count: a.count)
+
+        // Examples: rows (labels) or pairs.
+        var labelSets: [ArraySlice<Int32>] = []
+        var pairs: (a: [Int], b: [Int], s: [Bool]) = ([], [], [])
         switch supervision {
         case .labels(let labels):
-            let centres = hashCentres(classes: labels.names.count, bits: bits, rng: &rng)
-            var t = [Int8](repeating: 0, count: n * bits)
-            labelled = [Bool](repeating: false, count: n)
-            for (i, r) in rows.enumerated() where labels.isLabelled(r) {
-                labelled[i] = true
-                let set = labels.labels(ofRow: r)
-                for j in 0..<bits {
-                    var vote = 0
-                    for l in set { vote += Int(centres[Int(l) * bits + j]) }
-                    t[i * bits + j] = vote > 0 ? 1 : vote < 0 ? -1 : centres[Int(set.first!) * bits + j]
-                }
-            }
-            targets = t
-        case .pairs(let pairs):
-            targets = nil
+            labelSets = rows.map { labels.labels(ofRow: $0) }
+        case .pairs(let list):
             var position: [Int: Int] = [:]
-            for (i, r) in rows.enumerated() { position[r] = i }
-            for p in 0..<pairs.count {
-                if let a = position[pairs.first[p]], let b = position[pairs.second[p]] {
-                    pairRows.a.append(a); pairRows.b.append(b); pairRows.s.append(pairs.similar[p])
+            for (i, row) in rows.enumerated() { position[row] = i }
+            for p in 0..<list.count {
+                if let i = position[list.first[p]], let j = position[list.second[p]] {
+                    pairs.a.append(i); pairs.b.append(j); pairs.s.append(list.similar[p])
                 }
             }
         }
-        let examples = targets != nil ? n : pairRows.a.count
-        guard examples > 0 else { return w }
-        let perBatch = targets != nil ? settings.batch : max(1, settings.batch / 2)
+        let byLabels = !labelSets.isEmpty
+        let examples = byLabels ? n : pairs.a.count
+        guard examples > 0 else { return assemble(v: v, c: c, a: a, basis: basis, r: r, d: d, bits: bits, units: units) }
+        let perBatch = byLabels ? settings.batch : max(1, settings.batch / 2)
+        // An epoch visits every labelled row, or as many pairs as there are rows they name
+        // (a fresh shuffle each epoch): training time follows the rows, not the pair count.
+        let perEpoch = byLabels ? examples : min(examples, max(perBatch, n))
+        let totalSteps = epochs * ((perEpoch + perBatch - 1) / perBatch)
+        var step = 0
         var order = Array(0..<examples)
-        var xb = [Float](repeating: 0, count: 2 * perBatch * d)
-        var h = [Float](repeating: 0, count: 2 * perBatch * bits)
-        var dh = h
-        var grad = [Float](repeating: 0, count: bits * d)
+        let maxRows = byLabels ? perBatch : 2 * perBatch
+        var zb = [Float](repeating: 0, count: maxRows * r)
+        var g = [Float](repeating: 0, count: maxRows * max(units, 1))     // V z + c, then relu
+        var u = [Float](repeating: 0, count: maxRows * bits)             // tanh(h)
+        var du = u
+        var gradA = a, gradV = v, gradC = c
+        var dg = g
         for _ in 0..<epochs {
-            // Fisher–Yates with the seeded generator.
-            for i in stride(from: examples - 1, to: 0, by: -1) {
-                order.swapAt(i, Int(rng.next() % UInt64(i + 1)))
-            }
+            for i in stride(from: examples - 1, to: 0, by: -1) { order.swapAt(i, Int(rng.next() % UInt64(i + 1))) }
             var lo = 0
-            while lo < examples {
-                let hi = min(examples, lo + perBatch)
-                // The batch's rows of x, and for pairs, which of them pair up.
-                var batchRows: [Int] = []
-                if targets != nil {
-                    batchRows = Array(order[lo..<hi])
-                } else {
-                    batchRows = order[lo..<hi].map { pairRows.a[$0] } + order[lo..<hi].map { pairRows.b[$0] }
-                }
-                let m = batchRows.count
-                x.withUnsafeBufferPointer { xs in
-                    xb.withUnsafeMutableBufferPointer { xbb in
-                        for (i, r) in batchRows.enumerated() {
-                            (xbb.baseAddress! + i * d).update(from: xs.baseAddress! + r * d, count: d)
-                        }
+            while lo < perEpoch {
+                let hi = min(perEpoch, lo + perBatch)
+                let batch: [Int] = byLabels ? Array(order[lo..<hi]) : order[lo..<hi].map { pairs.a[$0] } + order[lo..<hi].map { pairs.b[$0] }
+                let m = batch.count
+                z.withUnsafeBufferPointer { zs in
+                    zb.withUnsafeMutableBufferPointer { zbb in
+                        for (i, row) in batch.enumerated() { (zbb.baseAddress! + i * r).update(from: zs.baseAddress! + row * r, count: r) }
                     }
                 }
-                // H = X_b Wᵀ (m × bits), U = tanh(H) in place.
-                xb.withUnsafeBufferPointer { a in
-                    w.withUnsafeBufferPointer { b in
-                        h.withUnsafeMutableBufferPointer { c in
-                            LinearAlgebra.multiplyF(a.baseAddress!, b.baseAddress!, into: c.baseAddress!, m: m, k: d, n: bits, transposeB: true)
-                        }
-                    }
-                }
-                for i in 0..<(m * bits) { h[i] = tanhf(h[i]) }
-                for i in 0..<(m * bits) { dh[i] = 0 }
-                // Supervised term, as dL/dh.
-                if let targets {
-                    var count = 0
-                    for r in batchRows where labelled[r] { count += 1 }
-                    if count > 0 {
-                        let scale = weight / Float(count * bits)
-                        for (i, r) in batchRows.enumerated() where labelled[r] {
-                            for j in 0..<bits {
-                                let u = h[i * bits + j]
-                                let c = Float(targets[r * bits + j])
-                                let a = abs(u)
-                                // BCE: u − c. Quantisation: d/dh λ(1 − |u|)² = −2λ(1 − |u|) sign(u) (1 − u²).
-                                let q = -2 * settings.quantisation * (1 - a) * (u >= 0 ? 1 : -1) * (1 - u * u)
-                                dh[i * bits + j] += scale * (u - c + q)
+                // Forward: g = relu(Z Vᵀ + c), h = g Aᵀ (or Z Aᵀ), u = tanh(h).
+                if twoLayer {
+                    LinearAlgebra.multiplyF(zb, v, into: &g, m: m, k: r, n: units, transposeB: true)
+                    g.withUnsafeMutableBufferPointer { gb in
+                        c.withUnsafeBufferPointer { cb in
+                            for i in 0..<m {
+                                let row = gb.baseAddress! + i * units
+                                for k in 0..<units { row[k] = max(0, row[k] + cb[k]) }
                             }
                         }
                     }
+                    LinearAlgebra.multiplyF(g, a, into: &u, m: m, k: units, n: bits, transposeB: true)
                 } else {
-                    let p = m / 2
-                    let kappa = settings.pairScale / Float(bits)
-                    let scale = weight / Float(p)
-                    for k in 0..<p {
-                        let pair = order[lo + k]
-                        var dot: Float = 0
-                        for j in 0..<bits { dot += h[k * bits + j] * h[(k + p) * bits + j] }
-                        let theta = kappa * dot
-                        let sig = 1 / (1 + expf(-theta))
-                        let g = scale * (sig - (pairRows.s[pair] ? 1 : 0)) * kappa
-                        for j in 0..<bits {
-                            let ua = h[k * bits + j], ub = h[(k + p) * bits + j]
-                            dh[k * bits + j] += g * ub * (1 - ua * ua)
-                            dh[(k + p) * bits + j] += g * ua * (1 - ub * ub)
-                        }
+                    LinearAlgebra.multiplyF(zb, a, into: &u, m: m, k: r, n: bits, transposeB: true)
+                }
+                u.withUnsafeMutableBufferPointer { ub in
+                    du.withUnsafeMutableBufferPointer { db in
+                        for i in 0..<(m * bits) { ub[i] = tanhf(ub[i]); db[i] = 0 }
                     }
                 }
-                // Geometry term.
-                if weight < 1 && m > 1 {
-                    geometryGradient(xb: xb, u: h, m: m, d: d, bits: bits, weight: 1 - weight, into: &dh)
-                }
-                // dW = dHᵀ X_b (bits × d), then one Adam step.
-                dh.withUnsafeBufferPointer { a in
-                    xb.withUnsafeBufferPointer { b in
-                        grad.withUnsafeMutableBufferPointer { c in
-                            LinearAlgebra.multiplyF(a.baseAddress!, b.baseAddress!, into: c.baseAddress!, m: bits, k: m, n: d, transposeA: true)
-                        }
+
+                // dL/du of the supervised term.
+                if weight > 0 {
+                    if byLabels {
+                        let labelled = batch.indices.filter { !labelSets[batch[$0]].isEmpty }
+                        labelsGradient(u: u, rows: labelled, sets: labelled.map { labelSets[batch[$0]] }, bits: bits,
+                                       weight: weight, settings: settings, into: &du)
+                    } else {
+                        pairsGradient(u: u, pairs: m / 2, similar: order[lo..<hi].map { pairs.s[$0] }, bits: bits,
+                                      weight: weight, settings: settings, into: &du)
                     }
                 }
-                adam.step(&w, gradient: grad)
+                // dL/du of the geometry term.
+                let geometryRows = min(m, settings.geometryRows)
+                if weight < 1 && geometryRows > 1 {
+                    geometryGradient(z: zb, u: u, m: geometryRows, d: r, bits: bits, weight: 1 - weight, into: &du)
+                }
+                // Backward: dh = du (1 − u²); dA = dhᵀ g; dg = dh A ⊙ [g > 0]; dV = dgᵀ Z; dc = Σ dg.
+                u.withUnsafeBufferPointer { ub in
+                    du.withUnsafeMutableBufferPointer { db in
+                        for i in 0..<(m * bits) { db[i] *= 1 - ub[i] * ub[i] }
+                    }
+                }
+                if twoLayer {
+                    LinearAlgebra.multiplyF(du, g, into: &gradA, m: bits, k: m, n: units, transposeA: true)
+                    LinearAlgebra.multiplyF(du, a, into: &dg, m: m, k: bits, n: units)
+                    g.withUnsafeBufferPointer { gb in
+                        dg.withUnsafeMutableBufferPointer { db in
+                            gradC.withUnsafeMutableBufferPointer { cb in
+                                for k in 0..<units { cb[k] = 0 }
+                                for i in 0..<m {
+                                    let grow = gb.baseAddress! + i * units, drow = db.baseAddress! + i * units
+                                    for k in 0..<units {
+                                        let kept = grow[k] > 0 ? drow[k] : 0
+                                        drow[k] = kept
+                                        cb[k] += kept
+                                    }
+                                }
+                            }
+                        }
+                    }
+                    LinearAlgebra.multiplyF(dg, zb, into: &gradV, m: units, k: m, n: r, transposeA: true)
+                } else {
+                    LinearAlgebra.multiplyF(du, zb, into: &gradA, m: bits, k: m, n: r, transposeA: true)
+                }
+                // Adam, the step size on a half cosine from the initial rate down to 0.
+                let rate = settings.learningRate * 0.5 * (1 + cosf(Float.pi * Float(step) / Float(max(1, totalSteps))))
+                adamA.step(&a, gradient: gradA, rate: rate)
+                if twoLayer {
+                    adamV.step(&v, gradient: gradV, rate: rate)
+                    adamC.step(&c, gradient: gradC, rate: rate)
+                }
+                step += 1
                 lo = hi
             }
         }
-        return w
+        return assemble(v: v, c: c, a: a, basis: basis, r: r, d: d, bits: bits, units: units)
     }
 
-    /// Adds to `dh` (`m × bits`) the gradient in `h` of
-    /// `weight · mean_{i≠j} (⟨uᵢ, uⱼ⟩ / bits − (1 − 2θᵢⱼ/π))²`, `θᵢⱼ` the angle between the
-    /// centred rows `i` and `j` of `xb`, `u` (`m × bits`) the relaxed codes.
-    static func geometryGradient(xb: [Float], u: [Float], m: Int, d: Int, bits: Int, weight: Float, into dh: inout [Float]) {
+    /// The head in input coordinates: `V P` and `c` with `A`, or `A P`.
+    private static func assemble(v: [Float], c: [Float], a: [Float], basis: [Float], r: Int, d: Int, bits: Int,
+                                 units: Int) -> Head {
+        if units > 0 {
+            var first = [Float](repeating: 0, count: units * d)
+            LinearAlgebra.multiplyF(v, basis, into: &first, m: units, k: r, n: d)
+            return Head(hidden: HiddenLayer(weights: first, bias: c), projection: a)
+        }
+        var projection = [Float](repeating: 0, count: bits * d)
+        LinearAlgebra.multiplyF(a, basis, into: &projection, m: bits, k: r, n: d)
+        return Head(hidden: nil, projection: projection)
+    }
+
+    /// Adds the labels term's gradient in `u` for the labelled batch rows `rows` (their
+    /// label sets in `sets`): the pairwise likelihood over every pair of them, `S` = shares
+    /// a label, plus the quantisation term.
+    static func labelsGradient(u: [Float], rows: [Int], sets: [ArraySlice<Int32>], bits: Int, weight: Float,
+                               settings: HeadSettings, into du: inout [Float]) {
+        let l = rows.count
+        guard l > 0 else { return }
+        var ul = [Float](repeating: 0, count: l * bits)
+        for (i, row) in rows.enumerated() { for j in 0..<bits { ul[i * bits + j] = u[row * bits + j] } }
+        var theta = [Float](repeating: 0, count: l * l)
+        LinearAlgebra.multiplyF(ul, ul, into: &theta, m: l, k: bits, n: l, transposeB: true)
+        let kappa = settings.pairScale / Float(bits)
+        // D = σ(Θ) − S, symmetric: dL/dU = 2 κ D U / l². Rows with one label compare it.
+        let single = sets.map { $0.count == 1 ? $0.first! : -1 }
+        theta.withUnsafeMutableBufferPointer { tb in
+            for i in 0..<l {
+                let row = tb.baseAddress! + i * l
+                for j in 0..<l {
+                    let same = i == j || (single[i] >= 0 && single[j] >= 0 ? single[i] == single[j] : shareLabel(sets[i], sets[j]))
+                    row[j] = 1 / (1 + expf(-kappa * row[j])) - (same ? 1 : 0)
+                }
+            }
+        }
+        var grad = [Float](repeating: 0, count: l * bits)
+        LinearAlgebra.multiplyF(theta, ul, into: &grad, m: l, k: l, n: bits)
+        let scale = weight * 2 * kappa / Float(l * l)
+        let q = weight * 2 * settings.quantisation / Float(l * bits)
+        for (i, row) in rows.enumerated() {
+            for j in 0..<bits {
+                let value = ul[i * bits + j]
+                du[row * bits + j] += scale * grad[i * bits + j] + q * (abs(value) - 1) * (value >= 0 ? 1 : -1)
+            }
+        }
+    }
+
+    /// Whether two sorted label sets intersect.
+    static func shareLabel(_ a: ArraySlice<Int32>, _ b: ArraySlice<Int32>) -> Bool {
+        var i = a.startIndex, j = b.startIndex
+        while i < a.endIndex && j < b.endIndex {
+            if a[i] == b[j] { return true }
+            if a[i] < b[j] { i += 1 } else { j += 1 }
+        }
+        return false
+    }
+
+    /// Adds the pairs term's gradient in `u`, whose rows `k` and `k + pairs` form pair `k`.
+    static func pairsGradient(u: [Float], pairs: Int, similar: [Bool], bits: Int, weight: Float, settings: HeadSettings,
+                              into du: inout [Float]) {
+        let kappa = settings.pairScale / Float(bits)
+        let q = weight * 2 * settings.quantisation / Float(2 * pairs * bits)
+        for k in 0..<pairs {
+            var dot: Float = 0
+            for j in 0..<bits { dot += u[k * bits + j] * u[(k + pairs) * bits + j] }
+            let d = weight * kappa * (1 / (1 + expf(-kappa * dot)) - (similar[k] ? 1 : 0)) / Float(pairs)
+            for j in 0..<bits {
+                let ua = u[k * bits + j], ub = u[(k + pairs) * bits + j]
+                du[k * bits + j] += d * ub + q * (abs(ua) - 1) * (ua >= 0 ? 1 : -1)
+                du[(k + pairs) * bits + j] += d * ua + q * (abs(ub) - 1) * (ub >= 0 ? 1 : -1)
+            }
+        }
+    }
+
+    /// Adds to `du` the gradient of `weight · mean_{i≠j} (⟨uᵢ, uⱼ⟩ / bits − (1 − 2θᵢⱼ/π))²`
+    /// over the first `m` rows, `θᵢⱼ` the angle between rows `i` and `j` of `z` (`· × d`).
+    static func geometryGradient(z: [Float], u: [Float], m: Int, d: Int, bits: Int, weight: Float, into du: inout [Float]) {
         var cosines = [Float](repeating: 0, count: m * m)
         var similarity = [Float](repeating: 0, count: m * m)
-        xb.withUnsafeBufferPointer { a in
-            cosines.withUnsafeMutableBufferPointer { c in
-                LinearAlgebra.multiplyF(a.baseAddress!, a.baseAddress!, into: c.baseAddress!, m: m, k: d, n: m, transposeB: true)
-            }
-        }
-        u.withUnsafeBufferPointer { a in
-            similarity.withUnsafeMutableBufferPointer { c in
-                LinearAlgebra.multiplyF(a.baseAddress!, a.baseAddress!, into: c.baseAddress!, m: m, k: bits, n: m, transposeB: true)
-            }
-        }
+        LinearAlgebra.multiplyF(z, z, into: &cosines, m: m, k: d, n: m, transposeB: true)
+        LinearAlgebra.multiplyF(u, u, into: &similarity, m: m, k: bits, n: m, transposeB: true)
         var norms = [Float](repeating: 0, count: m)
         for i in 0..<m { norms[i] = max(cosines[i * m + i], 1e-12).squareRoot() }
         // E = (S/bits − T) off the diagonal, scaled so that dL/dU = E U.
@@ -205,55 +305,25 @@ extension Trainer {
                 similarity[i * m + j] = scale * (similarity[i * m + j] / Float(bits) - target)
             }
         }
-        var du = [Float](repeating: 0, count: m * bits)
-        similarity.withUnsafeBufferPointer { e in
-            u.withUnsafeBufferPointer { a in
-                du.withUnsafeMutableBufferPointer { c in
-                    LinearAlgebra.multiplyF(e.baseAddress!, a.baseAddress!, into: c.baseAddress!, m: m, k: m, n: bits)
-                }
-            }
-        }
-        for i in 0..<(m * bits) { dh[i] += du[i] * (1 - u[i] * u[i]) }
-    }
-
-    /// One hash centre per class (`classes × bits`, entries ±1): rows 1… of the Sylvester
-    /// Hadamard matrix and their negations while they last (any two are `bits/2` or `bits`
-    /// apart), then random balanced vectors.
-    static func hashCentres(classes: Int, bits: Int, rng: inout SplitMix64) -> [Int8] {
-        var centres = [Int8](repeating: 0, count: classes * bits)
-        let powerOfTwo = bits & (bits - 1) == 0
-        for c in 0..<classes {
-            let hadamardRow = c < bits - 1 ? c + 1 : c - (bits - 1) + 1
-            if powerOfTwo && c < 2 * (bits - 1) {
-                let sign: Int8 = c < bits - 1 ? 1 : -1
-                for j in 0..<bits {
-                    // Sylvester: H[r][j] = (−1)^popcount(r & j).
-                    centres[c * bits + j] = (hadamardRow & j).nonzeroBitCount % 2 == 0 ? sign : -sign
-                }
-            } else {
-                var positions = Array(0..<bits)
-                for i in stride(from: bits - 1, to: 0, by: -1) { positions.swapAt(i, Int(rng.next() % UInt64(i + 1))) }
-                for (k, j) in positions.enumerated() { centres[c * bits + j] = k < bits / 2 ? 1 : -1 }
-            }
-        }
-        return centres
+        var grad = [Float](repeating: 0, count: m * bits)
+        LinearAlgebra.multiplyF(similarity, u, into: &grad, m: m, k: m, n: bits)
+        for i in 0..<(m * bits) { du[i] += grad[i] }
     }
 }
 
 /// Adam (Kingma & Ba 2015) on a flat parameter array.
 struct Adam {
-    var rate: Float
     var beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-8
     private var m: [Float], v: [Float]
     private var t = 0
 
-    init(count: Int, rate: Float) {
-        self.rate = rate
+    init(count: Int) {
         m = [Float](repeating: 0, count: count)
         v = [Float](repeating: 0, count: count)
     }
 
-    mutating func step(_ w: inout [Float], gradient g: [Float]) {
+    /// One step of size `rate` along `gradient`.
+    mutating func step(_ w: inout [Float], gradient g: [Float], rate: Float) {
         t += 1
         let c1 = 1 - powf(beta1, Float(t)), c2 = 1 - powf(beta2, Float(t))
         let step = rate * c2.squareRoot() / c1

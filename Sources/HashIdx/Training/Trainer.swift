@@ -12,6 +12,11 @@ enum Trainer {
     /// 10,000 rows 0.9054 / 0.9967; 20,000 rows train in half the time of 50,000.
     static let itqRows = 20_000
 
+    /// The supervised head reads at least this many principal components (all of them when
+    /// the dimension is smaller, `bits` when that is larger). Measured on Fashion-MNIST at 64
+    /// bits: 64 components gave mAP@1000 0.854, 128 gave 0.874.
+    static let headComponents = 128
+
     static func train(source: any VectorSource, options: TrainingOptions) throws(HashIdxError) -> HashModel {
         try options.validate()
         try validateSupervision(options, rows: source.count)
@@ -33,11 +38,13 @@ enum Trainer {
         var projection: [Double]   // bits × d
         let scheme: HashModel.Scheme
         let itqSample = min(s, itqRows)
+        var principal: [Double] = []   // principal directions (rows), when computed
         if bits <= d {
             scheme = .pcaITQ
             var cov = LinearAlgebra.gram(x, rows: s, d: d)
             for i in 0..<(d * d) { cov[i] /= Double(max(s - 1, 1)) }
             let (_, pcs) = LinearAlgebra.symmetricEigen(cov, n: d)   // rows: principal directions
+            principal = pcs
             let p = Array(pcs[0..<(bits * d)])                      // bits × d
             let r = itq(x: x, rows: itqSample, d: d, basis: p, m: bits, iterations: options.iterations, rng: &rng)
             projection = LinearAlgebra.multiply(LinearAlgebra.transpose(r, r: bits, c: bits), p, r: bits, k: bits, c: d)
@@ -49,6 +56,7 @@ enum Trainer {
         }
         var projectionF = projection.map { Float($0) }
         var trainedScheme = scheme
+        var hidden: HiddenLayer? = nil
         if let supervision = options.supervision, options.supervisionWeight > 0 {
             // The head trains on the labelled sample, or on the rows the pairs name.
             var headRows = rows
@@ -57,13 +65,25 @@ enum Trainer {
                 x = try source.unitRows(headRows)
                 for i in 0..<headRows.count { for j in 0..<d { x[i * d + j] -= meanF[j] } }
             }
-            projectionF = trainHead(x: x, rows: headRows, d: d, bits: bits, w0: projectionF, supervision: supervision,
-                                    weight: options.supervisionWeight, epochs: options.epochs, rng: &rng)
+            // The head reads the top `r` principal components (the input space itself for a
+            // random frame): training costs grow with r, not d.
+            let r = principal.isEmpty ? d : min(d, max(bits, headComponents))
+            var basis = [Float](repeating: 0, count: r * d)
+            if principal.isEmpty {
+                for i in 0..<d { basis[i * d + i] = 1 }
+            } else {
+                for i in 0..<(r * d) { basis[i] = Float(principal[i]) }
+            }
+            let head = trainHead(x: x, rows: headRows, d: d, bits: bits, w0: projectionF, basis: basis, r: r,
+                                 supervision: supervision, weight: options.supervisionWeight, epochs: options.epochs,
+                                 twoLayer: options.head == .twoLayer, rng: &rng)
+            projectionF = head.projection
+            hidden = head.hidden
             trainedScheme = .supervised
         }
         return try HashModel(dimension: d, bits: bits, scheme: trainedScheme, mean: meanF,
                              projection: projectionF,
-                             thresholds: [Float](repeating: 0, count: bits))
+                             thresholds: [Float](repeating: 0, count: bits), hidden: hidden)
     }
 
     /// Throws when the supervision in `options` does not fit an input of `rows` rows.

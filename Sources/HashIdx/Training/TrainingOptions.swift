@@ -14,12 +14,24 @@ public struct TrainingOptions: Sendable, Equatable {
     /// The weight of the supervised loss against the term that keeps codes faithful to the
     /// cosine geometry, 0…1: 0 trains no head (the unsupervised codes), 1 ignores geometry.
     public var supervisionWeight: Float
-    /// Passes over the training examples of the supervised head.
+    /// Passes of the supervised head over the labelled rows (with pairs: each pass visits as
+    /// many pairs as there are rows they name).
     public var epochs: Int
+    /// The form of the supervised head.
+    public var head: Head
+
+    /// The form of a supervised head (see docs/SUPERVISED.md).
+    public enum Head: String, Sendable, CaseIterable {
+        /// `sign(W (x − μ))`: a trained projection.
+        case linear
+        /// `sign(A relu(V (x − μ) + c))`: one hidden layer of ReLU units (twice the principal
+        /// components the head reads), started as the linear model.
+        case twoLayer = "two-layer"
+    }
 
     /// The default supervision weight, chosen by measurement on Fashion-MNIST (see
     /// docs/SUPERVISED.md).
-    public static let defaultSupervisionWeight: Float = 0.9
+    public static let defaultSupervisionWeight: Float = 0.5
     /// The default number of epochs, chosen by measurement on Fashion-MNIST.
     public static let defaultEpochs = 10
 
@@ -32,7 +44,8 @@ public struct TrainingOptions: Sendable, Equatable {
     public init(bits: Int = TrainingOptions.defaultBits, sampleSize: Int = TrainingOptions.defaultSampleSize,
                 iterations: Int = 50, seed: UInt64 = 0x68_6173_6869_6478, supervision: Supervision? = nil,
                 supervisionWeight: Float = TrainingOptions.defaultSupervisionWeight,
-                epochs: Int = TrainingOptions.defaultEpochs) {
+                epochs: Int = TrainingOptions.defaultEpochs, head: Head = .twoLayer) {
+        self.head = head
         self.supervision = supervision
         self.supervisionWeight = supervisionWeight
         self.epochs = epochs
