@@ -285,6 +285,7 @@ def train(X, y, W0, mu, *, sup="csq", geo="pair", s=0.5, epochs=10, batch=256, l
     H0all = Xc @ W0.T
     s0 = 1.0 / np.sqrt((H0all ** 2).mean()) if init_scale else 1.0
     W = (W0 * s0).astype(np.float32)
+    W0s = W.copy()
     H0all *= s0
     bits = W.shape[0]
     num_classes = int(y.max()) + 1 if y is not None else 0
@@ -314,7 +315,8 @@ def train(X, y, W0, mu, *, sup="csq", geo="pair", s=0.5, epochs=10, batch=256, l
                 Hc = np.concatenate([Ha, Hb])
                 Uc = np.concatenate([Ua, Ub])
                 Xcat = np.concatenate([Xa, Xb_])
-                l2, dG = geo_loss(geo, Hc, Uc, Xcat, None, geo_rows or batch)
+                H0c = Xcat[:geo_rows or batch] @ W0s.T if geo == "distil" else None
+                l2, dG = geo_loss(geo, Hc, Uc, Xcat, H0c, geo_rows or batch)
                 dH = (1 - s) * dG
                 dH[:len(a)] += s * gUa * (1 - Ua * Ua)
                 dH[len(a):] += s * gUb * (1 - Ub * Ub)
@@ -412,6 +414,11 @@ def evaluate(W, mu, X, Q, y, yq, gt10, C=1000, blend=(0.5,), modes=("hamming", "
 RECIPE = dict(sup="dpsh", geo="distil", s=0.2, lr=1e-2, batch=256, geo_rows=128, q=0.1)
 
 
+def fmt(res):
+    """mode: mAP/P@10/R@10 for each ranking of an evaluate() result."""
+    return "  ".join(f"{m}: {v['map']:.3f}/{v['p10']:.3f}/{v['r10']:.3f}" for m, v in res.items())
+
+
 def recipe_epochs(bits):
     """20 epochs up to 128 bits, 2560/bits above (10 at 256): about the unsupervised build's time."""
     return min(20, max(1, 2560 // bits))
@@ -428,7 +435,7 @@ def sample_pairs(y, count=200_000, similar=0.5, seed=0):
     return a, b, (y[a] == y[b]).astype(np.float32)
 
 
-def table(X, Q, y, yq, gt, bits_list, blend, out):
+def table(X, Q, y, yq, gt, bits_list, blend, out, pairs=True, only=None):
     """Every row of the helper's report: bits x method x protocol x rerank."""
     Q2, yq2, gt10 = Q[:2000], yq[:2000], gt[:2000, :10]
     keep = np.where(y >= 5)[0]
@@ -448,6 +455,12 @@ def table(X, Q, y, yq, gt, bits_list, blend, out):
     for bits in bits_list:
         ep = recipe_epochs(bits)
         W0, mu = pca_itq(X, bits)
+        if only == "pairs":
+            t = time.time()
+            pe = max(1, round(ep * len(X) / 400_000))
+            W = train(X, y, W0, mu, epochs=pe, pairs=sample_pairs(y), **RECIPE); secs = time.time() - t
+            add(bits, f"supervised pairs 200k ({pe} ep)", "all", evaluate(W, mu, X, Q2, y, yq2, gt10, blend=blend), secs)
+            continue
         add(bits, "unsupervised PCA-ITQ", "all", evaluate(W0, mu, X, Q2, y, yq2, gt10, blend=blend))
         add(bits, "unsupervised PCA-ITQ", "unseen", evaluate(W0, mu, Xk, Qk, yk, yqk, gtk, blend=blend))
         Wc, muc, _ = cca_itq(X, y, bits)
@@ -458,10 +471,12 @@ def table(X, Q, y, yq, gt, bits_list, blend, out):
         add(bits, f"supervised ({ep} ep)", "all", evaluate(W, mu, X, Q2, y, yq2, gt10, blend=blend), secs)
         t = time.time(); W = train(X, y5, W0, mu, epochs=ep, **RECIPE); secs = time.time() - t
         add(bits, f"supervised ({ep} ep)", "unseen", evaluate(W, mu, Xk, Qk, yk, yqk, gtk, blend=blend), secs)
-        if bits == 64:
+        if bits == 64 and pairs:
+            # 200k pairs = 400k rows an epoch: scale the epochs to the rows the label path sees
+            pe = max(1, round(ep * len(X) / 400_000))
             t = time.time()
-            W = train(X, y, W0, mu, epochs=ep, pairs=sample_pairs(y), **RECIPE); secs = time.time() - t
-            add(bits, f"supervised pairs 200k ({ep} ep)", "all", evaluate(W, mu, X, Q2, y, yq2, gt10, blend=blend), secs)
+            W = train(X, y, W0, mu, epochs=pe, pairs=sample_pairs(y), **RECIPE); secs = time.time() - t
+            add(bits, f"supervised pairs 200k ({pe} ep)", "all", evaluate(W, mu, X, Q2, y, yq2, gt10, blend=blend), secs)
     return rows
 
 
@@ -471,12 +486,14 @@ def main():
     ap.add_argument("--bits", default="64,128,256,32")
     ap.add_argument("--blend", default="0.3,0.5,0.7", help="cosine weights a of the blend rankings")
     ap.add_argument("--json", default="/tmp/supervised-prototype.json")
+    ap.add_argument("--only", choices=["pairs"], help="only the pairs run (at each --bits)")
+    ap.add_argument("--no-pairs", action="store_true")
     a = ap.parse_args()
     X, Q, y, yq, gt = load(a.data)
     print("| bits | method | protocol | rerank | mAP@1000 | P@10 | R@10 | train s (numpy) |")
     print("|---|---|---|---|---|---|---|---|")
     table(X, Q, y, yq, gt, [int(b) for b in a.bits.split(",")],
-          tuple(float(b) for b in a.blend.split(",")), a.json)
+          tuple(float(b) for b in a.blend.split(",")), a.json, pairs=not a.no_pairs, only=a.only)
 
 
 if __name__ == "__main__":
