@@ -49,11 +49,12 @@ enum LinearAlgebra {
 
     /// `op(a) · op(b)` in `Float`, written to `out` (`m × n`): `op(a)` is `m × k` (`a` stored
     /// `k × m` when `transposeA`), `op(b)` is `k × n` (`b` stored `n × k` when `transposeB`).
+    /// With `accumulate`, the product is added to what `out` holds.
     static func multiplyF(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>,
-                          m: Int, k: Int, n: Int, transposeA: Bool = false, transposeB: Bool = false) {
+                          m: Int, k: Int, n: Int, transposeA: Bool = false, transposeB: Bool = false, accumulate: Bool = false) {
         cblas_sgemm(CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
                     Int32(m), Int32(n), Int32(k), 1, a, Int32(transposeA ? m : k), b, Int32(transposeB ? k : n),
-                    0, out, Int32(n))
+                    accumulate ? 1 : 0, out, Int32(n))
     }
 
     /// ``multiplyF(_:_:into:m:k:n:transposeA:transposeB:)`` on arrays.
@@ -67,6 +68,14 @@ enum LinearAlgebra {
                 }
             }
         }
+    }
+
+    /// OpenBLAS's thread count for the products that follow (process-wide). The supervised
+    /// head sets it to 1 while its own threads each multiply one chunk of a batch: its
+    /// products are too small for OpenBLAS's threads to pay.
+    static var blasThreads: Int {
+        get { Int(openblas_get_num_threads()) }
+        set { openblas_set_num_threads(Int32(newValue)) }
     }
 
     /// `xᵀx` of the `rows × d` matrix `x` (`d × d`, full), summed in `Double` over blocks of

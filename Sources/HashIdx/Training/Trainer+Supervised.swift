@@ -1,3 +1,5 @@
+import Dispatch
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -118,8 +120,19 @@ extension Trainer {
         var g = [Float](repeating: 0, count: maxRows * max(units, 1))     // V z + c, then relu
         var u = [Float](repeating: 0, count: maxRows * bits)             // tanh(h)
         var du = u
-        var gradA = a, gradV = v, gradC = c
         var dg = g
+        var gradA = a, gradV = v, gradC = c
+        // Per-chunk gradients, summed in chunk order: the result does not depend on how many
+        // threads ran the chunks.
+        let chunks = headChunks
+        var partA = [Float](repeating: 0, count: chunks * a.count)
+        var partV = [Float](repeating: 0, count: chunks * v.count)
+        var partC = [Float](repeating: 0, count: chunks * c.count)
+        let shape = Shape(r: r, units: units, bits: bits)
+        // Each thread calls single-threaded BLAS on its own chunk.
+        let blasThreads = LinearAlgebra.blasThreads
+        LinearAlgebra.blasThreads = 1
+        defer { LinearAlgebra.blasThreads = blasThreads }
         for _ in 0..<epochs {
             for i in stride(from: examples - 1, to: 0, by: -1) { order.swapAt(i, Int(rng.next() % UInt64(i + 1))) }
             var lo = 0
@@ -132,27 +145,10 @@ extension Trainer {
                         for (i, row) in batch.enumerated() { (zbb.baseAddress! + i * r).update(from: zs.baseAddress! + row * r, count: r) }
                     }
                 }
-                // Forward: g = relu(Z Vᵀ + c), h = g Aᵀ (or Z Aᵀ), u = tanh(h).
-                if twoLayer {
-                    LinearAlgebra.multiplyF(zb, v, into: &g, m: m, k: r, n: units, transposeB: true)
-                    g.withUnsafeMutableBufferPointer { gb in
-                        c.withUnsafeBufferPointer { cb in
-                            for i in 0..<m {
-                                let row = gb.baseAddress! + i * units
-                                for k in 0..<units { row[k] = max(0, row[k] + cb[k]) }
-                            }
-                        }
-                    }
-                    LinearAlgebra.multiplyF(g, a, into: &u, m: m, k: units, n: bits, transposeB: true)
-                } else {
-                    LinearAlgebra.multiplyF(zb, a, into: &u, m: m, k: r, n: bits, transposeB: true)
+                // Forward, chunk by chunk: g = relu(Z Vᵀ + c), h = g Aᵀ (or Z Aᵀ), u = tanh(h).
+                withPointers(&zb, &g, &u, &du, &dg, v, c, a) { p in
+                    parallelChunks(rows: m) { range in forward(p, rows: range, shape: shape) }
                 }
-                u.withUnsafeMutableBufferPointer { ub in
-                    du.withUnsafeMutableBufferPointer { db in
-                        for i in 0..<(m * bits) { ub[i] = tanhf(ub[i]); db[i] = 0 }
-                    }
-                }
-
                 // dL/du of the supervised term.
                 if weight > 0 {
                     if byLabels {
@@ -169,33 +165,27 @@ extension Trainer {
                 if weight < 1 && geometryRows > 1 {
                     geometryGradient(z: zb, u: u, m: geometryRows, d: r, bits: bits, weight: 1 - weight, into: &du)
                 }
-                // Backward: dh = du (1 − u²); dA = dhᵀ g; dg = dh A ⊙ [g > 0]; dV = dgᵀ Z; dc = Σ dg.
-                u.withUnsafeBufferPointer { ub in
-                    du.withUnsafeMutableBufferPointer { db in
-                        for i in 0..<(m * bits) { db[i] *= 1 - ub[i] * ub[i] }
-                    }
-                }
-                if twoLayer {
-                    LinearAlgebra.multiplyF(du, g, into: &gradA, m: bits, k: m, n: units, transposeA: true)
-                    LinearAlgebra.multiplyF(du, a, into: &dg, m: m, k: bits, n: units)
-                    g.withUnsafeBufferPointer { gb in
-                        dg.withUnsafeMutableBufferPointer { db in
-                            gradC.withUnsafeMutableBufferPointer { cb in
-                                for k in 0..<units { cb[k] = 0 }
-                                for i in 0..<m {
-                                    let grow = gb.baseAddress! + i * units, drow = db.baseAddress! + i * units
-                                    for k in 0..<units {
-                                        let kept = grow[k] > 0 ? drow[k] : 0
-                                        drow[k] = kept
-                                        cb[k] += kept
-                                    }
+                // Backward, chunk by chunk: dh = du (1 − u²); dA = dhᵀ g; dg = dh A ⊙ [g > 0];
+                // dV = dgᵀ Z; dc = Σ dg. Then the chunks' sums, in order.
+                withPointers(&zb, &g, &u, &du, &dg, v, c, a) { p in
+                    partA.withUnsafeMutableBufferPointer { pa in
+                        partV.withUnsafeMutableBufferPointer { pv in
+                            partC.withUnsafeMutableBufferPointer { pc in
+                                let out = (SharedMutablePointer(pa.baseAddress!), SharedMutablePointer(pv.baseAddress!),
+                                           SharedMutablePointer(pc.baseAddress!))
+                                parallelChunks(rows: m) { range in
+                                    let k = chunkIndex(of: range, rows: m)
+                                    backward(p, rows: range, shape: shape, gradA: out.0.base + k * shape.aCount,
+                                             gradV: out.1.base + k * shape.vCount, gradC: out.2.base + k * shape.units)
                                 }
                             }
                         }
                     }
-                    LinearAlgebra.multiplyF(dg, zb, into: &gradV, m: units, k: m, n: r, transposeA: true)
-                } else {
-                    LinearAlgebra.multiplyF(du, zb, into: &gradA, m: bits, k: m, n: r, transposeA: true)
+                }
+                sumChunks(partA, into: &gradA)
+                if twoLayer {
+                    sumChunks(partV, into: &gradV)
+                    sumChunks(partC, into: &gradC)
                 }
                 // Adam, the step size on a half cosine from the initial rate down to 0.
                 let rate = settings.learningRate * 0.5 * (1 + cosf(Float.pi * Float(step) / Float(max(1, totalSteps))))
@@ -209,6 +199,125 @@ extension Trainer {
             }
         }
         return assemble(v: v, c: c, a: a, basis: basis, r: r, d: d, bits: bits, units: units)
+    }
+
+    /// The rows of a mini-batch are split into this many chunks, run on as many threads as
+    /// there are cores; the chunks (not the threads) fix the order of every sum.
+    static let headChunks = 4
+
+    /// The sizes of the head's parameters.
+    struct Shape: Sendable {
+        let r: Int, units: Int, bits: Int
+        var inputs: Int { units > 0 ? units : r }
+        var aCount: Int { bits * inputs }
+        var vCount: Int { units * r }
+    }
+
+    /// The batch buffers and parameters of one step, shared by the chunk threads (each
+    /// writes only its own rows).
+    struct StepPointers: Sendable {
+        let zb: SharedMutablePointer<Float>, g: SharedMutablePointer<Float>, u: SharedMutablePointer<Float>
+        let du: SharedMutablePointer<Float>, dg: SharedMutablePointer<Float>
+        let v: SharedPointer<Float>, c: SharedPointer<Float>, a: SharedPointer<Float>
+    }
+
+    /// Runs `body` with pointers to the step's buffers.
+    private static func withPointers(_ zb: inout [Float], _ g: inout [Float], _ u: inout [Float], _ du: inout [Float],
+                                     _ dg: inout [Float], _ v: [Float], _ c: [Float], _ a: [Float],
+                                     _ body: (StepPointers) -> Void) {
+        zb.withUnsafeMutableBufferPointer { zb in g.withUnsafeMutableBufferPointer { g in u.withUnsafeMutableBufferPointer { u in
+            du.withUnsafeMutableBufferPointer { du in dg.withUnsafeMutableBufferPointer { dg in
+                v.withUnsafeBufferPointer { v in c.withUnsafeBufferPointer { c in a.withUnsafeBufferPointer { a in
+                    // (Empty parameter arrays of a linear head still need an address.)
+                    let one = UnsafeMutablePointer<Float>.allocate(capacity: 1)
+                    defer { one.deallocate() }
+                    body(StepPointers(zb: SharedMutablePointer(zb.baseAddress!), g: SharedMutablePointer(g.baseAddress!),
+                                      u: SharedMutablePointer(u.baseAddress!), du: SharedMutablePointer(du.baseAddress!),
+                                      dg: SharedMutablePointer(dg.baseAddress!), v: SharedPointer(v.baseAddress ?? UnsafePointer(one)),
+                                      c: SharedPointer(c.baseAddress ?? UnsafePointer(one)), a: SharedPointer(a.baseAddress!)))
+                } } }
+            } }
+        } } }
+    }
+
+    /// The `headChunks` row ranges of a batch of `rows` rows.
+    static func chunkRanges(rows: Int) -> [Range<Int>] {
+        (0..<headChunks).map { k in (rows * k / headChunks)..<(rows * (k + 1) / headChunks) }
+    }
+
+    /// The chunk number of `range`.
+    static func chunkIndex(of range: Range<Int>, rows: Int) -> Int {
+        chunkRanges(rows: rows).firstIndex(of: range)!
+    }
+
+    /// Runs `body` on every chunk of a batch of `rows` rows, on all cores.
+    static func parallelChunks(rows: Int, _ body: @Sendable (Range<Int>) -> Void) {
+        let ranges = chunkRanges(rows: rows)
+        DispatchQueue.concurrentPerform(iterations: ranges.count) { body(ranges[$0]) }
+    }
+
+    /// `total = Σ_k parts[k]`, over the `headChunks` equal parts of `parts`, in order.
+    static func sumChunks(_ parts: [Float], into total: inout [Float]) {
+        let n = total.count
+        parts.withUnsafeBufferPointer { p in
+            total.withUnsafeMutableBufferPointer { t in
+                for i in 0..<n { t[i] = p[i] }
+                for k in 1..<headChunks { for i in 0..<n { t[i] += p[k * n + i] } }
+            }
+        }
+    }
+
+    /// The forward pass of rows `rows`: g = relu(Z Vᵀ + c), u = tanh(g Aᵀ) (or tanh(Z Aᵀ)),
+    /// du = 0.
+    static func forward(_ p: StepPointers, rows: Range<Int>, shape s: Shape) {
+        let n = rows.count
+        guard n > 0 else { return }
+        let z = p.zb.base + rows.lowerBound * s.r, u = p.u.base + rows.lowerBound * s.bits
+        if s.units > 0 {
+            let g = p.g.base + rows.lowerBound * s.units
+            LinearAlgebra.multiplyF(z, p.v.base, into: g, m: n, k: s.r, n: s.units, transposeB: true)
+            for i in 0..<n {
+                let row = g + i * s.units
+                for k in 0..<s.units { row[k] = max(0, row[k] + p.c.base[k]) }
+            }
+            LinearAlgebra.multiplyF(g, p.a.base, into: u, m: n, k: s.units, n: s.bits, transposeB: true)
+        } else {
+            LinearAlgebra.multiplyF(z, p.a.base, into: u, m: n, k: s.r, n: s.bits, transposeB: true)
+        }
+        let du = p.du.base + rows.lowerBound * s.bits
+        for i in 0..<(n * s.bits) { u[i] = tanhf(u[i]); du[i] = 0 }
+    }
+
+    /// The backward pass of rows `rows`, their gradients written to `gradA`, `gradV`, `gradC`.
+    static func backward(_ p: StepPointers, rows: Range<Int>, shape s: Shape, gradA: UnsafeMutablePointer<Float>,
+                         gradV: UnsafeMutablePointer<Float>, gradC: UnsafeMutablePointer<Float>) {
+        let n = rows.count
+        guard n > 0 else {
+            gradA.update(repeating: 0, count: s.aCount)
+            gradV.update(repeating: 0, count: s.vCount)
+            gradC.update(repeating: 0, count: s.units)
+            return
+        }
+        let z = p.zb.base + rows.lowerBound * s.r, u = p.u.base + rows.lowerBound * s.bits
+        let du = p.du.base + rows.lowerBound * s.bits
+        for i in 0..<(n * s.bits) { du[i] *= 1 - u[i] * u[i] }
+        guard s.units > 0 else {
+            LinearAlgebra.multiplyF(du, z, into: gradA, m: s.bits, k: n, n: s.r, transposeA: true)
+            return
+        }
+        let g = p.g.base + rows.lowerBound * s.units, dg = p.dg.base + rows.lowerBound * s.units
+        LinearAlgebra.multiplyF(du, g, into: gradA, m: s.bits, k: n, n: s.units, transposeA: true)
+        LinearAlgebra.multiplyF(du, p.a.base, into: dg, m: n, k: s.bits, n: s.units)
+        gradC.update(repeating: 0, count: s.units)
+        for i in 0..<n {
+            let grow = g + i * s.units, drow = dg + i * s.units
+            for k in 0..<s.units {
+                let kept = grow[k] > 0 ? drow[k] : 0
+                drow[k] = kept
+                gradC[k] += kept
+            }
+        }
+        LinearAlgebra.multiplyF(dg, z, into: gradV, m: s.units, k: n, n: s.r, transposeA: true)
     }
 
     /// The head in input coordinates: `V P` and `c` with `A`, or `A P`.
@@ -233,22 +342,34 @@ extension Trainer {
         guard l > 0 else { return }
         var ul = [Float](repeating: 0, count: l * bits)
         for (i, row) in rows.enumerated() { for j in 0..<bits { ul[i * bits + j] = u[row * bits + j] } }
-        var theta = [Float](repeating: 0, count: l * l)
-        LinearAlgebra.multiplyF(ul, ul, into: &theta, m: l, k: bits, n: l, transposeB: true)
         let kappa = settings.pairScale / Float(bits)
-        // D = σ(Θ) − S, symmetric: dL/dU = 2 κ D U / l². Rows with one label compare it.
+        // D = σ(Θ) − S (Θ = κ U Uᵀ), symmetric: dL/dU = 2 κ D U / l². Rows with one label
+        // compare it. Row chunks on all cores.
         let single = sets.map { $0.count == 1 ? $0.first! : -1 }
-        theta.withUnsafeMutableBufferPointer { tb in
-            for i in 0..<l {
-                let row = tb.baseAddress! + i * l
-                for j in 0..<l {
-                    let same = i == j || (single[i] >= 0 && single[j] >= 0 ? single[i] == single[j] : shareLabel(sets[i], sets[j]))
-                    row[j] = 1 / (1 + expf(-kappa * row[j])) - (same ? 1 : 0)
+        var theta = [Float](repeating: 0, count: l * l)
+        var grad = [Float](repeating: 0, count: l * bits)
+        ul.withUnsafeBufferPointer { ub in
+            theta.withUnsafeMutableBufferPointer { tb in
+                grad.withUnsafeMutableBufferPointer { gb in
+                    let (up, tp, gp) = (SharedPointer(ub.baseAddress!), SharedMutablePointer(tb.baseAddress!),
+                                        SharedMutablePointer(gb.baseAddress!))
+                    parallelChunks(rows: l) { range in
+                        let n = range.count
+                        guard n > 0 else { return }
+                        let t = tp.base + range.lowerBound * l
+                        LinearAlgebra.multiplyF(up.base + range.lowerBound * bits, up.base, into: t, m: n, k: bits, n: l, transposeB: true)
+                        for i in range {
+                            let row = tp.base + i * l
+                            for j in 0..<l {
+                                let same = i == j || (single[i] >= 0 && single[j] >= 0 ? single[i] == single[j] : shareLabel(sets[i], sets[j]))
+                                row[j] = 1 / (1 + expf(-kappa * row[j])) - (same ? 1 : 0)
+                            }
+                        }
+                        LinearAlgebra.multiplyF(t, up.base, into: gp.base + range.lowerBound * bits, m: n, k: l, n: bits)
+                    }
                 }
             }
         }
-        var grad = [Float](repeating: 0, count: l * bits)
-        LinearAlgebra.multiplyF(theta, ul, into: &grad, m: l, k: l, n: bits)
         let scale = weight * 2 * kappa / Float(l * l)
         let q = weight * 2 * settings.quantisation / Float(l * bits)
         for (i, row) in rows.enumerated() {
@@ -289,25 +410,38 @@ extension Trainer {
     /// Adds to `du` the gradient of `weight · mean_{i≠j} (⟨uᵢ, uⱼ⟩ / bits − (1 − 2θᵢⱼ/π))²`
     /// over the first `m` rows, `θᵢⱼ` the angle between rows `i` and `j` of `z` (`· × d`).
     static func geometryGradient(z: [Float], u: [Float], m: Int, d: Int, bits: Int, weight: Float, into du: inout [Float]) {
+        let norms = (0..<m).map { i in
+            var sum: Float = 0
+            for k in 0..<d { sum += z[i * d + k] * z[i * d + k] }
+            return max(sum, 1e-24).squareRoot()
+        }
+        // E = (S/bits − T) off the diagonal, scaled so that dL/dU = E U. Row chunks on all cores.
+        let scale = weight * 4 / Float(m * (m - 1)) / Float(bits)
         var cosines = [Float](repeating: 0, count: m * m)
         var similarity = [Float](repeating: 0, count: m * m)
-        LinearAlgebra.multiplyF(z, z, into: &cosines, m: m, k: d, n: m, transposeB: true)
-        LinearAlgebra.multiplyF(u, u, into: &similarity, m: m, k: bits, n: m, transposeB: true)
-        var norms = [Float](repeating: 0, count: m)
-        for i in 0..<m { norms[i] = max(cosines[i * m + i], 1e-12).squareRoot() }
-        // E = (S/bits − T) off the diagonal, scaled so that dL/dU = E U.
-        let scale = weight * 4 / Float(m * (m - 1)) / Float(bits)
-        for i in 0..<m {
-            for j in 0..<m {
-                if i == j { similarity[i * m + j] = 0; continue }
-                let c = min(1, max(-1, cosines[i * m + j] / (norms[i] * norms[j])))
-                let target = 1 - 2 * acosf(c) / Float.pi
-                similarity[i * m + j] = scale * (similarity[i * m + j] / Float(bits) - target)
-            }
-        }
-        var grad = [Float](repeating: 0, count: m * bits)
-        LinearAlgebra.multiplyF(similarity, u, into: &grad, m: m, k: m, n: bits)
-        for i in 0..<(m * bits) { du[i] += grad[i] }
+        z.withUnsafeBufferPointer { zb in u.withUnsafeBufferPointer { ub in du.withUnsafeMutableBufferPointer { db in
+            cosines.withUnsafeMutableBufferPointer { cb in similarity.withUnsafeMutableBufferPointer { sb in
+                let (zp, up, dp) = (SharedPointer(zb.baseAddress!), SharedPointer(ub.baseAddress!), SharedMutablePointer(db.baseAddress!))
+                let (cp, sp) = (SharedMutablePointer(cb.baseAddress!), SharedMutablePointer(sb.baseAddress!))
+                parallelChunks(rows: m) { range in
+                    let n = range.count
+                    guard n > 0 else { return }
+                    let c = cp.base + range.lowerBound * m, e = sp.base + range.lowerBound * m
+                    LinearAlgebra.multiplyF(zp.base + range.lowerBound * d, zp.base, into: c, m: n, k: d, n: m, transposeB: true)
+                    LinearAlgebra.multiplyF(up.base + range.lowerBound * bits, up.base, into: e, m: n, k: bits, n: m, transposeB: true)
+                    for i in range {
+                        let crow = cp.base + i * m, erow = sp.base + i * m
+                        for j in 0..<m {
+                            if i == j { erow[j] = 0; continue }
+                            let cosine = min(1, max(-1, crow[j] / (norms[i] * norms[j])))
+                            erow[j] = scale * (erow[j] / Float(bits) - (1 - 2 * acosf(cosine) / Float.pi))
+                        }
+                    }
+                    // du[range] += E[range] U (beta 1: added to what is there).
+                    LinearAlgebra.multiplyF(e, up.base, into: dp.base + range.lowerBound * bits, m: n, k: m, n: bits, accumulate: true)
+                }
+            } }
+        } } }
     }
 }
 
@@ -328,14 +462,30 @@ struct Adam {
         let c1 = 1 - powf(beta1, Float(t)), c2 = 1 - powf(beta2, Float(t))
         let step = rate * c2.squareRoot() / c1
         let (b1, b2, eps) = (beta1, beta2, epsilon)
+        let n = w.count
         m.withUnsafeMutableBufferPointer { m in
             v.withUnsafeMutableBufferPointer { v in
                 w.withUnsafeMutableBufferPointer { w in
                     g.withUnsafeBufferPointer { g in
-                        for i in 0..<w.count {
+                        let (mp, vp, wp, gp) = (UnsafeMutableRawPointer(m.baseAddress!), UnsafeMutableRawPointer(v.baseAddress!),
+                                                UnsafeMutableRawPointer(w.baseAddress!), UnsafeRawPointer(g.baseAddress!))
+                        var i = 0
+                        while i + 8 <= n {
+                            let at = 4 * i
+                            let gi = gp.loadUnaligned(fromByteOffset: at, as: SIMD8<Float>.self)
+                            let mi = b1 * mp.loadUnaligned(fromByteOffset: at, as: SIMD8<Float>.self) + (1 - b1) * gi
+                            let vi = b2 * vp.loadUnaligned(fromByteOffset: at, as: SIMD8<Float>.self) + (1 - b2) * gi * gi
+                            mp.storeBytes(of: mi, toByteOffset: at, as: SIMD8<Float>.self)
+                            vp.storeBytes(of: vi, toByteOffset: at, as: SIMD8<Float>.self)
+                            let wi = wp.loadUnaligned(fromByteOffset: at, as: SIMD8<Float>.self) - step * mi / (vi.squareRoot() + eps)
+                            wp.storeBytes(of: wi, toByteOffset: at, as: SIMD8<Float>.self)
+                            i += 8
+                        }
+                        while i < n {
                             m[i] = b1 * m[i] + (1 - b1) * g[i]
                             v[i] = b2 * v[i] + (1 - b2) * g[i] * g[i]
                             w[i] -= step * m[i] / (v[i].squareRoot() + eps)
+                            i += 1
                         }
                     }
                 }

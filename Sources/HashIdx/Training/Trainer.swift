@@ -67,7 +67,7 @@ enum Trainer {
             }
             // The head reads the top `r` principal components (the input space itself for a
             // random frame): training costs grow with r, not d.
-            let r = principal.isEmpty ? d : min(d, max(bits, headComponents))
+            let r = principal.isEmpty ? d : min(d, headComponents)
             var basis = [Float](repeating: 0, count: r * d)
             if principal.isEmpty {
                 for i in 0..<d { basis[i * d + i] = 1 }
