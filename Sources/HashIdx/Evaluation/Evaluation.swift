@@ -32,7 +32,7 @@ public enum Evaluation {
         /// (part of every query's time above).
         public var plan: String?, planMicroseconds: Double?
         /// With labels: the mean average precision of the `k` results (mAP@k), relevance
-        /// being "shares a label with the query" (see ``meanAveragePrecision(ranked:relevant:)``),
+        /// being "shares a label with the query" (see ``Evaluation/averagePrecision(_:)``),
         /// and the precision of the first 10 results.
         public var meanAveragePrecision: Double?, precisionAt10: Double?
         /// Mean recall@10 against the ground truth (at most `k`): |first 10 results ∩ true
