@@ -13,21 +13,11 @@ public enum IDList {
     /// Parses ids from `bytes`; `path` names them in errors.
     static func parse(_ bytes: UnsafeRawBufferPointer, path: String) throws(HashIdxError) -> [String] {
         var ids: [String] = []
-        var start = 0
-        var line = 1
-        let n = bytes.count
-        while start < n {
-            var end = start
-            while end < n && bytes[end] != 0x0A { end += 1 }
-            var stop = end
-            if stop > start && bytes[stop - 1] == 0x0D { stop -= 1 }
-            let slice = UnsafeRawBufferPointer(rebasing: bytes[start..<stop])
-            guard let id = String(validating: slice, as: UTF8.self) else {
+        try TextLines.forEach(in: bytes) { (line, text) throws(HashIdxError) in
+            guard let id = String(validating: text, as: UTF8.self) else {
                 throw .invalidID(path: path, line: line, reason: "not valid UTF-8")
             }
             ids.append(id)
-            start = end + 1
-            line += 1
         }
         try validate(ids, path: path)
         return ids

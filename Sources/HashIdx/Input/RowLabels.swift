@@ -96,18 +96,11 @@ public struct RowLabels: Sendable, Equatable {
     /// line ends are accepted.
     static func parseText(_ bytes: UnsafeRawBufferPointer, path: String) throws(HashIdxError) -> RowLabels {
         var rows: [[String]] = []
-        var start = 0
-        let n = bytes.count
-        while start < n {
-            var end = start
-            while end < n && bytes[end] != 0x0A { end += 1 }
-            var stop = end
-            if stop > start && bytes[stop - 1] == 0x0D { stop -= 1 }
-            guard let line = String(validating: UnsafeRawBufferPointer(rebasing: bytes[start..<stop]), as: UTF8.self) else {
-                throw .malformedInput(path: path, reason: "line \(rows.count + 1) is not valid UTF-8")
+        try TextLines.forEach(in: bytes) { (line, text) throws(HashIdxError) in
+            guard let labels = String(validating: text, as: UTF8.self) else {
+                throw .malformedInput(path: path, reason: "line \(line) is not valid UTF-8")
             }
-            rows.append(line.split(separator: ",", omittingEmptySubsequences: false).map(String.init))
-            start = end + 1
+            rows.append(labels.split(separator: ",", omittingEmptySubsequences: false).map(String.init))
         }
         return RowLabels(rows)
     }

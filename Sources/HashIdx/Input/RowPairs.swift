@@ -49,19 +49,12 @@ public struct RowPairs: Sendable, Equatable {
             for (i, id) in ids.enumerated() { rowOf[Substring(id)] = i }
         }
         var first: [Int] = [], second: [Int] = [], similar: [Bool] = []
-        let bytes = file.bytes
-        var start = 0
-        var line = 0
-        while start < bytes.count {
-            var end = start
-            while end < bytes.count && bytes[end] != 0x0A { end += 1 }
-            line += 1
-            defer { start = end + 1 }
-            guard let text = String(validating: UnsafeRawBufferPointer(rebasing: bytes[start..<end]), as: UTF8.self) else {
+        try TextLines.forEach(in: file.bytes) { (line, bytes) throws(HashIdxError) in
+            guard let text = String(validating: bytes, as: UTF8.self) else {
                 throw .malformedInput(path: path, reason: "line \(line) is not valid UTF-8")
             }
-            let fields = text.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\r" })
-            if fields.isEmpty || fields[0].hasPrefix("#") { continue }
+            let fields = text.split(whereSeparator: { $0 == " " || $0 == "\t" })
+            if fields.isEmpty || fields[0].hasPrefix("#") { return }
             guard fields.count == 3 else {
                 throw .malformedInput(path: path, reason: "line \(line): expected `id_a id_b 1|0`, got \(fields.count) field(s)")
             }
