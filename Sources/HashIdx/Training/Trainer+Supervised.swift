@@ -147,7 +147,7 @@ extension Trainer {
                 }
                 // Forward, chunk by chunk: g = relu(Z Vᵀ + c), h = g Aᵀ (or Z Aᵀ), u = tanh(h).
                 withPointers(&zb, &g, &u, &du, &dg, v, c, a) { p in
-                    parallelChunks(rows: m) { range in forward(p, rows: range, shape: shape) }
+                    parallelChunks(rows: m) { _, range in forward(p, rows: range, shape: shape) }
                 }
                 // dL/du of the supervised term.
                 if weight > 0 {
@@ -173,8 +173,7 @@ extension Trainer {
                             partC.withUnsafeMutableBufferPointer { pc in
                                 let out = (SharedMutablePointer(pa.baseAddress!), SharedMutablePointer(pv.baseAddress!),
                                            SharedMutablePointer(pc.baseAddress!))
-                                parallelChunks(rows: m) { range in
-                                    let k = chunkIndex(of: range, rows: m)
+                                parallelChunks(rows: m) { k, range in
                                     backward(p, rows: range, shape: shape, gradA: out.0.base + k * shape.aCount,
                                              gradV: out.1.base + k * shape.vCount, gradC: out.2.base + k * shape.units)
                                 }
@@ -245,15 +244,11 @@ extension Trainer {
         (0..<headChunks).map { k in (rows * k / headChunks)..<(rows * (k + 1) / headChunks) }
     }
 
-    /// The chunk number of `range`.
-    static func chunkIndex(of range: Range<Int>, rows: Int) -> Int {
-        chunkRanges(rows: rows).firstIndex(of: range)!
-    }
-
-    /// Runs `body` on every chunk of a batch of `rows` rows, on all cores.
-    static func parallelChunks(rows: Int, _ body: @Sendable (Range<Int>) -> Void) {
+    /// Runs `body` with the number and rows of every chunk of a batch of `rows` rows, on all
+    /// cores.
+    static func parallelChunks(rows: Int, _ body: @Sendable (_ chunk: Int, _ rows: Range<Int>) -> Void) {
         let ranges = chunkRanges(rows: rows)
-        DispatchQueue.concurrentPerform(iterations: ranges.count) { body(ranges[$0]) }
+        DispatchQueue.concurrentPerform(iterations: ranges.count) { body($0, ranges[$0]) }
     }
 
     /// `total = Σ_k parts[k]`, over the `headChunks` equal parts of `parts`, in order.
@@ -353,7 +348,7 @@ extension Trainer {
                 grad.withUnsafeMutableBufferPointer { gb in
                     let (up, tp, gp) = (SharedPointer(ub.baseAddress!), SharedMutablePointer(tb.baseAddress!),
                                         SharedMutablePointer(gb.baseAddress!))
-                    parallelChunks(rows: l) { range in
+                    parallelChunks(rows: l) { _, range in
                         let n = range.count
                         guard n > 0 else { return }
                         let t = tp.base + range.lowerBound * l
@@ -423,7 +418,7 @@ extension Trainer {
             cosines.withUnsafeMutableBufferPointer { cb in similarity.withUnsafeMutableBufferPointer { sb in
                 let (zp, up, dp) = (SharedPointer(zb.baseAddress!), SharedPointer(ub.baseAddress!), SharedMutablePointer(db.baseAddress!))
                 let (cp, sp) = (SharedMutablePointer(cb.baseAddress!), SharedMutablePointer(sb.baseAddress!))
-                parallelChunks(rows: m) { range in
+                parallelChunks(rows: m) { _, range in
                     let n = range.count
                     guard n > 0 else { return }
                     let c = cp.base + range.lowerBound * m, e = sp.base + range.lowerBound * m
