@@ -1,6 +1,7 @@
 import HashIdx
 import HashIdxService
 import Hummingbird
+import HummingbirdCore
 import Logging
 import NIOCore
 import NIOPosix
@@ -37,6 +38,17 @@ public final class CatalogServer: Sendable {
         guard configuration.maxBodyBytes > 0 else {
             throw .invalidArgument(name: "max-body-bytes", reason: "must be positive, got \(configuration.maxBodyBytes)")
         }
+        let c = configuration.connections
+        guard c.maxConnections > 0 else {
+            throw .invalidArgument(name: "max-connections", reason: "must be positive, got \(c.maxConnections)")
+        }
+        for (name, seconds) in [("idle-timeout", c.idleSeconds), ("header-timeout", c.headerSeconds), ("body-timeout", c.bodySeconds)]
+        where !(seconds > 0 && seconds.isFinite) {
+            throw .invalidArgument(name: name, reason: "must be a positive number of seconds, got \(seconds)")
+        }
+        do throws(ServiceError) { try configuration.service.limits.validate() } catch {
+            throw .invalidArgument(name: "limits", reason: error.message)
+        }
         guard (0...65535).contains(configuration.port) else {
             throw .invalidArgument(name: "port", reason: "must be 0…65535, got \(configuration.port)")
         }
@@ -60,8 +72,10 @@ public final class CatalogServer: Sendable {
         addRoutes(to: router)
         return Application(
             router: router,
-            configuration: ApplicationConfiguration(address: .hostname(configuration.host, port: configuration.port),
-                                                    serverName: "hashidx"),
+            server: .guarded(configuration.connections),
+            configuration: ApplicationConfiguration(
+                address: .hostname(configuration.host, port: configuration.port), serverName: "hashidx",
+                availableConnectionsDelegate: MaximumAvailableConnections(configuration.connections.maxConnections)),
             services: [CatalogLifecycle(server: self)],
             onServerRunning: { channel in await onListening(channel.localAddress?.port ?? 0) },
             eventLoopGroupProvider: eventLoopGroup.map { .shared($0) } ?? .singleton,

@@ -8,10 +8,14 @@ public struct ServerConfiguration: Sendable {
     public var port: Int
     /// Threads for network I/O and, as many again, for searches (`nil`: all cores).
     public var threads: Int?
-    /// The bearer token every `/v1` route and `/metrics` require (`nil`: no authentication).
+    /// The bearer token every route but `/healthz` and `/readyz` requires (`nil`: no
+    /// authentication). Whether a request needs it is decided on the route the router
+    /// matched, whatever the path's spelling; a request that matches no route needs it too.
     public var token: String?
     /// The largest request body accepted, in bytes (larger: `413 payload_too_large`).
     public var maxBodyBytes: Int
+    /// Connections at once, and how long a client may take over a request.
+    public var connections: ConnectionLimits
     /// Seconds between checks for a generation committed by another process.
     public var reloadSeconds: Double
     /// The catalog service's own options (read-only, request limits, the writer).
@@ -26,13 +30,14 @@ public struct ServerConfiguration: Sendable {
     /// Creates a configuration; the defaults listen on 127.0.0.1:8080 with writes enabled
     /// and no token.
     public init(host: String = "127.0.0.1", port: Int = 8080, threads: Int? = nil, token: String? = nil,
-                maxBodyBytes: Int = 64 << 20, reloadSeconds: Double = 0.5, service: ServiceOptions = ServiceOptions(),
-                searchOnEventLoops: Bool = false) {
+                maxBodyBytes: Int = 64 << 20, connections: ConnectionLimits = ConnectionLimits(), reloadSeconds: Double = 0.5,
+                service: ServiceOptions = ServiceOptions(), searchOnEventLoops: Bool = false) {
         self.host = host
         self.port = port
         self.threads = threads
         self.token = token
         self.maxBodyBytes = maxBodyBytes
+        self.connections = connections
         self.reloadSeconds = reloadSeconds
         self.service = service
         self.searchOnEventLoops = searchOnEventLoops

@@ -5,6 +5,11 @@ import NIOCore
 /// Wraps every route, the unmatched ones too: checks the bearer token, turns every error into
 /// the JSON error body (`{"error": {"code", "message"}}`), and records the request's count and
 /// latency.
+///
+/// The token is checked on the route the router matched (`context.endpointPath`), not on the
+/// path's text: `//v1/items/x`, `/metrics/` and any other spelling the router accepts need it
+/// as the canonical one does, and a request that matches no route needs it too (deny by
+/// default). Only ``Routes/open`` (`/healthz`, `/readyz`) never do.
 struct ServerMiddleware: RouterMiddleware {
     typealias Context = BasicRequestContext
     let server: CatalogServer
@@ -13,7 +18,7 @@ struct ServerMiddleware: RouterMiddleware {
         let start = ContinuousClock.now
         var response: Response
         do {
-            try authenticate(request)
+            try authenticate(request, route: context.endpointPath)
             response = try await next(request, context)
         } catch let error as ServiceError {
             response = errorResponse(error, path: request.uri.path)
@@ -32,15 +37,33 @@ struct ServerMiddleware: RouterMiddleware {
         return response
     }
 
-    private func authenticate(_ request: Request) throws(ServiceError) {
+    private func authenticate(_ request: Request, route: String?) throws(ServiceError) {
         guard let token = server.configuration.token else { return }
-        let path = request.uri.path
-        guard path.hasPrefix("/v1/") || path == "/metrics" else { return }
+        if let route, Routes.open.contains(route) { return }
         let given = request.headers[.authorization] ?? ""
-        guard given.hasPrefix("Bearer "), Self.constantTimeEqual(Array(given.utf8.dropFirst(7)), Array(token.utf8)) else {
+        guard let credentials = Self.bearerCredentials(given) else {
             throw ServiceError(status: 401, code: "unauthorized",
-                               message: given.isEmpty ? "this server needs \"Authorization: Bearer <token>\"" : "the bearer token is not this server's")
+                               message: given.isEmpty ? "this server needs \"Authorization: Bearer <token>\""
+                                                      : "the Authorization header must be \"Bearer <token>\"")
         }
+        guard Self.constantTimeEqual(Array(credentials.utf8), Array(token.utf8)) else {
+            throw ServiceError(status: 401, code: "unauthorized", message: "the bearer token is not this server's")
+        }
+    }
+
+    /// The token of an `Authorization: Bearer <token>` header (the scheme in any case, RFC 9110
+    /// § 11.1), or `nil` for another scheme.
+    static func bearerCredentials(_ header: String) -> Substring? {
+        let text = header.drop { $0 == " " || $0 == "\t" }
+        guard let space = text.firstIndex(where: { $0 == " " || $0 == "\t" }),
+              text[..<space].lowercased() == "bearer" else { return nil }
+        let credentials = text[space...].drop { $0 == " " || $0 == "\t" }
+        var end = credentials.endIndex
+        while end > credentials.startIndex, [" ", "\t"].contains(credentials[credentials.index(before: end)]) {
+            end = credentials.index(before: end)
+        }
+        let token = credentials[..<end]
+        return token.isEmpty ? nil : token
     }
 
     /// Compares without stopping at the first difference (the time says nothing about the token).

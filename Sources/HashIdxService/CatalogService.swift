@@ -7,10 +7,8 @@ public struct ServiceOptions: Sendable, Equatable {
     /// (`hashidx add`, `compact`) can write while the service answers from each generation
     /// they commit.
     public var readOnly: Bool
-    /// Items (or ids) one write request may carry.
-    public var maxItemsPerRequest: Int
-    /// Queries one batch search may carry.
-    public var maxQueriesPerBatch: Int
+    /// The bounds on one request (`k`, candidates, probes, batch sizes, answer bytes, items).
+    public var limits: RequestLimits
     /// Seconds the writer keeps the index's lock after its last write, so that a stream of
     /// writes does not reopen it for each group; after that, other writers can take it.
     public var writerIdleSeconds: Double
@@ -21,14 +19,28 @@ public struct ServiceOptions: Sendable, Equatable {
     public var writerThreads: Int?
 
     /// Creates options; the defaults suit a catalog service.
-    public init(readOnly: Bool = false, maxItemsPerRequest: Int = 100_000, maxQueriesPerBatch: Int = 10_000,
+    public init(readOnly: Bool = false, limits: RequestLimits = RequestLimits(),
                 writerIdleSeconds: Double = 2, lockWaitSeconds: Double = 5, writerThreads: Int? = nil) {
         self.readOnly = readOnly
-        self.maxItemsPerRequest = maxItemsPerRequest
-        self.maxQueriesPerBatch = maxQueriesPerBatch
+        self.limits = limits
         self.writerIdleSeconds = writerIdleSeconds
         self.lockWaitSeconds = lockWaitSeconds
         self.writerThreads = writerThreads
+    }
+}
+
+/// What one search answers: its results (without attributes) and the attribute fields its
+/// answer carries, resolved (`nil`: none).
+public struct SearchAnswer: Sendable, Equatable {
+    /// The results, best first; their ``SearchResult/attributes`` are empty.
+    public var results: [SearchResult]
+    /// The attributes each result's answer carries (`nil`: no `attributes` member).
+    public var fields: [String]?
+
+    /// Creates an answer.
+    public init(results: [SearchResult], fields: [String]?) {
+        self.results = results
+        self.fields = fields
     }
 }
 
@@ -106,9 +118,37 @@ public final class CatalogService: Sendable {
         out.reserveCapacity(requests.count)
         for (i, r) in requests.enumerated() {
             do { out.append(try search(r, on: index)) } catch {
-                var e = error
-                e.message = "queries[\(i)]: " + e.message
-                throw e
+                throw error.in("queries[\(i)]")
+            }
+        }
+        return out
+    }
+
+    /// The answer to `request` on the snapshot `index`: its results *without* attributes, and
+    /// the fields their answer carries (checked against the index; `["*"]` resolved to every
+    /// attribute). ``ResponseEncoder/results(_:from:)`` reads the attributes row by row while
+    /// it writes the answer, so a large answer is never held twice.
+    public func answer(_ request: SearchRequest, on index: Index) throws(ServiceError) -> SearchAnswer {
+        var lean = request
+        lean.fields = nil
+        let results = try search(lean, on: index)
+        do throws(HashIdxError) {
+            let fields: [String]? = request.fields == ["*"] ? index.attributeSchema.keys.sorted() : request.fields
+            if let fields { try index.checkFields(fields) }
+            return SearchAnswer(results: results, fields: fields)
+        } catch {
+            throw ServiceError(error)
+        }
+    }
+
+    /// ``answer(_:on:)`` for each request, in order; an error names its query
+    /// (`queries[firstNumber + i]`).
+    public func answers(_ requests: ArraySlice<SearchRequest>, on index: Index) throws(ServiceError) -> [SearchAnswer] {
+        var out: [SearchAnswer] = []
+        out.reserveCapacity(requests.count)
+        for i in requests.indices {
+            do { out.append(try answer(requests[i], on: index)) } catch {
+                throw error.in("queries[\(i)]")
             }
         }
         return out

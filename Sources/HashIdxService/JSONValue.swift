@@ -8,8 +8,13 @@ struct JSONNode: Sendable {
     enum Value: Sendable {
         case null
         case bool(Bool)
-        /// A number's text and whether it is integral (no fraction, no exponent).
-        case number(String, integral: Bool)
+        /// A number, whether it is integral (no fraction, no exponent); its text is the
+        /// node's range of the body (no `String` is made per number).
+        case number(integral: Bool)
+        /// A list that holds only numbers (a vector), `count` of them, kept as the text of the
+        /// node's range and read by ``JSONFields/vector(_:dimension:)``: a vector of a million
+        /// numbers costs its body bytes, not a node per number.
+        case numbers(count: Int)
         case string(String)
         case array([JSONNode])
         case object([(key: String, value: JSONNode)])
@@ -64,16 +69,27 @@ struct JSONNode: Sendable {
             return JSONNode(value: .object(members), range: start..<p.offset)
         case UInt8(ascii: "["):
             _ = p.take(c)
-            var elements: [JSONNode] = []
             p.skipSpace()
-            if !p.take(UInt8(ascii: "]")) {
-                while true {
-                    p.skipSpace()
-                    elements.append(try parseValue(&p, depth: depth + 1))
-                    p.skipSpace()
-                    if p.take(UInt8(ascii: "]")) { break }
-                    guard p.take(UInt8(ascii: ",")) else { throw malformed("expected ',' or ']'", at: p.offset, in: p.bytes) }
-                }
+            if p.take(UInt8(ascii: "]")) { return JSONNode(value: .array([]), range: start..<p.offset) }
+            // A list of numbers only (a vector) is checked and counted, not built node by node.
+            let elementsStart = p
+            var count = 0
+            while p.skipNumber() != nil {
+                count += 1
+                p.skipSpace()
+                if p.take(UInt8(ascii: "]")) { return JSONNode(value: .numbers(count: count), range: start..<p.offset) }
+                guard p.take(UInt8(ascii: ",")) else { throw malformed("expected ',' or ']'", at: p.offset, in: p.bytes) }
+                p.skipSpace()
+            }
+            // Something else than a number: read the list again, node by node.
+            p = elementsStart
+            var elements: [JSONNode] = []
+            while true {
+                p.skipSpace()
+                elements.append(try parseValue(&p, depth: depth + 1))
+                p.skipSpace()
+                if p.take(UInt8(ascii: "]")) { break }
+                guard p.take(UInt8(ascii: ",")) else { throw malformed("expected ',' or ']'", at: p.offset, in: p.bytes) }
             }
             return JSONNode(value: .array(elements), range: start..<p.offset)
         case UInt8(ascii: "\""):
@@ -85,8 +101,8 @@ struct JSONNode: Sendable {
             if p.word("null") { return JSONNode(value: .null, range: start..<p.offset) }
             throw malformed("invalid literal", at: start, in: p.bytes)
         default:
-            guard let (text, integral) = p.number() else { throw malformed("expected a value", at: start, in: p.bytes) }
-            return JSONNode(value: .number(text, integral: integral), range: start..<p.offset)
+            guard let integral = p.skipNumber() else { throw malformed("expected a value", at: start, in: p.bytes) }
+            return JSONNode(value: .number(integral: integral), range: start..<p.offset)
         }
     }
 
@@ -97,9 +113,14 @@ struct JSONNode: Sendable {
         case .bool: "a boolean"
         case .number: "a number"
         case .string: "a string"
-        case .array: "a list"
+        case .array, .numbers: "a list"
         case .object: "an object"
         }
+    }
+
+    /// The text of the node in `body` (the bytes it was parsed from).
+    func text(in body: ArraySlice<UInt8>) -> String {
+        String(decoding: body[range], as: UTF8.self)
     }
 }
 
@@ -107,18 +128,28 @@ struct JSONNode: Sendable {
 struct JSONFields {
     private var members: [String: JSONNode] = [:]
     private var order: [String] = []
+    /// The bytes the object was parsed from (numbers are read from them).
+    let body: ArraySlice<UInt8>
     /// Where this object sits, for messages ("items[3]").
     let context: String
 
-    init(_ node: JSONNode, context: String) throws(ServiceError) {
+    init(_ node: JSONNode, body: ArraySlice<UInt8>, context: String) throws(ServiceError) {
         guard case let .object(m) = node.value else {
-            throw .invalidRequest("\(context) must be a JSON object, got \(node.kind)")
+            throw .invalidRequest("\(context == "body" ? "the body" : context) must be a JSON object, got \(node.kind)")
         }
+        self.body = body
         self.context = context
         for (k, v) in m { members[k] = v; order.append(k) }
     }
 
-    private func name(_ key: String) -> String { context == "body" ? "\"\(key)\"" : "\(context).\(key)" }
+    func name(_ key: String) -> String { context == "body" ? "\"\(key)\"" : "\(context).\(key)" }
+
+    /// Whether the object has `key` with a value other than null.
+    func has(_ key: String) -> Bool {
+        guard let v = members[key] else { return false }
+        if case .null = v.value { return false }
+        return true
+    }
 
     /// The field `key` unless it is absent or null.
     mutating func take(_ key: String) -> JSONNode? {
@@ -139,20 +170,33 @@ struct JSONFields {
         return b
     }
 
-    /// An integer field within `range`.
-    mutating func int(_ key: String, in range: ClosedRange<Int>) throws(ServiceError) -> Int? {
+    /// A whole number field of at least `minimum` and at most `limit.value`; above it, the
+    /// error is `limit_exceeded` naming the limit (an operator's setting, not a format rule).
+    mutating func int(_ key: String, minimum: Int = 1, limit: RequestLimits.Bound) throws(ServiceError) -> Int? {
         guard let v = take(key) else { return nil }
-        guard case let .number(text, integral) = v.value, integral, let i = Int(text) else {
-            throw .invalidRequest("\(name(key)) must be a whole number, got \(v.kind == "a number" ? "a fraction" : v.kind)")
+        let text = v.text(in: body)
+        guard case let .number(integral) = v.value else {
+            throw .invalidRequest("\(name(key)) must be a whole number, got \(v.kind)")
         }
-        guard range.contains(i) else {
-            throw .invalidRequest("\(name(key)) must be within \(range.lowerBound)…\(range.upperBound), got \(i)")
+        guard integral else { throw .invalidRequest("\(name(key)) must be a whole number, got \(Self.clipped(text))") }
+        // Digits beyond Int's range are above every limit.
+        guard let i = Int(text) else {
+            if text.hasPrefix("-") { throw .invalidRequest("\(name(key)) must be at least \(minimum), got \(Self.clipped(text))") }
+            throw limit.exceeded(by: Self.clipped(text), field: name(key))
         }
+        guard i >= minimum else { throw .invalidRequest("\(name(key)) must be at least \(minimum), got \(i)") }
+        guard i <= limit.value else { throw limit.exceeded(by: String(i), field: name(key)) }
         return i
+    }
+
+    /// Long number texts cut for a message.
+    private static func clipped(_ text: String) -> String {
+        text.count <= 40 ? text : String(text.prefix(40)) + "…"
     }
 
     mutating func strings(_ key: String) throws(ServiceError) -> [String]? {
         guard let v = take(key) else { return nil }
+        if case .numbers = v.value { throw .invalidRequest("\(name(key)) must be a list of strings; it holds a number") }
         guard case let .array(elements) = v.value else { throw .invalidRequest("\(name(key)) must be a list of strings, got \(v.kind)") }
         var out: [String] = []
         out.reserveCapacity(elements.count)
@@ -163,20 +207,41 @@ struct JSONFields {
         return out
     }
 
-    /// A list of finite numbers (a vector).
-    mutating func vector(_ key: String) throws(ServiceError) -> [Float]? {
+    /// A non-empty list of finite 32-bit numbers (a vector). With `dimension`, a list of
+    /// another length is `dimension_mismatch` before any number is converted.
+    mutating func vector(_ key: String, dimension: Int? = nil) throws(ServiceError) -> [Float]? {
         guard let v = take(key) else { return nil }
-        guard case let .array(elements) = v.value else { throw .invalidRequest("\(name(key)) must be a list of numbers, got \(v.kind)") }
-        var out: [Float] = []
-        out.reserveCapacity(elements.count)
-        for (i, e) in elements.enumerated() {
-            guard case let .number(text, _) = e.value, let x = Float(text) else {
-                throw .invalidRequest("\(name(key))[\(i)] must be a number, got \(e.kind)")
+        let count: Int
+        switch v.value {
+        case let .numbers(n): count = n
+        case let .array(elements):
+            guard let bad = elements.firstIndex(where: { if case .number = $0.value { false } else { true } }) else {
+                throw .invalidRequest("\(name(key)) must not be empty: a vector has at least one number")
             }
-            guard x.isFinite else {
-                throw ServiceError(status: 400, code: "non_finite_value", message: "\(name(key))[\(i)] = \(text) is beyond the range of a 32-bit float")
+            throw .invalidRequest("\(name(key))[\(bad)] must be a number, got \(elements[bad].kind)")
+        default:
+            throw .invalidRequest("\(name(key)) must be a list of numbers, got \(v.kind)")
+        }
+        if let dimension, count != dimension {
+            throw ServiceError(status: 400, code: "dimension_mismatch",
+                               message: "\(name(key)) has \(count) values but the index has dimension \(dimension)")
+        }
+        var out: [Float] = []
+        out.reserveCapacity(count)
+        var p = JSONScanner(bytes: body[v.range])
+        _ = p.take(UInt8(ascii: "["))
+        for i in 0..<count {
+            p.skipSpace()
+            let start = p.offset
+            _ = p.skipNumber()
+            let text = String(decoding: body[start..<p.offset], as: UTF8.self)
+            guard let x = Float(text), x.isFinite else {
+                throw ServiceError(status: 400, code: "non_finite_value",
+                                   message: "\(name(key))[\(i)] = \(Self.clipped(text)) is beyond the range of a 32-bit float")
             }
             out.append(x)
+            p.skipSpace()
+            _ = p.take(UInt8(ascii: ","))
         }
         return out
     }

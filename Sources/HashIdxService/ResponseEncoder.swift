@@ -22,6 +22,26 @@ public enum ResponseEncoder {
         return s + "]}"
     }
 
+    /// `[{"rank": 1, "id": "…", "score": 0.93, "attributes": {…}}, …]`: the results of
+    /// `answer`, each with the attributes of ``SearchAnswer/fields`` read from `index` (the
+    /// snapshot the search ran on) as it is written.
+    public static func results(_ answer: SearchAnswer, from index: Index) throws(ServiceError) -> String {
+        var s = "["
+        for (i, hit) in answer.results.enumerated() {
+            if i > 0 { s += "," }
+            s += "{\"rank\":\(i + 1),\"id\":\(JSONText.quoted(hit.id)),\"score\":\(hit.score)"
+            if let fields = answer.fields {
+                do throws(HashIdxError) {
+                    s += ",\"attributes\":\(object(try index.attributes(ofRow: hit.row, fields: fields)))"
+                } catch {
+                    throw ServiceError(error)
+                }
+            }
+            s += "}"
+        }
+        return s + "]"
+    }
+
     /// `{"id": "…", "attributes": {…}, "vector": […]}` (`vector` when asked for).
     public static func item(id: String, attributes: Attributes, vector: [Float]?) -> String {
         var s = "{\"id\":\(JSONText.quoted(id)),\"attributes\":\(object(attributes))"

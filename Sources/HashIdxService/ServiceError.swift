@@ -33,6 +33,13 @@ public struct ServiceError: Error, Sendable, Equatable, CustomStringConvertible 
         return s + "}}"
     }
 
+    /// The error with `place` before its message (`queries[3]: …`).
+    public func `in`(_ place: String) -> ServiceError {
+        var e = self
+        e.message = place + ": " + message
+        return e
+    }
+
     /// A request body that is not what the route takes (a missing or mistyped field).
     public static func invalidRequest(_ message: String) -> ServiceError {
         ServiceError(status: 400, code: "invalid_request", message: message)
@@ -51,7 +58,8 @@ public struct ServiceError: Error, Sendable, Equatable, CustomStringConvertible 
         case let .invalidArgument(name, reason):
             self.init(status: 400, code: "invalid_argument", message: "\(name): \(reason)")
         case let .invalidFilter(expression, offset, reason):
-            self.init(status: 400, code: "invalid_filter", message: "\(reason) (in \"\(expression)\")", offset: offset)
+            self.init(status: 400, code: "invalid_filter",
+                      message: "\(reason) (in \"\(HashIdxError.excerpt(of: expression, around: offset).text)\")", offset: offset)
         case let .invalidAttributes(_, _, reason):
             self.init(status: 400, code: "invalid_attributes", message: reason)
         case let .duplicateID(_, id, _, _):

@@ -137,7 +137,7 @@ final class ServerTests: XCTestCase {
             (.put, "/v1/items", #"{"items": [{"vector": \#(v16)}]}"#, 400, "invalid_request", "id"),
             (.put, "/v1/items", #"{"items": {}}"#, 400, "invalid_request", "list"),
             (.delete, "/v1/items/nope", nil, 404, "unknown_id", "nope"),
-            (.post, "/v1/items/delete", #"{"ids": ["item-1", "nope"]}"#, 404, "unknown_id", "nope"),
+            (.post, "/v1/items:delete", #"{"ids": ["item-1", "nope"]}"#, 404, "unknown_id", "nope"),
             (.get, "/v1/nothing", nil, 404, "not_found", "/v1/nothing"),
             (.patch, "/v1/search", nil, 405, "method_not_allowed", "PATCH"),
         ]
@@ -220,7 +220,7 @@ final class ServerTests: XCTestCase {
             XCTAssertEqual(oddDeleted.object["deleted"] as? Int, 1, oddDeleted.text)
             let deleted = try await client.call(.delete, "/v1/items/item-2")
             XCTAssertEqual(deleted.object["deleted"] as? Int, 1)
-            let batch = try await client.call(.post, "/v1/items/delete", #"{"ids": ["item-3", "item-4", "gone"], "ignore_missing": true}"#)
+            let batch = try await client.call(.post, "/v1/items:delete", #"{"ids": ["item-3", "item-4", "gone"], "ignore_missing": true}"#)
             XCTAssertEqual(batch.object["deleted"] as? Int, 2, batch.text)
             for id in ["item-2", "item-3", "item-4"] {
                 let gone = try await client.call(.get, "/v1/items/\(id)")

@@ -50,22 +50,22 @@ public enum AttributesFile {
         }
         // Keyed by id: the line of each row (the extra empty row at the end for rows without).
         let n = ids?.count ?? rows ?? 0
-        var rowOf: [String: Int] = [:]
-        for r in 0..<n { rowOf[ids?[r] ?? String(r)] = r }
+        var rowOf: [IDKey: Int] = [:]
+        for r in 0..<n { rowOf[IDKey(ids?[r] ?? String(r))] = r }
         var lineOf = [Int](repeating: table.count, count: n)
-        var seen: [String: Int] = [:]
+        var seen: [IDKey: Int] = [:]
         for (i, key) in keys.enumerated() {
             guard let key else {
                 if table[i].isEmpty { continue }   // an empty line or {}: nothing to key
                 throw .invalidAttributes(path: path, line: i + 1, reason: "has no \"\(idKey)\" while other lines are keyed by id; key every line, or none")
             }
-            guard let r = rowOf[key.id] else {
+            guard let r = rowOf[IDKey(key.id)] else {
                 throw .invalidAttributes(path: path, line: key.line, reason: "\"\(idKey)\": no item has the id \"\(key.id)\"")
             }
-            if let first = seen[key.id] {
+            if let first = seen[IDKey(key.id)] {
                 throw .invalidAttributes(path: path, line: key.line, reason: "\"\(idKey)\": \"\(key.id)\" already has the attributes of line \(first)")
             }
-            seen[key.id] = key.line
+            seen[IDKey(key.id)] = key.line
             lineOf[r] = i
         }
         try table.append([:], line: line + 1, source: path)
@@ -185,6 +185,14 @@ package struct JSONScanner {
     /// A JSON number's text and whether it is integral (no fraction, no exponent).
     package mutating func number() -> (String, Bool)? {
         let start = offset
+        guard let integral = skipNumber() else { return nil }
+        return (String(decoding: bytes[start..<offset], as: UTF8.self), integral)
+    }
+
+    /// Moves past a JSON number without making its text; returns whether it is integral, or
+    /// `nil` (cursor unchanged) when no number starts here.
+    package mutating func skipNumber() -> Bool? {
+        let start = offset
         var integral = true
         _ = take(UInt8(ascii: "-"))
         guard let first = peek, first >= 0x30 && first <= 0x39 else { offset = start; return nil }
@@ -201,7 +209,7 @@ package struct JSONScanner {
             guard let c = peek, c >= 0x30 && c <= 0x39 else { offset = start; return nil }
             while let c = peek, c >= 0x30 && c <= 0x39 { offset += 1 }
         }
-        return (String(decoding: bytes[start..<offset], as: UTF8.self), integral)
+        return integral
     }
 
     /// A JSON string literal, unescaped; `nil` (cursor unspecified) when invalid.

@@ -23,8 +23,9 @@ extension Index {
         return shard.attributes.attributes(at: position, fields: fields)
     }
 
-    /// Throws for a field name the index has no attribute of.
-    func checkFields(_ fields: [String]) throws(HashIdxError) {
+    /// Throws ``HashIdxError/invalidArgument(name:reason:)`` for a field name the index has no
+    /// attribute of (what a search with ``SearchOptions/fields`` would throw).
+    public func checkFields(_ fields: [String]) throws(HashIdxError) {
         for f in fields where searcher.attributeSchema[f] == nil {
             let known = searcher.attributeSchema.keys.sorted()
             throw .invalidArgument(name: "fields", reason: "the index has no attribute \"\(f)\"" +

@@ -12,6 +12,13 @@ extension Index {
     }
 
     /// The stored vector of row `row`, at its original length.
+    ///
+    /// It is *reconstructed*, not the bytes that were written: the index stores each vector
+    /// as its unit direction (at the index's ``VectorType``) and its norm, which is what the
+    /// cosine re-rank reads, and this multiplies them back. In a float32 index a component may
+    /// differ from the written one by an ulp or so (about 1e-7 relative); in a float16 index,
+    /// by float16 precision (about 1e-3 relative). Keep the exact originals elsewhere if you
+    /// need them bit for bit.
     public func vector(ofRow row: Int) throws(HashIdxError) -> [Float] {
         var unit = try searcher.unitVector(ofRow: row)
         let n = try searcher.norm(ofRow: row)

@@ -76,7 +76,7 @@ public final class IndexWriter {
     /// Attributes of the pending added items, one row each.
     private var addedAttributes = AttributeTable()
     /// Pending added item of each id (string-id indexes).
-    private var addedIndex: [String: Int] = [:]
+    private var addedIndex: [IDKey: Int] = [:]
     /// Pending added items removed again before the commit (deleted or replaced).
     private var addedRemoved = Set<Int>()
     /// Positions to delete, per shard index of `base`.
@@ -181,7 +181,7 @@ public final class IndexWriter {
 
     /// The live item with `id`, counting the pending changes.
     private func liveItem(_ id: String) throws(HashIdxError) -> LiveItem {
-        LiveItem(pending: addedIndex[id].flatMap { addedRemoved.contains($0) ? nil : $0 }, committed: try committedItem(id))
+        LiveItem(pending: addedIndex[IDKey(id)].flatMap { addedRemoved.contains($0) ? nil : $0 }, committed: try committedItem(id))
     }
 
     /// Marks `items` deleted in the pending changes.
@@ -273,7 +273,7 @@ public final class IndexWriter {
         added.append(contentsOf: rows)
         for i in 0..<n {
             let id = ids?[i] ?? String(base.rowCount + first + i)
-            addedIndex[id] = first + i
+            addedIndex[IDKey(id)] = first + i
             addedIDs.append(id)
         }
     }

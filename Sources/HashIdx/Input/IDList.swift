@@ -1,8 +1,11 @@
 /// Reads an ids file: one UTF-8 id per line, one line per row of the vectors file.
 ///
 /// A final newline is optional and a trailing carriage return (Windows line ends) is
-/// dropped. Empty ids, ids over ``maximumIDLength`` bytes, invalid UTF-8 and duplicates are
-/// errors naming the line.
+/// dropped. Empty ids, ids over ``maximumIDLength`` bytes, ids holding a control character
+/// (a line break, a tab, NUL, …), invalid UTF-8 and duplicates are errors naming the line.
+///
+/// Ids are compared as their UTF-8 bytes everywhere (``IDKey``): `"café"` in NFC and in
+/// NFD are two ids.
 public enum IDList {
     /// The ids in `path`, in file order.
     public static func read(path: String) throws(HashIdxError) -> [String] {
@@ -26,19 +29,38 @@ public enum IDList {
     /// The longest id, in UTF-8 bytes.
     public static let maximumIDLength = 4096
 
-    /// Checks that every id (id `i` on line `i + 1` of `path`) is non-empty, at most
-    /// ``maximumIDLength`` bytes and unique.
+    /// Why `id` cannot name an item, or `nil` when it can: an id is 1…``maximumIDLength``
+    /// bytes of UTF-8 without control characters (U+0000–U+001F, U+007F), so that it stays one
+    /// line in every text form (ids files, JSON lines, logs).
+    public static func check(_ id: String) -> String? {
+        guard !id.isEmpty else { return "empty id; every item needs a non-empty id" }
+        guard id.utf8.count <= maximumIDLength else {
+            return "id is \(id.utf8.count) bytes; ids may be at most \(maximumIDLength) bytes (keep long text elsewhere, keyed by the id)"
+        }
+        if let c = id.utf8.first(where: { $0 < 0x20 || $0 == 0x7F }) {
+            return "id holds the control character U+\(String(format4: c)); ids are one line of printable text"
+        }
+        return nil
+    }
+
+    /// Checks that every id (id `i` on line `i + 1` of `path`) is valid (``check(_:)``) and
+    /// unique, byte for byte.
     static func validate(_ ids: [String], path: String) throws(HashIdxError) {
-        var seen: [String: Int] = [:]
+        var seen: [IDKey: Int] = [:]
         seen.reserveCapacity(ids.count)
         for (i, id) in ids.enumerated() {
-            guard !id.isEmpty else { throw .invalidID(path: path, line: i + 1, reason: "empty id; every row needs a non-empty id") }
-            guard id.utf8.count <= maximumIDLength else {
-                throw .invalidID(path: path, line: i + 1, reason: "id is \(id.utf8.count) bytes; ids may be at most \(maximumIDLength) bytes (keep long text elsewhere, keyed by the id)")
-            }
-            if let first = seen.updateValue(i + 1, forKey: id) {
+            if let reason = check(id) { throw .invalidID(path: path, line: i + 1, reason: reason) }
+            if let first = seen.updateValue(i + 1, forKey: IDKey(id)) {
                 throw .duplicateID(path: path, id: id, firstLine: first, secondLine: i + 1)
             }
         }
+    }
+}
+
+private extension String {
+    /// `c` as four upper-case hex digits.
+    init(format4 c: UInt8) {
+        let hex = String(c, radix: 16, uppercase: true)
+        self = String(repeating: "0", count: 4 - hex.count) + hex
     }
 }

@@ -43,10 +43,10 @@ public struct RowPairs: Sendable, Equatable {
     /// line.
     public static func read(path: String, ids: [String]?, rows: Int) throws(HashIdxError) -> RowPairs {
         let file = try MappedFile(path: path)
-        var rowOf: [Substring: Int] = [:]
+        var rowOf: [IDKey: Int] = [:]
         if let ids {
             rowOf.reserveCapacity(ids.count)
-            for (i, id) in ids.enumerated() { rowOf[Substring(id)] = i }
+            for (i, id) in ids.enumerated() { rowOf[IDKey(id)] = i }
         }
         var first: [Int] = [], second: [Int] = [], similar: [Bool] = []
         try TextLines.forEach(in: file.bytes) { (line, bytes) throws(HashIdxError) in
@@ -60,7 +60,7 @@ public struct RowPairs: Sendable, Equatable {
             }
             func row(_ id: Substring) throws(HashIdxError) -> Int {
                 if ids != nil {
-                    guard let r = rowOf[id] else {
+                    guard let r = rowOf[IDKey(String(id))] else {
                         throw .malformedInput(path: path, reason: "line \(line): unknown id '\(id)' (not in the ids given to the build)")
                     }
                     return r

@@ -79,12 +79,28 @@ public enum HashIdxError: Error, Sendable, Equatable, CustomStringConvertible {
         case let .invalidAttributes(path, line, reason):
             return line > 0 ? "\(path): line \(line): \(reason)" : "\(path): \(reason)"
         case let .invalidFilter(expression, offset, reason):
-            let at = min(max(0, offset), expression.count)
-            return "filter: \(reason) at character \(at + 1):\n  \(expression)\n  \(String(repeating: " ", count: at))^"
+            let (text, column) = Self.excerpt(of: expression, around: offset)
+            return "filter: \(reason) at character \(min(max(0, offset), expression.count) + 1):\n  \(text)\n  \(String(repeating: " ", count: column))^"
         case let .unsupportedVersion(path, version, supported) where version < supported:
             return "\(path): index format version \(version) was written by an older hashidx; this one reads version \(supported): rebuild the index with `hashidx build`"
         case let .unsupportedVersion(path, version, supported):
             return "\(path): index format version \(version) is newer than this hashidx reads (version \(supported)); upgrade hashidx"
         }
+    }
+}
+
+extension HashIdxError {
+    /// At most `width` characters of `expression` around character `offset`, with `…` where
+    /// text was cut, and the column of `offset` in that excerpt: a message about a long filter
+    /// (up to ``Filter/maximumLength``) quotes the place, not the whole text.
+    package static func excerpt(of expression: String, around offset: Int, width: Int = 120) -> (text: String, column: Int) {
+        let chars = Array(expression)
+        let at = min(max(0, offset), chars.count)
+        guard chars.count > width else { return (expression, at) }
+        let start = max(0, min(at - width / 2, chars.count - width))
+        let end = min(chars.count, start + width)
+        let head = start > 0 ? "…" : ""
+        let tail = end < chars.count ? "…" : ""
+        return (head + String(chars[start..<end]) + tail, at - start + head.count)
     }
 }

@@ -32,7 +32,7 @@ extension Shard {
         }
         if lo < entries.upperBound {
             let p = Int(order.le(UInt32.self, at: 4 * lo))
-            if try self.id(at: p, cursor: &cursor) == id { return p }
+            if try self.id(at: p, cursor: &cursor).utf8.elementsEqual(key) { return p }   // bytes, not canonical equivalence
         }
         return nil
     }
@@ -48,7 +48,7 @@ struct ShardIDLookup: Sendable {
     /// Ids in id order between two fence entries.
     static let stride = 32
 
-    private let whole: [String: Int32]?
+    private let whole: [IDKey: Int32]?
     /// The UTF-8 bytes of the ids at id-order entries 0, stride, 2 × stride, …
     private let fence: [[UInt8]]
 
@@ -58,9 +58,9 @@ struct ShardIDLookup: Sendable {
         guard let order = shard.idOrder else { return nil }
         var cursor = BlockCursor()
         if shard.rows <= wholeLimit {
-            var map: [String: Int32] = [:]
+            var map: [IDKey: Int32] = [:]
             map.reserveCapacity(shard.rows)
-            for p in 0..<shard.rows { map[try shard.id(at: p, cursor: &cursor)] = Int32(p) }
+            for p in 0..<shard.rows { map[IDKey(try shard.id(at: p, cursor: &cursor))] = Int32(p) }
             whole = map
             fence = []
         } else {
@@ -76,7 +76,7 @@ struct ShardIDLookup: Sendable {
 
     /// The position of `id` in `shard` (the shard this was built from), or `nil`.
     func position(of id: String, in shard: Shard, cursor: inout BlockCursor) throws(HashIdxError) -> Int? {
-        if let whole { return whole[id].map(Int.init) }
+        if let whole { return whole[IDKey(id)].map(Int.init) }
         let key = Array(id.utf8)
         // The last fence entry ≤ key: the id, if present, is in that stride of id order.
         var lo = 0, hi = fence.count

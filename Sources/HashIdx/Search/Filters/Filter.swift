@@ -57,6 +57,14 @@ public struct Filter: Sendable, Hashable, CustomStringConvertible {
         case not(Node)
     }
 
+    /// The longest filter text ``init(_:)-(String)`` reads, in UTF-8 bytes (1 MiB): room for an
+    /// `in` list of tens of thousands of values.
+    public static let maximumLength = 1 << 20
+    /// The deepest nesting of `not` and parentheses ``init(_:)-(String)`` reads. A deeper text
+    /// is an error (``HashIdxError/invalidFilter(expression:offset:reason:)``), never a stack
+    /// overflow: filters come from outside.
+    public static let maximumDepth = 64
+
     /// The expression tree.
     public let node: Node
     /// The text form: the text it was parsed from, or the canonical rendering of ``node``.

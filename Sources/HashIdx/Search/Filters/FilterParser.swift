@@ -8,6 +8,10 @@
 ///     literal   := STRING | NUMBER | 'true' | 'false'
 ///
 /// Errors carry the offset (in characters) of the token where reading stopped.
+///
+/// Filters come from outside (a request, a command line), so reading one is bounded: at most
+/// ``Filter/maximumLength`` bytes of text and ``Filter/maximumDepth`` levels of `not` and
+/// parentheses (the recursion, and every later walk of the tree, stays far from the stack's end).
 struct FilterParser {
     /// The language's words (they cannot name an attribute).
     static let keywords = AttributeTable.reservedNames
@@ -26,9 +30,16 @@ struct FilterParser {
     private var at = 0
     private var leafOffsets: [Int] = []
     private var lexError: HashIdxError?
+    /// Levels of `not` and `(` open at the current token.
+    private var depth = 0
 
     init(_ text: String) {
         self.text = text
+        guard text.utf8.count <= Filter.maximumLength else {
+            lexError = .invalidFilter(expression: String(text.prefix(64)) + "…", offset: 0,
+                                      reason: "the filter is \(text.utf8.count) bytes; filters are limited to \(Filter.maximumLength) bytes")
+            return
+        }
         lex()
     }
 
@@ -55,8 +66,14 @@ struct FilterParser {
     }
 
     private mutating func unary() throws(HashIdxError) -> Filter.Node {
-        if take(.keyword("not")) { return .not(try unary()) }
-        if take(.symbol("(")) {
+        if current == .keyword("not") || current == .symbol("(") {
+            guard depth < Filter.maximumDepth else {
+                throw fail("the filter nests 'not' and parentheses deeper than \(Filter.maximumDepth) levels; write it flatter")
+            }
+            depth += 1
+            defer { depth -= 1 }
+            if take(.keyword("not")) { return .not(try unary()) }
+            _ = take(.symbol("("))
             let inner = try orExpression()
             guard take(.symbol(")")) else { throw fail("expected ')'") }
             return inner
