@@ -5,7 +5,9 @@
 #   3. the example package, built and run (scripts/examples.sh),
 #   4. the XCTest suite under ThreadSanitizer (build folder .build-thread),
 #   5. the XCTest suite under AddressSanitizer (build folder .build-address),
-#   6. the XCTest suite as built normally; its summary is the last line.
+#   6. the XCTest suite as built normally,
+#   7. the hostile-client suite and the schemathesis contract run against `hashidx serve` as
+#      a process (scripts/server-tests.sh; Tests/Hostile), with the binary step 6 built.
 # HASHIDX_TEST_QUICK=1 runs step 6 only (for a quick local check).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -28,3 +30,7 @@ if [ "${HASHIDX_TEST_QUICK:-0}" != 1 ]; then
 fi
 swift build --build-tests
 swift test --skip-build --disable-swift-testing
+if [ "${HASHIDX_TEST_QUICK:-0}" != 1 ]; then
+    echo "== hostile clients and the contract, against hashidx serve" >&2
+    bash scripts/server-tests.sh "$(swift build --show-bin-path)/hashidx"
+fi

@@ -244,7 +244,8 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
                 var buffer = raw.channel.allocator.buffer(capacity: body.utf8.count + 128)
                 buffer.writeString("HTTP/1.1 408 Request Timeout\r\nContent-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\nConnection: close\r\n\r\n")
                 buffer.writeString(body)
-                raw.writeAndFlush(NIOAny(buffer)).whenComplete { _ in raw.close(promise: nil) }
+                let channel = raw.channel
+                raw.writeAndFlush(NIOAny(buffer)).whenComplete { _ in channel.close(promise: nil) }
             } else {
                 raw.close(promise: nil)
             }
