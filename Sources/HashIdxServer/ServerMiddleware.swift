@@ -95,6 +95,8 @@ struct ServerMiddleware: RouterMiddleware {
         var headers: HTTPFields = [.contentType: "application/json"]
         if error.status == 401 { headers[.wwwAuthenticate] = "Bearer" }
         if error.status == 405 { headers[.allow] = Routes.methods(forPath: path).joined(separator: ", ") }
+        // The request's framing is broken: nothing after it on this connection can be read.
+        if error.code == "malformed_request" { headers[.connection] = "close" }
         return Response(status: .init(code: error.status), headers: headers, body: .init(byteBuffer: ByteBuffer(string: error.json)))
     }
 }

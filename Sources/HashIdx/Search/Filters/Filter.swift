@@ -82,6 +82,10 @@ public struct Filter: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// A filter from an expression tree built in Swift.
+    ///
+    /// The tree is taken as it is: a program that builds trees from its own users' input
+    /// should bound their depth as ``init(_:)-(String)`` does (``maximumDepth``), since
+    /// rendering, comparing and compiling a tree walk it recursively.
     public init(_ node: Node) {
         var offsets: [Int] = []
         var text = ""
