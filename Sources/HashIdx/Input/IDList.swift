@@ -4,7 +4,7 @@
 /// dropped. Empty ids, ids over ``maximumIDLength`` bytes, ids holding a control character
 /// (a line break, a tab, NUL, …), invalid UTF-8 and duplicates are errors naming the line.
 ///
-/// Ids are compared as their UTF-8 bytes everywhere (``IDKey``): `"café"` in NFC and in
+/// Ids are compared as their UTF-8 bytes everywhere: `"café"` in NFC and in
 /// NFD are two ids.
 public enum IDList {
     /// The ids in `path`, in file order.
