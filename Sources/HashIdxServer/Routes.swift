@@ -88,8 +88,9 @@ extension CatalogServer {
         }
         router.get("/v1/items/{id}") { request, context in
             let id = try itemID(context)
+            // `+` is a space in a form-encoded query; attribute names hold neither.
             let fields = request.uri.queryParameters.get("fields").map {
-                $0.split(separator: ",").map { String($0.filter { $0 != " " }) }.filter { !$0.isEmpty }
+                $0.split(separator: ",").map { String($0.filter { $0 != " " && $0 != "+" }) }.filter { !$0.isEmpty }
             }
             let vector: Bool
             switch request.uri.queryParameters.get("vector") {

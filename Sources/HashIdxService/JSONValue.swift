@@ -144,6 +144,13 @@ struct JSONFields {
 
     func name(_ key: String) -> String { context == "body" ? "\"\(key)\"" : "\(context).\(key)" }
 
+    /// Whether the object has `key` with the value null.
+    func isNull(_ key: String) -> Bool {
+        guard let v = members[key] else { return false }
+        if case .null = v.value { return true }
+        return false
+    }
+
     /// Whether the object has `key` with a value other than null.
     func has(_ key: String) -> Bool {
         guard let v = members[key] else { return false }
@@ -188,6 +195,9 @@ struct JSONFields {
         guard i <= limit.value else { throw limit.exceeded(by: String(i), field: name(key)) }
         return i
     }
+
+    /// The smallest magnitude that rounds to infinity as a 32-bit float: 2^128 − 2^103.
+    static let float32Overflow = 0x1p128 - 0x1p103
 
     /// Long number texts cut for a message.
     private static func clipped(_ text: String) -> String {
@@ -235,7 +245,10 @@ struct JSONFields {
             let start = p.offset
             _ = p.skipNumber()
             let text = String(decoding: body[start..<p.offset], as: UTF8.self)
-            guard let x = Float(text), x.isFinite else {
+            // Finite as a 32-bit float: below 2^128 − 2^103, judged on the number's double
+            // value as JSON Schema validators judge it (a decimal within a hair of that bound
+            // is refused rather than rounded down).
+            guard let x = Float(text), x.isFinite, let d = Double(text), d.magnitude < Self.float32Overflow else {
                 throw ServiceError(status: 400, code: "non_finite_value",
                                    message: "\(name(key))[\(i)] = \(Self.clipped(text)) is beyond the range of a 32-bit float")
             }

@@ -127,6 +127,10 @@ public enum RequestDecoder {
                                dimension: Int?, defaults: Shared = Shared()) throws(ServiceError) -> SearchRequest {
         var f = try JSONFields(node, body: body, context: context)
         let where_ = context == "body" ? "the body" : context
+        // The query is not optional: null is not a vector or an id.
+        for key in ["vector", "id"] where f.isNull(key) {
+            throw .invalidRequest("\(f.name(key)) must be \(key == "id" ? "an item's id" : "a list of numbers"), got null")
+        }
         let hasVector = f.has("vector"), hasID = f.has("id")
         switch (hasVector, hasID) {
         case (false, false): throw .invalidRequest("\(where_) needs \"vector\" (a list of numbers) or \"id\" (an item's id)")

@@ -20,8 +20,20 @@ public struct ServiceError: Error, Sendable, Equatable, CustomStringConvertible 
     public init(status: Int, code: String, message: String, offset: Int? = nil) {
         self.status = status
         self.code = code
-        self.message = message
+        self.message = Self.clipped(message)
         self.offset = offset
+    }
+
+    /// The longest message, in characters: a message quotes what the client sent (an id, a
+    /// field name, a filter), and an error answer must not grow with the request.
+    public static let maximumMessageLength = 1000
+
+    /// `message`, cut to ``maximumMessageLength`` characters with `…` where it was cut (in its
+    /// middle, so that the start and the end, which say what to do, stay).
+    static func clipped(_ message: String) -> String {
+        guard message.count > maximumMessageLength else { return message }
+        let keep = maximumMessageLength / 2 - 1
+        return String(message.prefix(keep)) + " … " + String(message.suffix(keep))
     }
 
     public var description: String { "\(status) \(code): \(message)" }
@@ -36,7 +48,7 @@ public struct ServiceError: Error, Sendable, Equatable, CustomStringConvertible 
     /// The error with `place` before its message (`queries[3]: …`).
     public func `in`(_ place: String) -> ServiceError {
         var e = self
-        e.message = place + ": " + message
+        e.message = Self.clipped(place + ": " + message)
         return e
     }
 

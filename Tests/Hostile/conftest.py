@@ -18,6 +18,13 @@ def pytest_configure(config):
         raise pytest.UsageError(f"no hashidx binary at {support.binary()} (set HASHIDX_BIN or build first)")
 
 
+def pytest_terminal_summary(terminalreporter):
+    if support.NOTES:
+        terminalreporter.section("hostile-client measurements")
+        for line in support.NOTES:
+            terminalreporter.write_line(line)
+
+
 @pytest.fixture
 def index(tmp_path: Path) -> Path:
     """A fresh index of 2,000 × 16 clustered rows, ids sku-0…, four attributes (one per test)."""

@@ -29,10 +29,28 @@ CATEGORIES = ["c0", "c1", "c2", "c3", "c4"]
 TAGS = ["a", "b", "c", "d"]
 
 
+NOTES: list[str] = []
+
+
+def note(text: str) -> None:
+    """A measurement worth seeing when the tests pass (printed in the summary at the end)."""
+    print(text)
+    NOTES.append(text)
+
+
 def binary() -> str:
     """The `hashidx` under test: $HASHIDX_BIN, else .build/debug/hashidx."""
     path = os.environ.get("HASHIDX_BIN") or str(REPO / ".build" / "debug" / "hashidx")
     return str(Path(path).resolve())
+
+
+def time_factor() -> float:
+    """How much longer than a release build CPU-bound work may take: $HASHIDX_TIME_FACTOR, else
+    6 for a binary under a `debug` folder (an unoptimised build), else 1. Timeouts the server
+    enforces (header, body, idle) are never scaled."""
+    if os.environ.get("HASHIDX_TIME_FACTOR"):
+        return float(os.environ["HASHIDX_TIME_FACTOR"])
+    return 6.0 if "/debug/" in binary() else 1.0
 
 
 # MARK: Data

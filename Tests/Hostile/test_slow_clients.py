@@ -19,7 +19,7 @@ def expect_timeout_close(sock: socket.socket, limit: float, what: str, allow_408
     """Waits for the server to close `sock` within `limit` seconds; what it sent before must be
     nothing or a 408 `request_timeout` JSON error. Returns the seconds it took."""
     data, closed, took = read_until_closed(sock, limit + 5)
-    print(f"{what}: closed after {took:.2f} s, {len(data)} bytes")
+    support.note(f"{what}: closed after {took:.2f} s, {'408 first' if data.startswith(b'HTTP/1.1 408') else f'{len(data)} bytes first'}")
     assert closed, f"{what}: still open after {took:.1f} s"
     assert took <= limit, f"{what}: closed after {took:.1f} s, limit {limit} s"
     if data:
@@ -69,7 +69,8 @@ def test_headers_a_byte_a_second(serve):
             break
     data, closed, _ = read_until_closed(s, max(0.5, HEADER + SLACK + 2 - (time.monotonic() - start)))
     took = time.monotonic() - start
-    print(f"closed={closed} {took:.2f} s after the first byte: {data[:120]!r}")
+    support.note(f"headers at a byte a second: closed={closed} {took:.2f} s after the first byte, "
+                 f"{'408 first' if data.startswith(b'HTTP/1.1 408') else repr(data[:60])}")
     assert closed and took <= HEADER + SLACK, f"closed={closed} after {took:.1f} s"
     if data:
         resp, _ = support.parse_response(data)
@@ -85,7 +86,7 @@ def test_body_shorter_than_its_length(serve):
               + b'{"id": "sku-1", "k"')
     start = time.monotonic()
     data, closed, took = read_until_closed(s, BODY + SLACK + 5)
-    print(f"closed={closed} after {took:.2f} s: {data[:200]!r}")
+    support.note(f"body 20 of 100 bytes: closed={closed} after {took:.2f} s, {data[:40]!r}")
     resp, _ = support.parse_response(data)
     assert resp is not None, f"no answer: {data!r}"
     assert resp.status == 408 and resp.json["error"]["code"] == "request_timeout", data
@@ -105,7 +106,7 @@ def test_slowloris(serve):
     # A normal search on a fresh connection while all of them are open.
     t = time.monotonic()
     a = server.request("POST", "/v1/search", {"id": "sku-3", "k": 5}, timeout=10)
-    print(f"search with 100 slow connections open: {a.status} in {time.monotonic() - t:.3f} s")
+    support.note(f"search with 100 slow connections open: {a.status} in {time.monotonic() - t:.3f} s")
     assert a.status == 200, a
     assert len(a.json["results"]) == 5
     # Keep dribbling a byte now and then; all must be closed by the header timeout.
@@ -133,7 +134,7 @@ def test_slowloris(serve):
                 # a 408 may precede the close
                 assert chunk.startswith(b"HTTP/1.1 408"), chunk[:200]
     took = time.monotonic() - start
-    print(f"slow connections still open after {took:.2f} s: {len(open_)}")
+    support.note(f"slowloris: {100 - len(open_)} of 100 closed within {took:.2f} s")
     for s in socks:
         s.close()
     assert not open_, f"{len(open_)} of 100 slow connections still open {took:.1f} s after they started"
@@ -161,7 +162,7 @@ def test_connection_limit_waits_for_a_free_slot(serve):
     socks.pop().close()
     t = time.monotonic()
     resp = read_response(ninth, 5)
-    print(f"9th connection answered {time.monotonic() - t:.2f} s after one of the 8 closed")
+    support.note(f"9th connection answered {time.monotonic() - t:.2f} s after one of the 8 closed")
     assert resp is not None and resp.status == 200, resp
     assert json.loads(resp.body)["status"] == "ready"
     for s in socks + [ninth]:
@@ -175,7 +176,7 @@ def test_connection_limit_frees_slots_at_the_idle_timeout(serve):
     t = time.monotonic()
     ninth.sendall(support.raw_request("GET", "/readyz", close=False))
     resp = read_response(ninth, IDLE + SLACK + 2)
-    print(f"9th connection answered after {time.monotonic() - t:.2f} s")
+    support.note(f"9th connection answered after {time.monotonic() - t:.2f} s")
     assert resp is not None and resp.status == 200, resp
     for s in socks + [ninth]:
         s.close()

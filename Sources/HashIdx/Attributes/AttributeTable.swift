@@ -124,6 +124,9 @@ public struct AttributeTable: Sendable, Equatable {
         guard !reservedNames.contains(key.lowercased()) else {
             throw bad("\"\(key)\" is a filter keyword and cannot name an attribute")
         }
+        guard key != AttributesFile.idKey else {
+            throw bad("\"\(key)\" names the item in attribute files (keyed by id) and cannot name an attribute")
+        }
         switch value {
         case let .integer(i):
             guard abs(i) <= AttributeValue.integerLimit else { throw bad("\"\(key)\": \(i) is beyond ±2^53; store it as a string") }

@@ -15,10 +15,11 @@ extension Index {
     ///
     /// It is *reconstructed*, not the bytes that were written: the index stores each vector
     /// as its unit direction (at the index's ``VectorType``) and its norm, which is what the
-    /// cosine re-rank reads, and this multiplies them back. In a float32 index a component may
-    /// differ from the written one by an ulp or so (about 1e-7 relative); in a float16 index,
-    /// by float16 precision (about 1e-3 relative). Keep the exact originals elsewhere if you
-    /// need them bit for bit.
+    /// cosine re-rank reads, and this multiplies them back. So the error is relative to the
+    /// vector's length: in a float32 index a component may differ from the written one by
+    /// about 1e-7 × the norm (an ulp or two for components near the largest; a component a
+    /// billion times smaller than the norm may come back as 0); in a float16 index, by about
+    /// 1e-3 × the norm. Keep the exact originals elsewhere if you need them bit for bit.
     public func vector(ofRow row: Int) throws(HashIdxError) -> [Float] {
         var unit = try searcher.unitVector(ofRow: row)
         let n = try searcher.norm(ofRow: row)

@@ -50,7 +50,7 @@ extension Index {
                 do throws(HashIdxError) {
                     try q.withUnsafeMutableBufferPointer { (b) throws(HashIdxError) in
                         queries.copyRow(i, into: b)
-                        _ = try Vectors.normalize(b, source: queries.name, row: i)
+                        _ = try Vectors.normalize(b, source: queries.name, row: i, storingNorm: false)
                     }
                     let r = try searcher.search(unit: q, options: options, filter: filter)
                     results.withLock { $0[i] = r }
@@ -97,7 +97,7 @@ extension Index {
             throw .dimensionMismatch(expected: dimension, actual: query.count, source: "query")
         }
         var q = query
-        try q.withUnsafeMutableBufferPointer { (b) throws(HashIdxError) in _ = try Vectors.normalize(b, source: "query", row: 0) }
+        try q.withUnsafeMutableBufferPointer { (b) throws(HashIdxError) in _ = try Vectors.normalize(b, source: "query", row: 0, storingNorm: false) }
         return q
     }
 }

@@ -24,7 +24,14 @@ enum Vectors {
 
     /// Scales `v` to unit length in place and returns its original norm, or throws when
     /// it holds NaN, an infinity or only zeros. `source` and `row` name it in the error.
-    static func normalize(_ v: UnsafeMutableBufferPointer<Float>, source: String, row: Int) throws(HashIdxError) -> Float {
+    ///
+    /// With `storingNorm` (a row of the index, whose norm is stored as a 32-bit float), a
+    /// vector whose length is beyond a 32-bit float (components near ±3.4e38) or below its
+    /// smallest value is refused too; a query's length does not matter to its cosines, so a
+    /// query of any finite, non-zero components is scaled (in double precision) and searched.
+    static func normalize(_ v: UnsafeMutableBufferPointer<Float>, source: String, row: Int,
+                          storingNorm: Bool = true) throws(HashIdxError) -> Float {
+        // In double precision, squares of 32-bit floats neither overflow nor vanish.
         var sum: Double = 0
         for x in v {
             guard x.isFinite else { throw .nonFiniteValue(source: source, row: row) }
@@ -32,8 +39,11 @@ enum Vectors {
         }
         guard sum > 0 else { throw .zeroVector(source: source, row: row) }
         let norm = sum.squareRoot()
-        guard norm.isFinite, Float(norm).isFinite, Float(norm) > 0 else {
-            throw .nonFiniteValue(source: source, row: row)
+        if storingNorm {
+            guard Float(norm).isFinite, Float(norm) > 0 else {
+                throw .invalidArgument(name: "\(source) row \(row)",
+                                       reason: "its length \(norm) is beyond the range of a 32-bit float, in which the index stores it; scale the vector")
+            }
         }
         let inv = 1 / norm
         for i in v.indices { v[i] = Float(Double(v[i]) * inv) }
