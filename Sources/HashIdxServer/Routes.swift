@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import HashIdx
 import HashIdxService
 import Hummingbird
@@ -143,8 +146,29 @@ extension CatalogServer {
     /// `decoder(body)`, on the search pool when the body is large.
     func decode<T: Sendable>(_ body: [UInt8], _ decoder: @escaping @Sendable ([UInt8]) throws(ServiceError) -> T) async throws -> T {
         if body.count <= Self.inlineDecodeBytes { return try decoder(body) }
+        defer { if body.count >= Self.trimAfterBytes { Self.releaseFreedMemory() } }
         return try await searchPool.runIfActive { try decoder(body) }
     }
+
+    /// After a request that moved this many bytes, freed memory is handed back to the system.
+    static let trimAfterBytes = 8 << 20
+
+    /// Hands the heap's free pages back to the system (glibc keeps them otherwise, and a
+    /// server's resident memory would stay at its largest request's for good).
+    static func releaseFreedMemory() {
+        #if canImport(Glibc)
+        if let trim = mallocTrim { _ = trim(0) }
+        #endif
+    }
+
+    #if canImport(Glibc)
+    /// glibc's `malloc_trim`, looked up at run time (Swift's Glibc module does not import
+    /// `malloc.h`; another C library simply has none).
+    private static let mallocTrim: (@convention(c) (Int) -> Int32)? = {
+        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "malloc_trim") else { return nil }
+        return unsafeBitCast(symbol, to: (@convention(c) (Int) -> Int32).self)
+    }()
+    #endif
 
     private func tooLarge(_ limit: Int) -> ServiceError {
         ServiceError(status: 413, code: "payload_too_large",
@@ -213,6 +237,7 @@ extension CatalogServer {
             }
             try await writer.write(ByteBuffer(string: tail))
             try await writer.finish(nil)
+            if total >= Self.trimAfterBytes { Self.releaseFreedMemory() }
         })
     }
 

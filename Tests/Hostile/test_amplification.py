@@ -71,7 +71,9 @@ def test_batch_and_write_counts(serve):
 
 def test_large_answer_streams_in_bounded_memory(serve):
     server = serve("--max-batch-results", "1000000", "--max-answer-bytes", str(512 << 20))
-    queries = [{"id": f"sku-{i}"} for i in range(500)]
+    # 200 × k 1000 with every attribute: about 25 MB, far past the 1 MiB built whole (kept
+    # at that size so that a debug build answers in seconds).
+    queries = [{"id": f"sku-{i}"} for i in range(200)]
     body = {"queries": queries, "k": 1000, "candidates": 1000, "fields": ["*"]}
     server.request("POST", "/v1/search/batch", {"queries": queries[:5], "k": 10})  # warm up
     time.sleep(0.5)
@@ -87,7 +89,7 @@ def test_large_answer_streams_in_bounded_memory(serve):
     support.note(f"answer {len(a.body) / 1e6:.1f} MB in {took:.1f} s; RSS before {mb(before):.0f} MB, "
           f"peak {mb(sampler.peak_kb):.0f} MB (+{mb(sampler.peak_kb - before):.0f}), after {mb(after):.0f} MB "
           f"(+{mb(after - before):.0f}); transfer-encoding {a.headers.get('transfer-encoding')}")
-    assert len(answer["responses"]) == 500
+    assert len(answer["responses"]) == 200
     assert all(len(r["results"]) == 1000 for r in answer["responses"])
     assert all("attributes" in r for r in answer["responses"][0]["results"])
     assert sampler.peak_kb - before < 200 * 1024, f"peak RSS +{mb(sampler.peak_kb - before):.0f} MB"
@@ -107,9 +109,9 @@ def test_answer_bytes_bound(serve):
 
 def test_huge_vector_is_refused_quickly(serve):
     server = serve()
-    n = 60_000_000 // 4
+    n = 24_000_000 // 4
     body = b'{"vector": [' + b"0.1," * (n - 1) + b"0.1]}"
-    assert len(body) > 59_000_000
+    assert len(body) > 23_000_000
     time.sleep(0.3)
     before = server.rss_kb()
     latencies: list[float] = []
@@ -137,13 +139,14 @@ def test_huge_vector_is_refused_quickly(serve):
         thread.join()
     assert "error" not in result, result
     a = result["answer"]
-    support.note(f"60 MB vector: {a.status} in {result['seconds']:.2f} s; /healthz {len(latencies)} times, "
+    support.note(f"{len(body) / 1e6:.0f} MB vector: {a.status} in {result['seconds']:.2f} s; /healthz {len(latencies)} times, "
           f"slowest {max(latencies) * 1000:.0f} ms; RSS before {mb(before):.0f} MB, peak {mb(sampler.peak_kb):.0f} MB "
           f"(+{mb(sampler.peak_kb - before):.0f})")
     assert_error(a, 400, "dimension_mismatch")
     assert result["seconds"] < 5 * support.time_factor(), f"{result['seconds']:.1f} s (time factor {support.time_factor()})"
     assert max(latencies) < 0.5, f"/healthz took {max(latencies):.2f} s while the vector was decoded"
-    assert sampler.peak_kb - before < 400 * 1024, f"peak RSS +{mb(sampler.peak_kb - before):.0f} MB"
+    # A vector costs its body and 4 bytes a value, not a node per number (1.5 GB for 66 MB before).
+    assert (sampler.peak_kb - before) * 1024 < 6 * len(body), f"peak RSS +{mb(sampler.peak_kb - before):.0f} MB"
 
 
 def test_error_messages_do_not_echo_megabytes(serve):
