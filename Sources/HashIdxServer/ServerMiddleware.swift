@@ -1,3 +1,4 @@
+import Foundation
 import HashIdxService
 import Hummingbird
 import NIOCore
@@ -53,16 +54,10 @@ struct ServerMiddleware: RouterMiddleware {
 
     /// The token of an `Authorization: Bearer <token>` header (the scheme in any case, RFC 9110
     /// § 11.1), or `nil` for another scheme.
-    static func bearerCredentials(_ header: String) -> Substring? {
-        let text = header.drop { $0 == " " || $0 == "\t" }
-        guard let space = text.firstIndex(where: { $0 == " " || $0 == "\t" }),
-              text[..<space].lowercased() == "bearer" else { return nil }
-        let credentials = text[space...].drop { $0 == " " || $0 == "\t" }
-        var end = credentials.endIndex
-        while end > credentials.startIndex, [" ", "\t"].contains(credentials[credentials.index(before: end)]) {
-            end = credentials.index(before: end)
-        }
-        let token = credentials[..<end]
+    static func bearerCredentials(_ header: String) -> String? {
+        let text = header.trimmingCharacters(in: .whitespaces)
+        guard let space = text.firstIndex(where: \.isWhitespace), text[..<space].lowercased() == "bearer" else { return nil }
+        let token = text[space...].trimmingCharacters(in: .whitespaces)
         return token.isEmpty ? nil : token
     }
 

@@ -129,16 +129,15 @@ public final class CatalogService: Sendable {
     /// attribute). ``ResponseEncoder/results(_:from:)`` reads the attributes row by row while
     /// it writes the answer, so a large answer is never held twice.
     public func answer(_ request: SearchRequest, on index: Index) throws(ServiceError) -> SearchAnswer {
-        var lean = request
-        lean.fields = nil
-        let results = try search(lean, on: index)
+        let fields: [String]? = request.fields == ["*"] ? index.attributeSchema.keys.sorted() : request.fields
         do throws(HashIdxError) {
-            let fields: [String]? = request.fields == ["*"] ? index.attributeSchema.keys.sorted() : request.fields
             if let fields { try index.checkFields(fields) }
-            return SearchAnswer(results: results, fields: fields)
         } catch {
             throw ServiceError(error)
         }
+        var lean = request
+        lean.fields = nil
+        return SearchAnswer(results: try search(lean, on: index), fields: fields)
     }
 
     /// ``answer(_:on:)`` for each request, in order; an error names its query
