@@ -13,6 +13,7 @@ import random
 import re
 import select
 import signal
+import sys
 import socket
 import struct
 import subprocess
@@ -115,6 +116,15 @@ def query_vector(i: int = 1) -> list[float]:
 
 
 @dataclass
+def _die_with_parent() -> None:
+    """In the server's process before exec: on Linux, it gets SIGKILL when pytest dies, so that a
+    killed or interrupted run leaves no server behind (fixtures stop them otherwise)."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+        PR_SET_PDEATHSIG = 1
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
 class Server:
     """`hashidx serve INDEX --port 0 --threads 2 ARGS…` on 127.0.0.1, until `stop()`."""
 
@@ -137,7 +147,7 @@ class Server:
         self._out = open(self.stdout_path, "wb")
         self._err = open(self.stderr_path, "wb")
         self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=self._out, stderr=self._err,
-                                     start_new_session=True)
+                                     start_new_session=True, preexec_fn=_die_with_parent)
         self.port = self._wait_for_port(30)
         self.host = "127.0.0.1"
         self.url = f"http://127.0.0.1:{self.port}"
