@@ -115,7 +115,6 @@ def query_vector(i: int = 1) -> list[float]:
 # MARK: The server
 
 
-@dataclass
 def _die_with_parent() -> None:
     """In the server's process before exec: on Linux, it gets SIGKILL when pytest dies, so that a
     killed or interrupted run leaves no server behind (fixtures stop them otherwise)."""
@@ -125,6 +124,7 @@ def _die_with_parent() -> None:
         ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
+@dataclass
 class Server:
     """`hashidx serve INDEX --port 0 --threads 2 ARGS…` on 127.0.0.1, until `stop()`."""
 
