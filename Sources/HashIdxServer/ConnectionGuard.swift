@@ -95,8 +95,9 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
     private var headStarted: NIODeadline?
     /// When the headers of the request whose body is being read were complete.
     private var bodyStarted: NIODeadline?
-    /// Requests read whole whose answer has not ended.
-    private var answering = 0
+    /// Requests whose headers arrived and whose answer has not ended (an answer may end before
+    /// its request's body does: a 401 or 413 is sent without reading the body).
+    private var open = 0
     /// Whether an answer began for the request being read (then a timeout only closes).
     private var answerStarted = false
     /// The last sign of life: a read, or the end of an answer.
@@ -149,11 +150,11 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
             headStarted = nil
             bodyStarted = .now()
             answerStarted = false
+            open += 1
         case .body:
             break
         case .end:
             bodyStarted = nil
-            answering += 1
         }
         arm(context.eventLoop)
         context.fireChannelRead(data)
@@ -188,9 +189,9 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
         case .body:
             break
         case .end:
-            answering = max(0, answering - 1)
+            open = max(0, open - 1)
             lastActivity = .now()
-            if answering == 0 { stalledSince = nil }
+            if open == 0 { stalledSince = nil }
             arm(context.eventLoop)
         }
         context.write(data, promise: promise)
@@ -206,7 +207,7 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
     private var deadline: (at: NIODeadline, phase: Phase)? {
         if let bodyStarted { return (bodyStarted + Self.amount(limits.bodySeconds), .body) }
         if let headStarted { return (headStarted + Self.amount(limits.headerSeconds), .head) }
-        if answering > 0 {
+        if open > 0 {
             guard let stalledSince else { return nil }
             return (stalledSince + Self.amount(limits.idleSeconds), .stalled)
         }
@@ -234,8 +235,9 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
         case .idle, .stalled:
             raw.close(promise: nil)
         case .head, .body:
-            // Answer 408 unless an answer (to this request or an earlier one) is under way.
-            if !answerStarted || next.phase == .head, answering == 0 {
+            // Answer 408 unless an answer (to this request or an earlier one) is under way: for
+            // headers, no request may be open; for a body, only its own, not yet answered.
+            if next.phase == .head ? open == 0 : (open == 1 && !answerStarted) {
                 let what = next.phase == .head
                     ? "the request's headers did not arrive within \(Self.seconds(limits.headerSeconds)) (--header-timeout)"
                     : "the request's body did not arrive within \(Self.seconds(limits.bodySeconds)) of its headers (--body-timeout)"

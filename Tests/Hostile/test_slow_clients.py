@@ -45,6 +45,33 @@ def test_idle_connection_is_closed(serve):
     s.close()
 
 
+def test_answered_before_its_body_the_connection_still_times_out(serve):
+    """A request answered before its body is read (401: no token) must not leave the connection
+    without deadlines: the body still has --body-timeout, and once it is in, the idle timeout
+    applies again."""
+    server = serve(*TIMEOUTS, token="the-token")
+    # The body never finishes: closed at the body timeout, after the 401 (no 408 on top).
+    s = server.connect()
+    s.sendall(b"POST /v1/search HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{\"id\": ")
+    resp = read_response(s, 5)
+    assert resp is not None and resp.status == 401, resp
+    data, closed, took = read_until_closed(s, BODY + SLACK + 5)
+    support.note(f"401 before its body, body never finished: closed={closed} after {took:.2f} s more")
+    assert closed and took <= BODY + SLACK, f"closed={closed} after {took:.1f} s"
+    assert not data.startswith(b"HTTP/1.1 408"), "no second answer to an answered request"
+    s.close()
+    # The body finishes late but in time, then nothing: closed at the idle timeout.
+    s = server.connect()
+    s.sendall(b"POST /v1/search HTTP/1.1\r\nHost: x\r\nContent-Length: 15\r\n\r\n{\"id\": ")
+    resp = read_response(s, 5)
+    assert resp is not None and resp.status == 401, resp
+    time.sleep(0.5)
+    s.sendall(b'"sku-1"}')
+    expect_timeout_close(s, IDLE + SLACK, "401 before its body, then idle", allow_408=False)
+    s.close()
+    assert server.healthy()
+
+
 def test_half_sent_headers(serve):
     server = serve(*TIMEOUTS)
     s = server.connect()
