@@ -9,9 +9,6 @@ import HashIdx
 /// value is converted), and lists are checked against the limits before they are built into
 /// requests. Filters and ids are checked later, against the index.
 public enum RequestDecoder {
-    /// The default largest `k` (``RequestLimits/maxK``).
-    public static let maxK = RequestLimits().maxK
-
     /// The body of `POST /v1/search`.
     public static func search(_ body: ArraySlice<UInt8>, limits: RequestLimits = RequestLimits(),
                               dimension: Int? = nil) throws(ServiceError) -> SearchRequest {
