@@ -1,27 +1,30 @@
 // swift-tools-version: 6.1
+// hashidx: the HashIdx library, the catalog-as-a-service layer (HashIdxService) and the
+// `hashidx` command-line tool. A package that depends on the HashIdx product compiles
+// HashIdx and its C targets only, and links two system libraries (liblz4, OpenBLAS).
+//
+// The HTTP server (`hashidx serve`: Hummingbird on SwiftNIO) is a package of its own in
+// Server/, so that nobody else resolves or compiles the server stack; `hashidx serve` runs
+// the `hashidx-serve` program that package builds (docs/SERVER.md).
 import PackageDescription
 
 let package = Package(
     name: "hashidx",
+    // Linux (x86-64, arm64) is where hashidx is built and tested. On Apple platforms the
+    // library needs the Synchronization module (Mutex): macOS 15 at least.
+    platforms: [.macOS(.v15)],
     products: [
         .library(name: "HashIdx", targets: ["HashIdx"]),
         .library(name: "HashIdxService", targets: ["HashIdxService"]),
-        .library(name: "HashIdxServer", targets: ["HashIdxServer"]),
         .executable(name: "hashidx", targets: ["hashidx"]),
+        // What hashidx's own test targets (here and in Server/) share; not API, no promise
+        // of stability.
+        .library(name: "HashIdxTestSupport", targets: ["HashIdxTestSupport"]),
     ],
     dependencies: [
+        // The command line only (SwiftPM resolves it for dependents too, compiles it for the
+        // `hashidx` product alone).
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
-        // The HTTP server (hashidx serve): Hummingbird 2 on SwiftNIO, started and stopped by
-        // swift-service-lifecycle, metrics through swift-metrics in Prometheus's text format.
-        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
-        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
-        .package(url: "https://github.com/apple/swift-nio-extras", from: "1.35.2"),
-        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
-        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
-        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
-        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
-        // `swift package generate-documentation` (scripts/docs.sh).
-        .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
     ],
     targets: [
         // liblz4 from the system (Debian: liblz4-dev).
@@ -47,46 +50,36 @@ let package = Package(
         // The catalog as a service, without HTTP: request decoding and validation, the
         // snapshot searches read, the group-committing writer, new generations picked up.
         .target(name: "HashIdxService", dependencies: ["HashIdx"]),
-        // `hashidx serve`: the HTTP/JSON API over HashIdxService (routes, authentication,
-        // metrics, graceful shutdown).
-        .target(
-            name: "HashIdxServer",
-            dependencies: [
-                "HashIdxService",
-                .product(name: "Hummingbird", package: "hummingbird"),
-                .product(name: "HummingbirdCore", package: "hummingbird"),
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOHTTP1", package: "swift-nio"),
-                .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
-                .product(name: "NIOHTTPTypesHTTP1", package: "swift-nio-extras"),
-                .product(name: "NIOPosix", package: "swift-nio"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-                .product(name: "Metrics", package: "swift-metrics"),
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "Prometheus", package: "swift-prometheus"),
-            ]
-        ),
+        // `hashidx build/query/add/…`; `hashidx serve` hands over to hashidx-serve (Server/).
         .executableTarget(
             name: "hashidx",
             dependencies: [
                 "HashIdx",
-                "HashIdxServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+
+        // Tests, by what they exercise. scripts/test.sh runs the library's and the service's
+        // suites under ThreadSanitizer and AddressSanitizer, and the command-line suite
+        // (processes: the CLI, SIGKILL during builds and commits) once.
+        .target(
+            name: "HashIdxTestSupport",
+            dependencies: ["HashIdx"],
+            path: "Tests/HashIdxTestSupport"
+        ),
         .testTarget(
             name: "HashIdxTests",
-            dependencies: ["HashIdx", "CHashIdxKernels"],
+            dependencies: ["HashIdx", "CHashIdxKernels", "HashIdxTestSupport"],
             exclude: ["Fixtures"]
         ),
         .testTarget(
-            name: "HashIdxServerTests",
-            dependencies: [
-                "HashIdxServer",
-                "HashIdxService",
-                "HashIdx",
-                .product(name: "HummingbirdTesting", package: "hummingbird"),
-            ]
+            name: "HashIdxServiceTests",
+            dependencies: ["HashIdxService", "HashIdx", "HashIdxTestSupport"]
+        ),
+        .testTarget(
+            name: "HashIdxCommandLineTests",
+            // The executable these tests run, built with them.
+            dependencies: ["hashidx", "HashIdx", "HashIdxTestSupport"]
         ),
     ]
 )

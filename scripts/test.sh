@@ -1,46 +1,97 @@
 #!/usr/bin/env bash
-# Runs the whole test suite (installs liblz4-dev and libopenblas-dev first when missing):
-#   1. every fuzz target for a short run (scripts/fuzz.sh --runs 3000; Fuzz/README.md),
-#   2. the DocC documentation, every warning an error (scripts/docs.sh),
-#   3. the example package, built and run (scripts/examples.sh),
-#   4. the XCTest suite under ThreadSanitizer (build folder .build-thread), without the suites
-#      that mostly run processes and the all-bytes corruption suite,
-#   5. the XCTest suite under AddressSanitizer (build folder .build-address), without the
-#      suites that mostly run processes,
-#   6. the XCTest suite as built normally,
-#   7. the hostile-client suite and the schemathesis contract run against `hashidx serve` as
-#      a process (scripts/server-tests.sh; Tests/Hostile), with the binary step 6 built.
-# HASHIDX_TEST_QUICK=1 runs step 6 only (for a quick local check).
+# Runs the whole test suite (installs liblz4-dev, libopenblas-dev and pkg-config first when
+# missing), in two lanes at once so that both cores stay busy (a build takes both, a test
+# run mostly one):
+#
+#   lane 1  the library's and the service's fast suites under ThreadSanitizer (.build-thread);
+#           the Server package (.build under Server/): its XCTest suite, then the
+#           hostile-client suite and the schemathesis contract run against `hashidx serve`
+#           as a process (scripts/server-tests.sh; Server/Tests/Hostile);
+#   lane 2  every suite of the root package under AddressSanitizer (.build-address): the
+#           library's and the service's, the slow ones (all-bytes corruption) and the
+#           command-line suite (processes: the CLI, SIGKILL during builds and commits), once;
+#           every fuzz target for a short run (scripts/fuzz.sh --runs 3000); the example
+#           package built and run, and checked to resolve and compile nothing HashIdx does
+#           not need (scripts/examples.sh); the DocC documentation from the symbol graphs the
+#           example's build emitted, every warning an error (scripts/docs.sh).
+#
+# Each stage writes its log to .build-test-logs/STAGE.log; a failing stage's log is printed.
+# At the end: the time of every stage and of the whole run.
+# HASHIDX_TEST_QUICK=1 runs the root package's suites plainly, and nothing else.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/ensure-deps.sh
-if [ "${HASHIDX_TEST_QUICK:-0}" != 1 ]; then
-    bash scripts/fuzz.sh --runs 3000
-    bash scripts/docs.sh
-    bash scripts/examples.sh
-    # LeakSanitizer is off for the XCTest run: XCTest on Linux keeps every test case
-    # object, its teardown blocks and Foundation's Process/Bundle state until exit, which
-    # LSan reports as leaks that are not hashidx's. Leaks in the library are caught by the
-    # fuzz targets above (libFuzzer checks every input for leaks).
-    # The suites that mostly start and kill processes (CLI runs, SIGKILL during builds, the
-    # server as a process) run once, plainly (step 6): under a sanitizer they took 330 s of
-    # TSan's 805 (CrashSafetyTests alone 275 s) and check no code path the in-process suites
-    # do not. TSan skips the all-bytes corruption suite too (single-threaded reads: ASan's job).
-    processes="CrashSafetyTests|CLITests|ServeProcessTests"
-    for sanitizer in thread address; do
-        skip="$processes"
-        [ "$sanitizer" = thread ] && skip="$skip|HardeningTests"
-        echo "== XCTest suite under --sanitize=$sanitizer (without $skip)" >&2
-        swift build --build-tests --sanitize="$sanitizer" --scratch-path ".build-$sanitizer"
-        ASAN_OPTIONS=detect_leaks=0 \
-            swift test --skip-build --disable-swift-testing --sanitize="$sanitizer" --scratch-path ".build-$sanitizer" \
-                --skip "^HashIdx(Server)?Tests\\.($skip)"
-    done
-    echo "== XCTest suite" >&2
+
+if [ "${HASHIDX_TEST_QUICK:-0}" = 1 ]; then
+    swift build --build-tests
+    exec swift test --skip-build --disable-swift-testing
 fi
-swift build --build-tests
-swift test --skip-build --disable-swift-testing
-if [ "${HASHIDX_TEST_QUICK:-0}" != 1 ]; then
-    echo "== hostile clients and the contract, against hashidx serve" >&2
-    bash scripts/server-tests.sh "$(swift build --show-bin-path)/hashidx"
-fi
+
+logs=.build-test-logs
+rm -rf "$logs" && mkdir -p "$logs"
+started=$(date +%s)
+
+# stage NAME COMMAND…: runs COMMAND with its output in $logs/NAME.log, records its time;
+# on failure prints the log and returns non-zero.
+stage() {
+    local name=$1; shift
+    local t0=$(date +%s)
+    echo "== $name: started" >&2
+    if "$@" > "$logs/$name.log" 2>&1; then
+        local t=$(( $(date +%s) - t0 ))
+        echo "$name $t" >> "$logs/times"
+        echo "== $name: passed in ${t} s" >&2
+    else
+        local rc=$?
+        echo "== $name: FAILED (exit $rc) after $(( $(date +%s) - t0 )) s; its log:" >&2
+        cat "$logs/$name.log" >&2
+        return $rc
+    fi
+}
+
+# XCTest without LeakSanitizer: XCTest on Linux keeps every test case object, its teardown
+# blocks and Foundation's Process/Bundle state until exit, which LSan reports as leaks that
+# are not hashidx's. Leaks in the library are caught by the fuzz targets (libFuzzer checks
+# every input for leaks).
+export ASAN_OPTIONS=detect_leaks=0
+
+# The suites that are slow and need no second sanitizer run once, under AddressSanitizer:
+# the command-line target (processes; under TSan they took 330 of its 805 s) and the
+# all-bytes corruption suite (single-threaded reads of damaged files: ASan's business).
+slow="HashIdxCommandLineTests\\.|HashIdxTests\\.HardeningTests/"
+
+lane1() {
+    stage tsan-build swift build --build-tests --sanitize=thread --scratch-path .build-thread
+    stage tsan-tests swift test --skip-build --disable-swift-testing --sanitize=thread --scratch-path .build-thread \
+        --skip "^($slow)"
+    # The Server package, and the root package's hashidx built beside its hashidx-serve.
+    stage server-build swift build --build-tests --package-path Server
+    stage server-cli swift build --package-path Server --product hashidx
+    stage server-tests swift test --skip-build --disable-swift-testing --package-path Server
+    # `hashidx serve` as users run it: hashidx hands over to the hashidx-serve beside it.
+    stage hostile-suite bash scripts/server-tests.sh "$(swift build --package-path Server --show-bin-path)/hashidx"
+}
+
+lane2() {
+    stage asan-build swift build --build-tests --sanitize=address --scratch-path .build-address
+    stage asan-tests swift test --skip-build --disable-swift-testing --sanitize=address --scratch-path .build-address
+    stage fuzz bash scripts/fuzz.sh --runs 3000
+    stage example bash scripts/examples.sh --symbol-graphs .build-examples/symbol-graphs
+    stage docs bash scripts/docs.sh --symbol-graphs .build-examples/symbol-graphs
+    # A package of a user's that depends on HashIdx: by the version this commit is tagged
+    # with (the tag of CHANGELOG.md's newest release, when the clone has it), else by path.
+    stage dependent bash scripts/check-dependent.sh --version-if-tagged
+}
+
+lane1 & pid1=$!
+lane2 & pid2=$!
+status=0
+wait $pid1 || status=1
+wait $pid2 || status=1
+
+echo >&2
+echo "stage times (s), two lanes at once:" >&2
+[ -f "$logs/times" ] && while read -r name t; do printf '  %-16s %5d\n' "$name" "$t" >&2; done < "$logs/times"
+echo "total: $(( $(date +%s) - started )) s" >&2
+[ $status = 0 ] && echo "all tests passed" >&2 || echo "FAILED" >&2
+exit $status

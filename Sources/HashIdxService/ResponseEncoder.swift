@@ -61,6 +61,11 @@ public enum ResponseEncoder {
         "{\"\(summary.kind)\":\(summary.items),\"generation\":\(summary.generation),\"count\":\(summary.count)}"
     }
 
+    /// `text` as a JSON string literal, quoted and escaped.
+    public static func string(_ text: String) -> String {
+        JSONText.quoted(text)
+    }
+
     /// `attributes` as one JSON object, keys sorted.
     public static func object(_ attributes: Attributes) -> String {
         "{" + attributes.keys.sorted().map { "\(JSONText.quoted($0)):\(attributes[$0]!)" }.joined(separator: ",") + "}"

@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import HashIdx
+import HashIdxTestSupport
 
 /// The living catalog (issue 11): adds, deletes, upserts and compaction through
 /// `IndexWriter`, checked against a simple in-memory model of the catalog; snapshots; the
@@ -8,7 +9,7 @@ import XCTest
 final class CatalogTests: XCTestCase {
     private let dim = 12
 
-    private func vector(_ rng: inout SplitMix64) -> [Float] {
+    private func vector(_ rng: inout TestRandom) -> [Float] {
         (0..<dim).map { _ in Float(rng.nextGaussian()) }
     }
 
@@ -49,11 +50,67 @@ final class CatalogTests: XCTestCase {
         }
     }
 
+    /// A reader querying in a loop while a writer commits 100 generations: every answer is
+    /// the answer of the generation the reader had open. (Reader processes during commits:
+    /// HashIdxCommandLineTests.)
+    func testReaderDuringOneHundredCommitsSeesOnlyCommittedGenerations() throws {
+        let path = makeTemporaryDirectory(self) + "/r.hidx"
+        var rng = TestRandom(seed: 9)
+        let rows = (0..<400).map { _ in vector(&rng) }
+        try build(path, rows: rows, ids: (0..<400).map { "r\($0)" })
+        let query = rows[0]
+        let options = SearchOptions(k: 8, candidates: 100, probes: 3)
+        let expected = Locked<[UInt64: [SearchResult]]>([:])
+        let first = try Index(path: path)
+        expected.withLock { $0[first.generation] = try! first.search(query, options: options) }
+        let seen = Locked<[(UInt64, [SearchResult])]>([])
+        let done = Locked(false)
+        let failures = Locked<[String]>([])
+        let reader = Thread {
+            var index = first
+            while !done.withLock({ $0 }) {
+                do {
+                    index = try index.reopen()
+                    let got = try index.search(query, options: options)
+                    seen.withLock { $0.append((index.generation, got)) }
+                } catch {
+                    failures.withLock { $0.append("\(error)") }
+                }
+            }
+        }
+        reader.start()
+        let writer = try IndexWriter(path: path, threads: 1)
+        writer.mergePolicy = nil   // one generation per commit: the test knows each one's answer
+        for i in 0..<100 {
+            // Delete one of the current nearest items, or bring one back with a new vector.
+            if i % 3 == 2 {
+                try writer.upsert(try InMemoryVectors(rows: [query.map { $0 * 1.01 + 0.01 * Float(i) }]), ids: ["r\(i)"])
+            } else {
+                try writer.delete(ids: ["r\(i)"], ignoringMissing: true)
+            }
+            let summary = try writer.commit()
+            let answer = try Index(path: path).search(query, options: options)
+            expected.withLock { $0[summary.generation] = answer }
+        }
+        writer.close()
+        done.withLock { $0 = true }
+        while !reader.isFinished { usleep(1000) }
+        XCTAssertEqual(failures.withLock { $0 }, [])
+        let all = seen.withLock { $0 }
+        let truth = expected.withLock { $0 }
+        XCTAssertGreaterThan(all.count, 0)
+        for (generation, got) in all {
+            XCTAssertEqual(got, truth[generation], "generation \(generation) answered differently")
+        }
+        print("reader during commits: \(all.count) answers over \(Set(all.map(\.0)).count) generations")
+    }
+
+
     /// Thousands of random adds, deletes, upserts, commits, compactions and writer reopenings
     /// against a dictionary of the live items.
     func testRandomOperationsAgreeWithAModelOfTheCatalog() throws {
         let path = makeTemporaryDirectory(self) + "/c.hidx"
-        var rng = SplitMix64(seed: 1101)
+        var rng = TestRandom(seed: 1101)
         var model: [String: [Float]] = [:]
         var committed: [String: [Float]] = [:]
         var gone = Set<String>()
@@ -133,7 +190,7 @@ final class CatalogTests: XCTestCase {
     /// gives the newest; files of old generations are gone from the directory.
     func testOpenIndexIsASnapshot() throws {
         let path = makeTemporaryDirectory(self) + "/s.hidx"
-        var rng = SplitMix64(seed: 3)
+        var rng = TestRandom(seed: 3)
         let rows = (0..<200).map { _ in vector(&rng) }
         try build(path, rows: rows, ids: (0..<200).map { "r\($0)" })
         let old = try Index(path: path)
@@ -164,82 +221,10 @@ final class CatalogTests: XCTestCase {
         XCTAssertFalse(files.contains(Format.manifestName(old.generation)), "the old generation's manifest was not removed")
     }
 
-    /// A reader querying in a loop while a writer commits 100 generations: every answer is
-    /// the answer of the generation the reader had open.
-    func testReaderDuringOneHundredCommitsSeesOnlyCommittedGenerations() throws {
-        let path = makeTemporaryDirectory(self) + "/r.hidx"
-        var rng = SplitMix64(seed: 9)
-        let rows = (0..<400).map { _ in vector(&rng) }
-        try build(path, rows: rows, ids: (0..<400).map { "r\($0)" })
-        let query = rows[0]
-        let options = SearchOptions(k: 8, candidates: 100, probes: 3)
-        let expected = Locked<[UInt64: [SearchResult]]>([:])
-        let first = try Index(path: path)
-        expected.withLock { $0[first.generation] = try! first.search(query, options: options) }
-        let seen = Locked<[(UInt64, [SearchResult])]>([])
-        let done = Locked(false)
-        let failures = Locked<[String]>([])
-        let reader = Thread {
-            var index = first
-            while !done.withLock({ $0 }) {
-                do {
-                    index = try index.reopen()
-                    let got = try index.search(query, options: options)
-                    seen.withLock { $0.append((index.generation, got)) }
-                } catch {
-                    failures.withLock { $0.append("\(error)") }
-                }
-            }
-        }
-        reader.start()
-        // And reader processes: `hashidx query` run again and again, each opening the newest
-        // generation; every answer must be some committed generation's.
-        let processAnswers = Locked<[[String]]>([])
-        let vectorText = query.map { String($0) }.joined(separator: ",")
-        let processReader = Thread {
-            while !done.withLock({ $0 }) {
-                guard let r = try? runCLI(["query", path, "--vector", vectorText, "--k", "8", "--probes", "3",
-                                           "--candidates", "100", "--format", "json"]) else { continue }
-                if r.status != 0 { failures.withLock { $0.append(r.err) }; continue }
-                let ids = r.out.components(separatedBy: "\"id\":\"").dropFirst().map { String($0.prefix { $0 != "\"" }) }
-                processAnswers.withLock { $0.append(ids) }
-            }
-        }
-        processReader.start()
-        let writer = try IndexWriter(path: path, threads: 1)
-        writer.mergePolicy = nil   // one generation per commit: the test knows each one's answer
-        for i in 0..<100 {
-            // Delete one of the current nearest items, or bring one back with a new vector.
-            if i % 3 == 2 {
-                try writer.upsert(try InMemoryVectors(rows: [query.map { $0 * 1.01 + 0.01 * Float(i) }]), ids: ["r\(i)"])
-            } else {
-                try writer.delete(ids: ["r\(i)"], ignoringMissing: true)
-            }
-            let summary = try writer.commit()
-            let answer = try Index(path: path).search(query, options: options)
-            expected.withLock { $0[summary.generation] = answer }
-        }
-        writer.close()
-        done.withLock { $0 = true }
-        while !reader.isFinished || !processReader.isFinished { usleep(1000) }
-        XCTAssertEqual(failures.withLock { $0 }, [])
-        let all = seen.withLock { $0 }
-        let truth = expected.withLock { $0 }
-        XCTAssertGreaterThan(all.count, 0)
-        for (generation, got) in all {
-            XCTAssertEqual(got, truth[generation], "generation \(generation) answered differently")
-        }
-        let committedIDs = Set(truth.values.map { $0.map(\.id) })
-        let fromProcesses = processAnswers.withLock { $0 }
-        XCTAssertGreaterThan(fromProcesses.count, 0)
-        for ids in fromProcesses { XCTAssertTrue(committedIDs.contains(ids), "a reader process got \(ids), no generation's answer") }
-        print("reader during commits: \(all.count) answers over \(Set(all.map(\.0)).count) generations in process, \(fromProcesses.count) from reader processes")
-    }
-
     /// One writer at a time; the second gets an error that names the first.
     func testSecondWriterIsRefusedWithTheHolderNamed() throws {
         let path = makeTemporaryDirectory(self) + "/l.hidx"
-        var rng = SplitMix64(seed: 4)
+        var rng = TestRandom(seed: 4)
         try build(path, rows: (0..<50).map { _ in vector(&rng) }, ids: (0..<50).map { "r\($0)" }, partitions: 0)
         let first = try IndexWriter(path: path, holder: "the catalog feed")
         XCTAssertThrowsError(try IndexWriter(path: path)) { error in
@@ -254,7 +239,7 @@ final class CatalogTests: XCTestCase {
     /// Bad input: every case a clear error, nothing changed.
     func testBadChangesAreRefused() throws {
         let path = makeTemporaryDirectory(self) + "/b.hidx"
-        var rng = SplitMix64(seed: 5)
+        var rng = TestRandom(seed: 5)
         let rows = (0..<60).map { _ in vector(&rng) }
         try build(path, rows: rows, ids: (0..<60).map { "r\($0)" }, partitions: 0)
         let writer = try IndexWriter(path: path)
@@ -282,7 +267,7 @@ final class CatalogTests: XCTestCase {
     /// and the compaction that drops rows keeps every item's number as its string id.
     func testRowNumberIDsSurviveAddDeleteAndCompaction() throws {
         let path = makeTemporaryDirectory(self) + "/n.hidx"
-        var rng = SplitMix64(seed: 6)
+        var rng = TestRandom(seed: 6)
         let rows = (0..<120).map { _ in vector(&rng) }
         try build(path, rows: rows, ids: nil, partitions: 4, shardSize: 50)
         let extra = (0..<10).map { _ in vector(&rng) }
@@ -308,7 +293,7 @@ final class CatalogTests: XCTestCase {
     /// `compact(retrain:)` trains a new model on the live items and keeps every item.
     func testRetrainingCompactionKeepsEveryItem() throws {
         let path = makeTemporaryDirectory(self) + "/t.hidx"
-        var rng = SplitMix64(seed: 8)
+        var rng = TestRandom(seed: 8)
         let rows = (0..<300).map { _ in vector(&rng) }
         try build(path, rows: rows, ids: (0..<300).map { "r\($0)" })
         let writer = try IndexWriter(path: path)
@@ -333,7 +318,7 @@ final class CatalogTests: XCTestCase {
     /// and takes new items.
     func testEmptiedCatalogOpensAndGrowsAgain() throws {
         let path = makeTemporaryDirectory(self) + "/e.hidx"
-        var rng = SplitMix64(seed: 10)
+        var rng = TestRandom(seed: 10)
         let rows = (0..<40).map { _ in vector(&rng) }
         try build(path, rows: rows, ids: (0..<40).map { "r\($0)" }, partitions: 0)
         let writer = try IndexWriter(path: path)
@@ -353,7 +338,7 @@ final class CatalogTests: XCTestCase {
     /// than its number of small shards piled up, and never without reason.
     func testMergePolicyCompactsWhenDeletionsOrSmallShardsPileUp() throws {
         let path = makeTemporaryDirectory(self) + "/m.hidx"
-        var rng = SplitMix64(seed: 14)
+        var rng = TestRandom(seed: 14)
         let rows = (0..<300).map { _ in vector(&rng) }
         try build(path, rows: rows, ids: (0..<300).map { "r\($0)" }, partitions: 4, shardSize: 1000)
         let writer = try IndexWriter(path: path)
@@ -381,7 +366,7 @@ final class CatalogTests: XCTestCase {
     func testDriftFlagsRowsFromOutsideTheTrainingDistribution() throws {
         let dir = makeTemporaryDirectory(self)
         let rows = clusteredVectors(count: 1200, dim: dim, clusters: 8, seed: 12)
-        var rng = SplitMix64(seed: 13)
+        var rng = TestRandom(seed: 13)
         for (name, added) in [("like", clusteredVectors(count: 300, dim: dim, clusters: 8, seed: 12)),
                               ("unlike", (0..<300).map { _ in vector(&rng) })] {
             let path = dir + "/\(name).hidx"

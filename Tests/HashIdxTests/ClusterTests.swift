@@ -1,19 +1,12 @@
 import Foundation
 import XCTest
 @testable import HashIdx
+import HashIdxTestSupport
 
 /// `Index.cluster` and `hashidx cluster`: well-separated groups are recovered exactly from
 /// either start, the result is the same for a seed whatever the threads, deleted items and
 /// items the filter rejects are left out, and bad requests are refused with what to do.
 final class ClusterTests: XCTestCase {
-    /// `groups` well-separated directions in `dim` dimensions, `perGroup` noisy rows around
-    /// each; row `i` belongs to group `i % groups`.
-    static func separated(groups: Int, perGroup: Int, dim: Int, seed: UInt64 = 5) -> [[Float]] {
-        var rng = SplitMix64(seed: seed)
-        let centres = (0..<groups).map { _ in (0..<dim).map { _ in Float(rng.nextGaussian()) } }
-        return (0..<(groups * perGroup)).map { i in centres[i % groups].map { $0 + 0.15 * Float(rng.nextGaussian()) } }
-    }
-
     /// Builds an index of `rows` (float32 vectors, two shards, string ids `item-<row>`,
     /// attribute `group` = "g<i % groups>" and `price` = i % 100).
     static func build(_ test: XCTestCase, rows: [[Float]], groups: Int, partitions: Int) throws -> String {
@@ -26,13 +19,6 @@ final class ClusterTests: XCTestCase {
         return dir + "/c.hidx"
     }
 
-    /// The fraction of items whose cluster's most common label is their own.
-    static func purity(_ clusters: [Int], labels: [Int]) -> Double {
-        var counts: [Int: [Int: Int]] = [:]
-        for (c, l) in zip(clusters, labels) { counts[c, default: [:]][l, default: 0] += 1 }
-        return Double(counts.values.reduce(0) { $0 + ($1.values.max() ?? 0) }) / Double(labels.count)
-    }
-
     static func cosine(_ a: [Float], _ b: [Float]) -> Double {
         var d = 0.0, na = 0.0, nb = 0.0
         for j in a.indices { d += Double(a[j]) * Double(b[j]); na += Double(a[j] * a[j]); nb += Double(b[j] * b[j]) }
@@ -40,7 +26,7 @@ final class ClusterTests: XCTestCase {
     }
 
     func testRecoversWellSeparatedGroupsFromEitherStart() throws {
-        let rows = Self.separated(groups: 8, perGroup: 150, dim: 32)
+        let rows = separatedGroups(groups: 8, perGroup: 150, dim: 32)
         let path = try Self.build(self, rows: rows, groups: 8, partitions: 64)
         let index = try Index(path: path)
         for start in [ClusteringStart.kMeansPlusPlus, .partitions, .automatic] {
@@ -51,8 +37,8 @@ final class ClusterTests: XCTestCase {
             XCTAssertEqual(c.assignments.map(\.row), Array(rows.indices), "every item once, in row order")
             XCTAssertEqual(c.assignments.map(\.id), rows.indices.map { "item-\($0)" })
             let labels = rows.indices.map { $0 % 8 }
-            XCTAssertEqual(Self.purity(c.assignments.map(\.cluster), labels: labels), 1, "\(start)")
-            XCTAssertEqual(Self.purity(labels, labels: c.assignments.map(\.cluster)), 1, "\(start): no group split")
+            XCTAssertEqual(clusterPurity(c.assignments.map(\.cluster), labels: labels), 1, "\(start)")
+            XCTAssertEqual(clusterPurity(labels, labels: c.assignments.map(\.cluster)), 1, "\(start): no group split")
             XCTAssertEqual(c.clusters.map(\.size), Array(repeating: 150, count: 8))
             XCTAssertEqual(c.clusters.map(\.number), Array(0..<8))
             for cluster in c.clusters {
@@ -110,7 +96,7 @@ final class ClusterTests: XCTestCase {
     }
 
     func testDeletedItemsAreLeftOut() throws {
-        let rows = Self.separated(groups: 8, perGroup: 100, dim: 24)
+        let rows = separatedGroups(groups: 8, perGroup: 100, dim: 24)
         let path = try Self.build(self, rows: rows, groups: 8, partitions: 16)
         // Delete all of group 3 and a scattering of the others.
         let deleted = rows.indices.filter { $0 % 8 == 3 || $0 % 13 == 0 }
@@ -123,24 +109,24 @@ final class ClusterTests: XCTestCase {
         let live = rows.indices.filter { !deleted.contains($0) }
         XCTAssertEqual(c.assignments.map(\.id), live.map { "item-\($0)" })
         XCTAssertEqual(c.clusters.reduce(0) { $0 + $1.size }, index.count)
-        XCTAssertEqual(Self.purity(c.assignments.map(\.cluster), labels: live.map { $0 % 8 }), 1)
+        XCTAssertEqual(clusterPurity(c.assignments.map(\.cluster), labels: live.map { $0 % 8 }), 1)
         XCTAssertEqual(Set(c.clusters.flatMap(\.representatives).map(\.id)).intersection(deleted.map { "item-\($0)" }), [])
         // Eight clusters of the seven groups left: still no deleted item, a group split in two.
         let eight = try index.cluster(options: ClusteringOptions(clusters: 8))
         XCTAssertEqual(eight.assignments.count, live.count)
-        XCTAssertEqual(Self.purity(eight.assignments.map(\.cluster), labels: live.map { $0 % 8 }), 1)
+        XCTAssertEqual(clusterPurity(eight.assignments.map(\.cluster), labels: live.map { $0 % 8 }), 1)
     }
 
     func testOnlyItemsTheFilterKeeps() throws {
-        let rows = Self.separated(groups: 8, perGroup: 100, dim: 24)
+        let rows = separatedGroups(groups: 8, perGroup: 100, dim: 24)
         let path = try Self.build(self, rows: rows, groups: 8, partitions: 16)
         let index = try Index(path: path)
         let filter = try Filter("group in (\"g1\", \"g4\", \"g6\") and price < 50")
         let c = try index.cluster(options: ClusteringOptions(clusters: 3, filter: filter))
         let kept = rows.indices.filter { [1, 4, 6].contains($0 % 8) && $0 % 100 < 50 }
         XCTAssertEqual(c.assignments.map(\.row), kept)
-        XCTAssertEqual(Self.purity(c.assignments.map(\.cluster), labels: kept.map { $0 % 8 }), 1)
-        XCTAssertEqual(Self.purity(kept.map { $0 % 8 }, labels: c.assignments.map(\.cluster)), 1)
+        XCTAssertEqual(clusterPurity(c.assignments.map(\.cluster), labels: kept.map { $0 % 8 }), 1)
+        XCTAssertEqual(clusterPurity(kept.map { $0 % 8 }, labels: c.assignments.map(\.cluster)), 1)
         for cluster in c.clusters {
             for r in cluster.representatives { XCTAssertTrue(kept.contains(r.row)) }
         }
@@ -148,7 +134,7 @@ final class ClusterTests: XCTestCase {
     }
 
     func testErrorsSayWhatToDo() throws {
-        let rows = Self.separated(groups: 4, perGroup: 10, dim: 8)
+        let rows = separatedGroups(groups: 4, perGroup: 10, dim: 8)
         let path = try Self.build(self, rows: rows, groups: 4, partitions: 0)
         let index = try Index(path: path)
         func reason(_ options: ClusteringOptions) -> String {
@@ -183,52 +169,5 @@ final class ClusterTests: XCTestCase {
             XCTAssertEqual((error as? HashIdxError)?.description,
                            "clusters: the index holds no live items; add items before clustering")
         }
-    }
-
-    func testCommandLine() throws {
-        let dir = makeTemporaryDirectory(self)
-        let rows = Self.separated(groups: 6, perGroup: 60, dim: 16)
-        writeNpy(dir + "/v.npy", rows: rows)
-        writeFile(dir + "/ids.txt", Array(rows.indices.map { "item \($0) \"q\"\n" }.joined().utf8))
-        let index = dir + "/v.hidx"
-        let b = try runCLI(["build", dir + "/v.npy", "--ids", dir + "/ids.txt", "-o", index, "--bits", "64"])
-        XCTAssertEqual(b.status, 0, b.err)
-        let r = try runCLI(["cluster", index, "--clusters", "6", "--output", dir + "/c.jsonl", "--summary", dir + "/s.json",
-                            "--representatives", "3", "--neighbours", "2", "--threads", "2"])
-        XCTAssertEqual(r.status, 0, r.err)
-        XCTAssertTrue(r.out.contains("6 clusters of 360 items (generation 1)"), r.out)
-        XCTAssertTrue(r.out.contains("(converged)"), r.out)
-        XCTAssertTrue(r.out.contains("cluster  size      mean sim  nearest item\n"), r.out)
-        let lines = try String(contentsOfFile: dir + "/c.jsonl", encoding: .utf8).split(separator: "\n")
-        XCTAssertEqual(lines.count, 360)
-        var clusters: [Int] = []
-        for (i, line) in lines.enumerated() {
-            let o = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
-            XCTAssertEqual(Set(o.keys), ["id", "cluster", "similarity"])
-            XCTAssertEqual(o["id"] as? String, "item \(i) \"q\"")
-            clusters.append(try XCTUnwrap(o["cluster"] as? Int))
-            XCTAssertGreaterThan(try XCTUnwrap((o["similarity"] as? NSNumber)?.doubleValue), 0.9)
-        }
-        XCTAssertEqual(Self.purity(clusters, labels: rows.indices.map { $0 % 6 }), 1)
-        let summary = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/s.json"))) as? [String: Any])
-        XCTAssertEqual(summary["items"] as? Int, 360)
-        XCTAssertEqual(summary["k"] as? Int, 6)
-        XCTAssertEqual(summary["converged"] as? Bool, true)
-        let list = try XCTUnwrap(summary["clusters"] as? [[String: Any]])
-        XCTAssertEqual(list.map { $0["size"] as? Int }, Array(repeating: 60, count: 6))
-        XCTAssertEqual(list.map { ($0["representatives"] as? [[String: Any]])?.count }, Array(repeating: 3, count: 6))
-        XCTAssertEqual(list.map { ($0["neighbours"] as? [[String: Any]])?.count }, Array(repeating: 2, count: 6))
-        // The library gives the same clusters.
-        let lib = try Index(path: index).cluster(options: ClusteringOptions(clusters: 6))
-        XCTAssertEqual(lib.assignments.map(\.cluster), clusters)
-        // Errors: one line on stderr, exit status 1.
-        let zero = try runCLI(["cluster", index, "--clusters", "0", "--output", dir + "/x.jsonl"])
-        XCTAssertEqual(zero.status, 1)
-        XCTAssertEqual(zero.err, "hashidx: error: clusters: must be at least 1, got 0\n")
-        let many = try runCLI(["cluster", index, "--clusters", "361", "--output", dir + "/x.jsonl"])
-        XCTAssertTrue(many.err.contains("ask for at most 360"), many.err)
-        let noAttributes = try runCLI(["cluster", index, "--clusters", "2", "--where", "price < 3", "--output", dir + "/x.jsonl"])
-        XCTAssertEqual(noAttributes.status, 1)
-        XCTAssertTrue(noAttributes.err.contains("price"), noAttributes.err)
     }
 }

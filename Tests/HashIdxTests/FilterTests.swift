@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import HashIdx
+import HashIdxTestSupport
 
 /// Attributes and filtered search: every result satisfies the filter, exhaustive settings
 /// give exact filtered search, filters combine with deletions and "more like this", and
@@ -11,7 +12,7 @@ final class FilterTests: XCTestCase {
 
     /// Random attributes with nulls, a skewed category, integers, floats, booleans and tags.
     static func randomAttributes(count: Int, seed: UInt64) -> [Attributes] {
-        var rng = SplitMix64(seed: seed)
+        var rng = TestRandom(seed: seed)
         return (0..<count).map { _ in
             var a: Attributes = [:]
             let r = rng.next()
@@ -30,7 +31,7 @@ final class FilterTests: XCTestCase {
     }
 
     /// A random filter over the attributes of ``randomAttributes(count:seed:)``.
-    static func randomFilter(_ rng: inout SplitMix64, depth: Int = 0) -> Filter.Node {
+    static func randomFilter(_ rng: inout TestRandom, depth: Int = 0) -> Filter.Node {
         let pick = rng.next() % (depth >= 2 ? 7 : 10)
         let ops = Filter.Comparison.allCases
         switch pick {
@@ -95,7 +96,7 @@ final class FilterTests: XCTestCase {
         let f = try build(self)
         let index = try Index(path: f.path)
         XCTAssertEqual(index.attributeSchema, ["category": .string, "price": .float, "stock": .integer, "in_stock": .boolean, "tags": .tags])
-        var rng = SplitMix64(seed: 42)
+        var rng = TestRandom(seed: 42)
         let live = Set(f.rows.indices)
         var plans: Set<String> = []
         for trial in 0..<120 {
@@ -118,7 +119,7 @@ final class FilterTests: XCTestCase {
         let f = try build(self)
         let writer = try IndexWriter(path: f.path, threads: 1)
         writer.mergePolicy = nil
-        var rng = SplitMix64(seed: 9)
+        var rng = TestRandom(seed: 9)
         let deleted = Set((0..<600).map { _ in Int(rng.next() % 3_000) })
         try writer.delete(ids: deleted.map { "item-\($0)" })
         try writer.commit()

@@ -1,6 +1,7 @@
 import CHashIdxKernels
 import XCTest
 @testable import HashIdx
+import HashIdxTestSupport
 
 /// Stored vectors in half precision.
 final class Float16Tests: XCTestCase {
@@ -26,7 +27,7 @@ final class Float16Tests: XCTestCase {
     }
 
     func testDotProductPathsAgree() {
-        var rng = SplitMix64(seed: 6)
+        var rng = TestRandom(seed: 6)
         for n in [1, 7, 8, 50, 384] {
             let a = (0..<n).map { _ in Float(rng.nextGaussian()) }
             let b = (0..<n).map { _ in Float(rng.nextGaussian()) }
@@ -57,7 +58,7 @@ final class Float16Tests: XCTestCase {
             }
             // Exhaustive search on half-precision vectors finds the exact top-10 up to ties
             // closer than half-precision rounding.
-            var rng = SplitMix64(seed: 8)
+            var rng = TestRandom(seed: 8)
             var agree = 0
             for _ in 0..<20 {
                 let q = (0..<20).map { _ in Float(rng.nextGaussian()) }

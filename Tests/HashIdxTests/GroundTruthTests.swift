@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import HashIdx
+import HashIdxTestSupport
 
 final class GroundTruthTests: XCTestCase {
     func testExactSearchMatchesDoublePrecisionRanking() throws {
@@ -117,21 +118,5 @@ final class GroundTruthTests: XCTestCase {
                                                 groundTruth: try GroundTruthFile(path: dir + "/few.npy"), k: 10, candidates: [10]))
         XCTAssertThrowsError(try Evaluation.run(indexPath: dir + "/e.hidx", queries: try InMemoryVectors(rows: queries),
                                                 groundTruth: try GroundTruthFile(path: dir + "/gt.ivecs"), k: 11, candidates: [10]))
-    }
-
-    func testGroundTruthCommand() throws {
-        let dir = makeTemporaryDirectory(self)
-        let base = clusteredVectors(count: 300, dim: 6)
-        let queries = clusteredVectors(count: 12, dim: 6, seed: 77)
-        writeNpy(dir + "/b.npy", rows: base)
-        writeNpy(dir + "/q.npy", rows: queries)
-        let r = try runCLI(["groundtruth", dir + "/b.npy", dir + "/q.npy", "--k", "7", "-o", dir + "/gt.npy"])
-        XCTAssertEqual(r.status, 0, r.err)
-        let gt = try GroundTruthFile(path: dir + "/gt.npy")
-        for (i, q) in queries.enumerated() { XCTAssertEqual(Array(gt.row(i)), exactTopK(q, base, k: 7)) }
-        let bad = try runCLI(["groundtruth", dir + "/b.npy", dir + "/q.npy", "--k", "301", "-o", dir + "/x.npy"])
-        XCTAssertNotEqual(bad.status, 0)
-        XCTAssertTrue(bad.err.contains("more than the 300 base rows"))
-        XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/x.npy"))
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import HashIdx
+import HashIdxTestSupport
 
 /// Damaged and crafted files (issue 5): every single-byte change and every cut at a section
 /// boundary is reported as corruption; files with correct checksums but impossible contents

@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import HashIdx
+import HashIdxTestSupport
 
 /// Changed or cut bytes are reported, and builds replace indexes atomically.
 final class IntegrityTests: XCTestCase {

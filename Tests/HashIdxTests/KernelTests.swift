@@ -1,6 +1,7 @@
 import CHashIdxKernels
 import XCTest
 @testable import HashIdx
+import HashIdxTestSupport
 
 final class KernelTests: XCTestCase {
     private func naiveHamming(_ a: ArraySlice<UInt64>, _ b: [UInt64]) -> UInt16 {
@@ -15,7 +16,7 @@ final class KernelTests: XCTestCase {
     /// Every kernel this CPU can run gives exactly the naive bit count, for every code
     /// length and for counts that leave a tail.
     func testEveryAvailableKernelMatchesNaiveCount() {
-        var rng = SplitMix64(seed: 42)
+        var rng = TestRandom(seed: 42)
         let kernels = [HIDX_KERNEL_PORTABLE, HIDX_KERNEL_POPCNT, HIDX_KERNEL_AVX512, HIDX_KERNEL_AVX2, HIDX_KERNEL_AUTO].map { Int32($0) }
         var ran = 0
         for words in [1, 2, 3, 4, 8, 16] {
@@ -56,7 +57,7 @@ final class KernelTests: XCTestCase {
         let check = Array("123456789".utf8)
         XCTAssertEqual(hidx_crc32c(0, check, check.count), 0xE306_9283)
         XCTAssertEqual(hidx_crc32c_portable(0, check, check.count), 0xE306_9283)
-        var rng = SplitMix64(seed: 1)
+        var rng = TestRandom(seed: 1)
         for length in [0, 1, 7, 8, 9, 63, 1000] {
             let bytes = (0..<length).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
             XCTAssertEqual(hidx_crc32c(0, bytes, length), hidx_crc32c_portable(0, bytes, length))
@@ -69,7 +70,7 @@ final class KernelTests: XCTestCase {
     }
 
     func testTopKMatchesFullSort() {
-        var rng = SplitMix64(seed: 8)
+        var rng = TestRandom(seed: 8)
         for n in [0, 1, 5, 100, 1000] {
             // Few distinct scores, so that ties are common.
             let scored = (0..<n).map { (row: Int($0), score: Float(rng.next() % 7) / 7) }
@@ -82,7 +83,7 @@ final class KernelTests: XCTestCase {
     }
 
     func testFusedHistogramMatchesSeparatePasses() {
-        var rng = SplitMix64(seed: 12)
+        var rng = TestRandom(seed: 12)
         for words in [1, 4, 8] {
             let count = 1500
             let codes = (0..<(count * words)).map { _ in rng.next() }
@@ -100,7 +101,7 @@ final class KernelTests: XCTestCase {
     /// The segmented scan (one call over several ranges, as a partitioned query makes)
     /// equals one scan per range, distances and histogram alike.
     func testSegmentedHistogramMatchesOneScanPerRange() {
-        var rng = SplitMix64(seed: 13)
+        var rng = TestRandom(seed: 13)
         let words = 4, count = 3000
         let codes = (0..<(count * words)).map { _ in rng.next() }
         let query = (0..<words).map { _ in rng.next() }
@@ -122,7 +123,7 @@ final class KernelTests: XCTestCase {
     /// Centroid scoring gives bit-identical scores on every path this CPU can run (they all
     /// chain fused multiply-adds in the same order), close to a double-precision reference.
     func testDotTransposedPathsAgree() {
-        var rng = SplitMix64(seed: 14)
+        var rng = TestRandom(seed: 14)
         for (rows, dim, count) in [(1, 50, 1249), (8, 96, 70), (5, 3, 1), (13, 17, 130)] {
             let stride = (count + 63) / 64 * 64
             let x = (0..<(rows * dim)).map { _ in Float(rng.nextGaussian()) }
@@ -150,7 +151,7 @@ final class KernelTests: XCTestCase {
     /// The radix select of the centroid probe and the shortlist picks what a full sort
     /// picks, ties at the cut (lower index first) included.
     func testSelectLargestFloatsMatchesQuickselect() {
-        var rng = SplitMix64(seed: 15)
+        var rng = TestRandom(seed: 15)
         for (count, keep, distinct) in [(1249, 96, 1 << 20), (1249, 128, 7), (10, 3, 2), (5, 5, 3), (300, 1, 1 << 20), (64, 63, 4)] {
             let values = (0..<count).map { _ in Float(Int(rng.next() % UInt64(distinct)) - distinct / 2) * 0.37 + 0.01 }
             let byRank = values.indices.sorted { values[$0] > values[$1] || (values[$0] == values[$1] && $0 < $1) }
@@ -163,7 +164,7 @@ final class KernelTests: XCTestCase {
 
     /// The batched asymmetric scores equal the one-code reference on every path.
     func testPlaneScoresMatchPortable() {
-        var rng = SplitMix64(seed: 16)
+        var rng = TestRandom(seed: 16)
         for words in [1, 4, 8] {
             let count = 333
             let codes = (0..<(count * words)).map { _ in rng.next() }
@@ -181,7 +182,7 @@ final class KernelTests: XCTestCase {
 
     /// The vectorised collection equals the portable one, including which ties are taken.
     func testCollectBelowMatchesPortable() {
-        var rng = SplitMix64(seed: 17)
+        var rng = TestRandom(seed: 17)
         for count in [0, 5, 31, 32, 33, 1000, 4099] {
             let values = (0..<count).map { _ in UInt16(rng.next() % 40) }
             for (threshold, ties) in [(UInt16(0), 0), (3, 2), (10, 1000), (39, 5)] {
@@ -205,7 +206,7 @@ final class KernelTests: XCTestCase {
 
 final class LZ4Tests: XCTestCase {
     func testRoundTrip() {
-        var rng = SplitMix64(seed: 3)
+        var rng = TestRandom(seed: 3)
         let text = Array(String(repeating: "hashidx compresses ids well ", count: 50).utf8)
         let random = (0..<4096).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
         for input in [text, random, [7]] {

@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import HashIdx
+import HashIdxTestSupport
 
 /// Input from outside, read by the library for every door (CLI, server, linked programs):
 /// filters nested past the depth limit are errors, not stack overflows; ids compare as bytes

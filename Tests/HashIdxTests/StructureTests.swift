@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import HashIdx
+import HashIdxTestSupport
 
 /// The pieces the library is built from, checked on their own: each on-disk record's
 /// encode/decode pair, the row filter inside the candidate pipeline, the directory's byte
@@ -258,7 +259,7 @@ final class StructureTests: XCTestCase {
     func testAutoCodecWeighsWhatAQueryPays() throws {
         let dir = makeTemporaryDirectory(self)
         // Pixel-like rows: mostly zeros, so LZ4 would save a lot.
-        var rng = SplitMix64(seed: 21)
+        var rng = TestRandom(seed: 21)
         let rows = (0..<300).map { _ in (0..<64).map { i in i % 8 == 0 ? Float(rng.next() % 200 + 1) : 0 } }
         for (rowsPerBlock, expected) in [(64, SectionCodec.none), (1, .lz4)] {
             let path = dir + "/c\(rowsPerBlock).hidx"

@@ -1,34 +1,12 @@
 import Foundation
 import XCTest
 @testable import HashIdx
+import HashIdxTestSupport
 
 /// Supervised hashing: label and pair files, the trained head, the rankings, label-based
 /// evaluation, and the errors of each bad input.
 final class SupervisedTests: XCTestCase {
     // MARK: - Data with labels the geometry hides
-
-    /// `count` rows in `dim` dimensions whose class (one of `classes`) is a small offset
-    /// along its own direction in the last dimensions, while most of the variance comes from
-    /// class-independent clusters in the first ones: cosine neighbours mostly ignore the
-    /// class, a supervised hash can find it.
-    static func hiddenClasses(count: Int, dim: Int = 32, classes: Int = 4, seed: UInt64 = 11) -> (rows: [[Float]], labels: [Int]) {
-        var rng = SplitMix64(seed: seed)
-        let clusters = (0..<8).map { _ in (0..<dim).map { j in j < dim / 2 ? Float(rng.nextGaussian()) * 2 : 0 } }
-        var rows: [[Float]] = []
-        var labels: [Int] = []
-        for i in 0..<count {
-            let c = Int(rng.next() % UInt64(classes))
-            var v = clusters[i % clusters.count].map { $0 + Float(rng.nextGaussian()) * 0.5 }
-            v[dim / 2 + c] += 1.2
-            rows.append(v)
-            labels.append(c)
-        }
-        return (rows, labels)
-    }
-
-    func writeLabels(_ path: String, _ labels: [Int?]) {
-        writeFile(path, Array(labels.map { $0.map { "class-\($0)" } ?? "" }.joined(separator: "\n").utf8 + [0x0A]))
-    }
 
     /// mAP@k of `index` over `queries` with same-class relevance, through ``Evaluation``'s
     /// average precision.
@@ -111,8 +89,8 @@ final class SupervisedTests: XCTestCase {
 
     func testLabelsLiftMeanAveragePrecisionAndTheIndexRemembersHow() throws {
         let dir = makeTemporaryDirectory(self)
-        let data = Self.hiddenClasses(count: 3_000)
-        let queries = Self.hiddenClasses(count: 200, seed: 99)
+        let data = hiddenClasses(count: 3_000)
+        let queries = hiddenClasses(count: 200, seed: 99)
         let rows = try InMemoryVectors(values: data.rows.flatMap { $0 }, dimension: 32, name: "hidden")
         var plain = BuildOptions(training: TrainingOptions(bits: 64))
         plain.partitions = 0
@@ -146,7 +124,7 @@ final class SupervisedTests: XCTestCase {
 
     func testRankingsScoreAsDocumented() throws {
         let dir = makeTemporaryDirectory(self)
-        let data = Self.hiddenClasses(count: 1_000)
+        let data = hiddenClasses(count: 1_000)
         let rows = try InMemoryVectors(values: data.rows.flatMap { $0 }, dimension: 32, name: "hidden")
         var options = BuildOptions(training: TrainingOptions(bits: 64, supervision: .labels(RowLabels(data.labels.map { [String($0)] }))))
         options.partitions = 0
@@ -187,10 +165,10 @@ final class SupervisedTests: XCTestCase {
 
     func testPairsTrainAHeadToo() throws {
         let dir = makeTemporaryDirectory(self)
-        let data = Self.hiddenClasses(count: 2_000)
-        let queries = Self.hiddenClasses(count: 200, seed: 5)
+        let data = hiddenClasses(count: 2_000)
+        let queries = hiddenClasses(count: 200, seed: 5)
         let rows = try InMemoryVectors(values: data.rows.flatMap { $0 }, dimension: 32, name: "hidden")
-        var rng = SplitMix64(seed: 3)
+        var rng = TestRandom(seed: 3)
         var first: [Int] = [], second: [Int] = [], similar: [Bool] = []
         for _ in 0..<5_000 {
             let a = Int(rng.next() % 2_000), b = Int(rng.next() % 2_000)
@@ -212,7 +190,7 @@ final class SupervisedTests: XCTestCase {
 
     func testBadSupervisionIsAClearError() throws {
         let dir = makeTemporaryDirectory(self)
-        let data = Self.hiddenClasses(count: 500)
+        let data = hiddenClasses(count: 500)
         let rows = try InMemoryVectors(values: data.rows.flatMap { $0 }, dimension: 32, name: "hidden")
         func build(_ supervision: Supervision, weight: Float = 0.5, epochs: Int = 2) -> String {
             var options = BuildOptions(training: TrainingOptions(bits: 64, supervision: supervision, supervisionWeight: weight, epochs: epochs))
@@ -233,7 +211,7 @@ final class SupervisedTests: XCTestCase {
 
     func testRetrainingASupervisedIndexIsRefused() throws {
         let dir = makeTemporaryDirectory(self)
-        let data = Self.hiddenClasses(count: 500)
+        let data = hiddenClasses(count: 500)
         let rows = try InMemoryVectors(values: data.rows.flatMap { $0 }, dimension: 32, name: "hidden")
         var options = BuildOptions(training: TrainingOptions(bits: 64, supervision: .labels(RowLabels(data.labels.map { [String($0)] })), epochs: 2))
         options.partitions = 0
@@ -257,43 +235,5 @@ final class SupervisedTests: XCTestCase {
         XCTAssertEqual(Evaluation.averagePrecision([true, false, true]), (1 + 2.0 / 3) / 2, accuracy: 1e-12)
         XCTAssertEqual(Evaluation.averagePrecision([false, false]), 0)
         XCTAssertEqual(Evaluation.averagePrecision([false, true]), 0.5)
-    }
-
-    func testEvalReportsLabelMeasuresOnTheCommandLine() throws {
-        let dir = makeTemporaryDirectory(self)
-        let data = Self.hiddenClasses(count: 2_000)
-        let queries = Self.hiddenClasses(count: 50, seed: 8)
-        writeNpy(dir + "/base.npy", rows: data.rows)
-        writeNpy(dir + "/q.npy", rows: queries.rows)
-        writeLabels(dir + "/labels.txt", data.labels)
-        writeLabels(dir + "/train.txt", data.labels.map { $0 < 2 ? $0 : nil })
-        writeLabels(dir + "/qlabels.txt", queries.labels)
-        let truth = queries.rows.map { exactTopK($0, data.rows, k: 10) }
-        try GroundTruthFile.write(truth, to: dir + "/gt.npy")
-        let built = try runCLI(["build", dir + "/base.npy", "-o", dir + "/i", "--bits", "64", "--labels", dir + "/train.txt", "--epochs", "3"])
-        XCTAssertEqual(built.status, 0, built.err)
-        let info = try runCLI(["info", dir + "/i"])
-        XCTAssertTrue(info.out.contains("hidden units) trained on labels ("), info.out)
-        XCTAssertTrue(info.out.contains(" labelled rows, 2 labels, weight"), info.out)
-        XCTAssertTrue(info.out.contains("ranking:          \(BuildOptions.supervisedRerank)"), info.out)
-        let eval = try runCLI(["eval", dir + "/i", "--queries", dir + "/q.npy", "--ground-truth", dir + "/gt.npy", "--k", "100",
-                               "--candidates", "100", "--labels", dir + "/labels.txt", "--query-labels", dir + "/qlabels.txt",
-                               "--rerank", "blend", "--format", "json"])
-        XCTAssertEqual(eval.status, 0, eval.err)
-        let json = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(eval.out.utf8)) as? [String: Any])
-        XCTAssertEqual(json["rerank"] as? String, "blend")
-        XCTAssertEqual(json["recall_depth"] as? Int, 10)
-        let point = try XCTUnwrap((json["settings"] as? [[String: Any]])?.first)
-        let map = try XCTUnwrap(point["map"] as? Double), p10 = try XCTUnwrap(point["precision_at_10"] as? Double)
-        XCTAssertTrue((0...1).contains(map) && map > 0.25, "\(map)")
-        XCTAssertTrue((0...1).contains(p10), "\(p10)")
-        XCTAssertNotNil(point["recall_at_10"] as? Double)
-
-        let unknown = try runCLI(["build", dir + "/base.npy", "-o", dir + "/j", "--bits", "64", "--labels", dir + "/qlabels.txt"])
-        XCTAssertNotEqual(unknown.status, 0)
-        XCTAssertTrue(unknown.err.contains("labels for 50 rows but there are 2000 vectors"), unknown.err)
-        let both = try runCLI(["eval", dir + "/i", "--queries", dir + "/q.npy", "--ground-truth", dir + "/gt.npy", "--labels", dir + "/labels.txt"])
-        XCTAssertNotEqual(both.status, 0)
-        XCTAssertTrue(both.err.contains("give both --labels"), both.err)
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import HashIdx
+import HashIdxTestSupport
 
 final class VectorFileTests: XCTestCase {
     private func rows(_ f: VectorFile) -> [[Float]] {

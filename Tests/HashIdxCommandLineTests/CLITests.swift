@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import HashIdx
+import HashIdxTestSupport
 
 /// The command line end to end: build, query in every format, info, eval.
 final class CLITests: XCTestCase {

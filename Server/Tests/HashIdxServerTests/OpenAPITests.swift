@@ -3,7 +3,7 @@ import HashIdx
 import HashIdxServer
 import HashIdxService
 import Hummingbird
-import HummingbirdTesting
+import HashIdxTestSupport
 import XCTest
 
 /// The server against its contract, `docs/openapi.json`: the same routes, and every answer

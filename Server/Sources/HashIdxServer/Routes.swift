@@ -244,7 +244,7 @@ extension CatalogServer {
     /// `GET /v1/info`: what a client needs to talk to the index.
     func info() -> String {
         let index = service.index
-        let schema = index.attributeSchema.keys.sorted().map { "\(JSONText.quoted($0)):\(JSONText.quoted(index.attributeSchema[$0]!.description))" }
+        let schema = index.attributeSchema.keys.sorted().map { "\(ResponseEncoder.string($0)):\(ResponseEncoder.string(index.attributeSchema[$0]!.description))" }
         let limits = service.options.limits
         return "{\"dimension\":\(index.dimension),\"bits\":\(index.bits),\"items\":\(index.count),\"rows\":\(index.rowCount)," +
             "\"generation\":\(index.generation),\"bytes\":\(index.bytesOnDisk),\"attributes\":{\(schema.joined(separator: ","))}," +

@@ -3,7 +3,7 @@ import HashIdx
 import HashIdxServer
 import HashIdxService
 import Hummingbird
-import HummingbirdTesting
+import HashIdxTestSupport
 import XCTest
 
 /// The HTTP API, driven in process through HummingbirdTesting (no sockets): every route,

@@ -22,7 +22,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 TOKEN = "hostile-test-token-5f2c8a1e9b7d4e63"
 ROWS = 2000
 DIM = 16
@@ -40,8 +40,9 @@ def note(text: str) -> None:
 
 
 def binary() -> str:
-    """The `hashidx` under test: $HASHIDX_BIN, else .build/debug/hashidx."""
-    path = os.environ.get("HASHIDX_BIN") or str(REPO / ".build" / "debug" / "hashidx")
+    """The `hashidx` under test: $HASHIDX_BIN, else Server/.build/debug/hashidx (its `serve`
+    runs the hashidx-serve beside it, or $HASHIDX_SERVE)."""
+    path = os.environ.get("HASHIDX_BIN") or str(REPO / "Server" / ".build" / "debug" / "hashidx")
     return str(Path(path).resolve())
 
 

@@ -3,6 +3,7 @@ import Foundation
 import FoundationNetworking
 #endif
 import HashIdx
+import HashIdxTestSupport
 import XCTest
 
 /// `hashidx serve` as a process on loopback: stopped by SIGTERM it loses nothing it
@@ -81,14 +82,14 @@ func http(_ method: String, _ url: String, _ body: String? = nil) async throws -
     return ((response as! HTTPURLResponse).statusCode, String(decoding: data, as: UTF8.self))
 }
 
-/// A `hashidx serve` process on a free port of 127.0.0.1.
+/// A `hashidx-serve` process (what `hashidx serve` runs) on a free port of 127.0.0.1.
 struct ServeProcess {
     let process = Process()
     let url: String
 
     init(index: String, arguments: [String] = []) throws {
-        process.executableURL = productsDirectory.appendingPathComponent("hashidx")
-        process.arguments = ["serve", index, "--port", "0", "--threads", "2"] + arguments
+        process.executableURL = productsDirectory.appendingPathComponent("hashidx-serve")
+        process.arguments = [index, "--port", "0", "--threads", "2"] + arguments
         let out = Pipe()
         process.standardOutput = out
         process.standardError = FileHandle.nullDevice
@@ -115,12 +116,4 @@ struct ServeProcess {
         process.waitUntilExit()
         return process.terminationStatus
     }
-}
-
-/// Where SwiftPM put the built products (the test bundle's folder).
-var productsDirectory: URL {
-    for bundle in Bundle.allBundles where bundle.bundlePath.hasSuffix(".xctest") {
-        return bundle.bundleURL.deletingLastPathComponent()
-    }
-    return Bundle.main.bundleURL
 }

@@ -3,6 +3,7 @@ import HashIdxService
 import Hummingbird
 import HummingbirdCore
 import Logging
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 import ServiceLifecycle
@@ -57,10 +58,10 @@ public final class CatalogServer: Sendable {
         }
         service = try CatalogService(path: path, options: configuration.service)
         self.configuration = configuration
-        let threads = configuration.threads ?? System.processorCount
+        let threads = configuration.threads ?? System.coreCount
         searchPool = NIOThreadPool(numberOfThreads: threads)
         searchPool.start()
-        eventLoopGroup = singletonLoops.withLock { $0 } ? nil : MultiThreadedEventLoopGroup(numberOfThreads: threads)
+        eventLoopGroup = singletonLoops.withLockedValue { $0 } ? nil : MultiThreadedEventLoopGroup(numberOfThreads: threads)
         self.logger = logger ?? Logger(label: "hashidx.serve")
     }
 
@@ -101,16 +102,16 @@ extension CatalogServer {
     /// per request than handing each search to the search pool.
     @discardableResult
     public static func useEventLoopsAsGlobalExecutor(threads: Int?) -> Bool {
-        NIOSingletons.groupLoopCountSuggestion = threads ?? System.processorCount
+        NIOSingletons.groupLoopCountSuggestion = threads ?? System.coreCount
         let installed = NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
-        if installed { singletonLoops.withLock { $0 = true } }
+        if installed { singletonLoops.withLockedValue { $0 = true } }
         return installed
     }
 }
 
 /// Whether ``CatalogServer/useEventLoopsAsGlobalExecutor(threads:)`` installed NIO's singleton
 /// loops as the global executor (servers then listen on them rather than on loops of their own).
-let singletonLoops = Locked(false)
+let singletonLoops = NIOLockedValueBox(false)
 
 /// Runs beside the HTTP server: picks up generations committed by other processes, and at
 /// shutdown (after the server has answered every request in flight) commits the queued

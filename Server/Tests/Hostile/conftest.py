@@ -1,4 +1,4 @@
-"""Fixtures of the hostile-client suite (Tests/Hostile/README.md)."""
+"""Fixtures of the hostile-client suite (Server/Tests/Hostile/README.md)."""
 
 from __future__ import annotations
 

@@ -3,7 +3,7 @@ import HashIdx
 import HashIdxServer
 import HashIdxService
 import Hummingbird
-import HummingbirdTesting
+import HashIdxTestSupport
 import XCTest
 
 /// The server's doors (issue 21), at the router: the token is decided on the route that runs

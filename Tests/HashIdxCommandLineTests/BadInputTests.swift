@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import HashIdx
+import HashIdxTestSupport
 
 /// Every bad input gets one clear error line naming the file and the problem, a non-zero
 /// exit status, and leaves no index behind.
@@ -125,25 +126,5 @@ final class BadInputTests: XCTestCase {
         try assertCLIFails(["info", good], ["good.npy", "not a hashidx index"])
         try FileManager.default.createDirectory(atPath: dir + "/emptydir", withIntermediateDirectories: false)
         try assertCLIFails(["query", dir + "/emptydir", "--id", "1"], ["emptydir", "not a hashidx index"])
-    }
-
-    func testLibraryErrorsAreTyped() throws {
-        let path = dir + "/lib.hidx"
-        try IndexBuilder.build(vectorsPath: good, to: path)
-        let index = try Index(path: path)
-        XCTAssertThrowsError(try index.search([1, 2])) {
-            XCTAssertEqual($0 as? HashIdxError, .dimensionMismatch(expected: 8, actual: 2, source: "query"))
-        }
-        XCTAssertThrowsError(try index.search([Float](repeating: 1, count: 8), options: SearchOptions(k: 0)))
-        XCTAssertThrowsError(try index.search([Float](repeating: 1, count: 8), options: SearchOptions(k: 3, candidates: 0)))
-        XCTAssertThrowsError(try index.search(similarToID: "x")) { XCTAssertEqual($0 as? HashIdxError, .unknownID("x")) }
-        XCTAssertThrowsError(try InMemoryVectors(values: [1, 2, 3], dimension: 2))
-        XCTAssertThrowsError(try InMemoryVectors(rows: [[1, 2], [3]]))
-        XCTAssertThrowsError(try IndexBuilder.build(source: try InMemoryVectors(rows: [[1, 2], [3, 4]]), ids: ["a"], to: dir + "/x"))
-        XCTAssertThrowsError(try IndexBuilder.build(source: try InMemoryVectors(rows: [[1, 2], [3, 4]]), ids: ["a", "a"], to: dir + "/x"))
-        XCTAssertThrowsError(try IndexBuilder.build(source: try InMemoryVectors(values: [], dimension: 2), to: dir + "/x")) {
-            XCTAssertEqual($0 as? HashIdxError, .emptyInput(path: "in-memory vectors"))
-        }
-        assertNoIndex(dir + "/x")
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import HashIdx
+import HashIdxTestSupport
 
 /// `hashidx build` killed with SIGKILL at random moments (issue 5): afterwards the index
 /// directory holds the old index intact or the new one complete, never a half-written one
@@ -45,7 +46,7 @@ final class CrashSafetyTests: XCTestCase {
         var p = try build(sources[0], path)
         p.waitUntilExit()
         var holds = 0   // which data set the live index holds
-        var rng = SplitMix64(seed: 20261127)
+        var rng = TestRandom(seed: 20261127)
         var outcome = ["old": 0, "new": 0, "none": 0]
         let runs = 24
         for run in 0..<runs {
@@ -94,7 +95,7 @@ final class CrashSafetyTests: XCTestCase {
     func testWritersKilledAtRandomMomentsLeaveThePreviousOrTheNewGeneration() throws {
         let dir = makeTemporaryDirectory(self)
         let path = dir + "/live.hidx"
-        var rng = SplitMix64(seed: 20261201)
+        var rng = TestRandom(seed: 20261201)
         let dim = 16
         func rows(_ n: Int) -> [[Float]] { (0..<n).map { _ in (0..<dim).map { _ in Float(rng.nextGaussian()) } } }
         let base = rows(1200)

@@ -2,6 +2,7 @@ import CoreMetrics
 import HashIdx
 import HashIdxService
 import Metrics
+import NIOConcurrencyHelpers
 import Prometheus
 
 /// The server's metrics, through swift-metrics into a registry of its own (not the
@@ -17,7 +18,7 @@ final class ServerMetrics: Sendable {
     private let factory: PrometheusMetricsFactory
     /// The counter and timer of each (route, method, status), made once: creating them looks
     /// them up in the registry under its lock and builds their label strings.
-    private let handles = Locked<[Key: (counter: CoreMetrics.Counter, timer: CoreMetrics.Timer)]>([:])
+    private let handles = NIOLockedValueBox<[Key: (counter: CoreMetrics.Counter, timer: CoreMetrics.Timer)]>([:])
 
     private struct Key: Hashable {
         var route: String
@@ -38,7 +39,7 @@ final class ServerMetrics: Sendable {
     /// Counts one answered request and records its latency.
     func record(route: String, method: String, status: Int, nanoseconds: Int64) {
         let key = Key(route: route, method: method, status: status)
-        let handle = handles.withLock { cache in
+        let handle = handles.withLockedValue { cache in
             if let h = cache[key] { return h }
             let h = (CoreMetrics.Counter(label: "hashidx_http_requests_total",
                              dimensions: [("route", route), ("method", method), ("status", String(status))], factory: factory),

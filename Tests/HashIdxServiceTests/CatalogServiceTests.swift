@@ -1,0 +1,157 @@
+import Foundation
+import HashIdx
+import HashIdxService
+import HashIdxTestSupport
+import XCTest
+
+/// The catalog as a service without HTTP: group-committed writes from many tasks at once,
+/// searches beside them on immutable snapshots, a failing write alone in its group, read-only
+/// services picking up generations that another writer commits, and shutting down. These run
+/// under ThreadSanitizer in scripts/test.sh (the HTTP layer's tests are in Server/).
+final class CatalogServiceTests: XCTestCase {
+    private let dim = 16
+
+    /// A service over a fresh index of `count` items `item-N` (attributes `group`, `price`).
+    private func makeService(count: Int = 300, options: ServiceOptions = ServiceOptions(writerIdleSeconds: 0.2, writerThreads: 1))
+        throws -> (service: CatalogService, vectors: [[Float]]) {
+        let path = makeTemporaryDirectory(self) + "/catalog.hidx"
+        let vectors = clusteredVectors(count: count, dim: dim, clusters: 8)
+        let attributes = try AttributeTable(rows: (0..<count).map { ["group": .string("g\($0 % 4)"), "price": .integer(Int64($0 % 50))] })
+        try IndexBuilder.build(source: try InMemoryVectors(rows: vectors), ids: (0..<count).map { "item-\($0)" },
+                               attributes: attributes, to: path,
+                               options: BuildOptions(training: TrainingOptions(bits: 64, sampleSize: count), partitions: 4, threads: 1))
+        let service = try CatalogService(path: path, options: options)
+        addTeardownBlock { service.close() }
+        return (service, vectors)
+    }
+
+    func testConcurrentWritesAreDurableAndVisibleWhenAnsweredWhileSearchesRun() async throws {
+        let (service, vectors) = try makeService()
+        let writes = 40
+        let stop = Locked(false)
+        // Searches on whatever snapshot is newest, all through the writes: none may fail.
+        let searchers = (0..<2).map { s in
+            Task.detached { () -> Int in
+                var done = 0
+                while !stop.withLock({ $0 }) {
+                    let request = SearchRequest(query: .vector(vectors[(s * 7 + done) % vectors.count]), k: 5, filter: "price < 40")
+                    let results = try service.search(request)
+                    XCTAssertEqual(results.count, 5)
+                    done += 1
+                }
+                return done
+            }
+        }
+        let summaries = try await withThrowingTaskGroup(of: (Int, WriteSummary).self) { group in
+            for w in 0..<writes {
+                group.addTask {
+                    let vector = vectors[w].map { $0 + 0.01 }
+                    let upsert = ItemUpsert(id: "new-\(w)", vector: vector, attributes: ["group": .string("new"), "price": .integer(1)])
+                    let summary = try await service.write(.upsert([upsert]))
+                    // Visible to searches as soon as the answer arrives.
+                    let item = try service.item(id: "new-\(w)", fields: ["group"], vector: false)
+                    XCTAssertTrue(item.contains("\"new\""), item)
+                    XCTAssertGreaterThanOrEqual(service.index.generation, summary.generation)
+                    return (w, summary)
+                }
+            }
+            var out: [Int: WriteSummary] = [:]
+            for try await (w, summary) in group { out[w] = summary }
+            return out
+        }
+        stop.withLock { $0 = true }
+        var searched = 0
+        for searcher in searchers { searched += try await searcher.value }
+        XCTAssertGreaterThan(searched, 0)
+        XCTAssertEqual(summaries.count, writes)
+        XCTAssertTrue(summaries.values.allSatisfy { $0.kind == "upserted" && $0.items == 1 })
+        // Writes that queue up while one commit runs share the next: never more commits
+        // than writes, and the last one holds every item.
+        let generations = Set(summaries.values.map(\.generation))
+        XCTAssertLessThanOrEqual(generations.count, writes)
+        XCTAssertEqual(summaries.values.map(\.count).max(), 300 + writes)
+        service.close()
+        // Durable: a fresh open of the directory has them all.
+        let reopened = try Index(path: service.path)
+        XCTAssertEqual(reopened.count, 300 + writes)
+        for w in 0..<writes { XCTAssertNotNil(try reopened.row(forID: "new-\(w)"), "new-\(w)") }
+    }
+
+    func testAFailingWriteIsAnsweredWithItsErrorAndTheOthersLand() async throws {
+        let (service, vectors) = try makeService()
+        async let good = service.write(.upsert([ItemUpsert(id: "fine", vector: vectors[3])]))
+        async let wrongDimension = service.write(.upsert([ItemUpsert(id: "short", vector: [1, 2, 3])]))
+        async let unknown = service.write(.delete(["no-such-item"], ignoringMissing: false))
+        async let ignored = service.write(.delete(["no-such-item", "item-5"], ignoringMissing: true))
+        let landed = try await good
+        XCTAssertEqual(landed.items, 1)
+        do {
+            _ = try await wrongDimension
+            XCTFail("a vector of the wrong dimension was accepted")
+        } catch let error as ServiceError {
+            XCTAssertEqual(error.status, 400)
+            XCTAssertTrue(error.message.contains("dimension"), error.message)
+        }
+        do {
+            _ = try await unknown
+            XCTFail("deleting an unknown id succeeded")
+        } catch let error as ServiceError {
+            XCTAssertEqual(error.status, 404, error.description)
+        }
+        let skipped = try await ignored
+        XCTAssertEqual(skipped.items, 1)
+        let index = service.index
+        XCTAssertNotNil(try index.row(forID: "fine"))
+        XCTAssertNil(try index.row(forID: "short"))
+        XCTAssertNil(try index.row(forID: "item-5"))
+        XCTAssertEqual(index.count, 300)
+    }
+
+    func testReadOnlyServiceRefusesWritesAndPicksUpAnotherWritersGenerations() async throws {
+        let (service, vectors) = try makeService(options: ServiceOptions(readOnly: true))
+        do {
+            _ = try await service.write(.delete(["item-1"], ignoringMissing: false))
+            XCTFail("a read-only service wrote")
+        } catch {
+            XCTAssertEqual(error.code, "read_only")
+        }
+        XCTAssertFalse(try service.refresh())
+        let before = service.index
+        // Another writer (as `hashidx add` would) commits while the service answers.
+        let writer = try IndexWriter(path: service.path, threads: 1)
+        try writer.upsert(try InMemoryVectors(rows: [vectors[0]]), ids: ["from-elsewhere"])
+        try writer.commit()
+        writer.close()
+        XCTAssertTrue(try service.refresh())
+        XCTAssertNotNil(try service.index.row(forID: "from-elsewhere"))
+        // The snapshot taken before is unchanged.
+        XCTAssertNil(try before.row(forID: "from-elsewhere"))
+        XCTAssertEqual(before.count, 300)
+    }
+
+    func testClosedServiceCommitsWhatItTookAndRefusesMore() async throws {
+        let (service, vectors) = try makeService()
+        let summary = try await service.write(.upsert([ItemUpsert(id: "last", vector: vectors[9])]))
+        service.close()
+        do {
+            _ = try await service.write(.upsert([ItemUpsert(id: "late", vector: vectors[10])]))
+            XCTFail("a closed service wrote")
+        } catch {
+            XCTAssertEqual(error.code, "shutting_down")
+        }
+        let reopened = try Index(path: service.path)
+        XCTAssertEqual(reopened.generation, summary.generation)
+        XCTAssertNotNil(try reopened.row(forID: "last"))
+        XCTAssertNil(try reopened.row(forID: "late"))
+    }
+
+    func testRequestsAboveALimitAreRefusedNamingItsFlag() throws {
+        let limits = RequestLimits(maxK: 20)
+        XCTAssertEqual(try RequestDecoder.search(ArraySlice(#"{"id": "item-1", "k": 20}"#.utf8), limits: limits).k, 20)
+        XCTAssertThrowsError(try RequestDecoder.search(ArraySlice(#"{"id": "item-1", "k": 21}"#.utf8), limits: limits)) {
+            let error = $0 as? ServiceError
+            XCTAssertEqual(error?.code, "limit_exceeded")
+            XCTAssertTrue(error?.message.contains("--max-k") == true, "\(String(describing: error))")
+        }
+    }
+}
