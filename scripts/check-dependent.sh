@@ -18,7 +18,7 @@ version=""
 case "${1:-}" in
     --version) version=$2 ;;
     --version-if-tagged)
-        newest=$(grep -m1 -o '^## \[[0-9][0-9.]*\]' CHANGELOG.md | tr -d '#[] ')
+        newest=$( { grep -m1 -o '^## \[[0-9][0-9.]*\]' CHANGELOG.md 2>/dev/null || true; } | tr -d '#[] ')
         if [ -n "$newest" ] && git rev-parse -q --verify "refs/tags/v$newest" > /dev/null; then version=$newest; fi ;;
     "") ;;
     *) sed -n '2,14p' "$0"; exit 2 ;;
