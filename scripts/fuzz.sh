@@ -21,6 +21,8 @@ OUT=$ROOT/.build-fuzz
 RUNS=1000000
 BUILD_ONLY=0
 JOBS=2
+# Code generation threads of the whole-module compiles.
+THREADS=$(nproc 2>/dev/null || echo 2)
 TARGETS=()
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -54,7 +56,7 @@ if [ ! -f "$LIB" ] || [ -n "$(find Sources/HashIdx Sources/CHashIdxKernels -newe
             "$c" -o "$OUT/lib/kernels-$(basename "$c" .c).o"
     done
     (cd "$OUT/lib" && swiftc -parse-as-library -module-name HashIdx -emit-module -emit-library -static \
-        -O -g -enable-testing -sanitize=fuzzer,address -D HASHIDX_FUZZING -package-name hashidx \
+        -O -g -num-threads "$THREADS" -enable-testing -sanitize=fuzzer,address -D HASHIDX_FUZZING -package-name hashidx \
         -I "$OUT/modules" -I "$ROOT/Sources/CLZ4" -I "$ROOT/Sources/COpenBLAS" $BLAS_CFLAGS \
         $(find "$ROOT/Sources/HashIdx" -name "*.swift" | sort) -o "$LIB")
 fi
@@ -63,7 +65,7 @@ SERVICE_LIB=$OUT/lib/libHashIdxService.a
 if [ ! -f "$SERVICE_LIB" ] || [ "$LIB" -nt "$SERVICE_LIB" ] || [ -n "$(find Sources/HashIdxService -newer "$SERVICE_LIB" -type f | head -1)" ]; then
     echo "fuzz: building HashIdxService with -sanitize=fuzzer,address" >&2
     (cd "$OUT/lib" && swiftc -parse-as-library -module-name HashIdxService -emit-module -emit-library -static \
-        -O -g -sanitize=fuzzer,address -package-name hashidx \
+        -O -g -num-threads "$THREADS" -sanitize=fuzzer,address -package-name hashidx \
         -I "$OUT/lib" -I "$OUT/modules" -I "$ROOT/Sources/CLZ4" -I "$ROOT/Sources/COpenBLAS" $BLAS_CFLAGS \
         $(find "$ROOT/Sources/HashIdxService" -name "*.swift" | sort) -o "$SERVICE_LIB")
 fi

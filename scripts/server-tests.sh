@@ -5,6 +5,7 @@
 # amplification, ids as bytes), and a schemathesis run of docs/openapi.json against it.
 #
 #   bash scripts/server-tests.sh [path/to/hashidx] [pytest arguments…]
+#   bash scripts/server-tests.sh --prepare      # only make the Python venv ready
 #
 # The binary defaults to Server/.build/debug/hashidx, which runs hashidx-serve from the same
 # folder (build both first: swift build --package-path Server && swift build --package-path
@@ -15,9 +16,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+prepare=0
+if [ "${1:-}" = --prepare ]; then prepare=1; shift; fi
 bin="${1:-Server/.build/debug/hashidx}"
 [ $# -gt 0 ] && shift
-if [ ! -x "$bin" ]; then
+if [ $prepare = 0 ] && [ ! -x "$bin" ]; then
     echo "server-tests: no executable hashidx at $bin (run swift build --package-path Server --product hashidx, or pass its path)" >&2
     exit 2
 fi
@@ -39,4 +42,5 @@ if [ -n "$missing" ]; then
     PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_INPUT=1 "$venv/bin/python" -m pip install -q -r "$req"
 fi
 
+if [ $prepare = 1 ]; then echo "server-tests: $venv ready" >&2; exit 0; fi
 HASHIDX_BIN="$(realpath "$bin")" exec "$venv/bin/python" -m pytest -q Server/Tests/Hostile "$@" </dev/null

@@ -108,6 +108,7 @@ final class CatalogTests: XCTestCase {
 
     /// Thousands of random adds, deletes, upserts, commits, compactions and writer reopenings
     /// against a dictionary of the live items.
+    /// (Slow: scripts/test.sh runs it once, under AddressSanitizer; its `slow` pattern.)
     func testRandomOperationsAgreeWithAModelOfTheCatalog() throws {
         let path = makeTemporaryDirectory(self) + "/c.hidx"
         var rng = TestRandom(seed: 1101)

@@ -6,6 +6,9 @@ import HashIdxTestSupport
 /// Damaged and crafted files (issue 5): every single-byte change and every cut at a section
 /// boundary is reported as corruption; files with correct checksums but impossible contents
 /// (what the fuzzers found) are refused; absurd sizes are refused before anything is allocated.
+///
+/// A slow suite (single-threaded reads of every damaged variant): scripts/test.sh runs it once,
+/// under AddressSanitizer, and not under ThreadSanitizer (its `slow` pattern).
 final class HardeningTests: XCTestCase {
     /// A small index using every section kind and file kind: string ids, partitions, LZ4
     /// blocks, attributes of every type, two shards, and a second generation with a

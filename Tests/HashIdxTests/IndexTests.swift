@@ -124,6 +124,7 @@ final class IndexTests: XCTestCase {
     }
 
     /// Recall@10 over the GloVe words shipped in Data/, against exact cosine computed here.
+    /// (Slow: scripts/test.sh runs it once, under AddressSanitizer; its `slow` pattern.)
     func testRecallOnShippedGloVe() throws {
         let npy = repositoryRoot + "/Data/glove-20k.npy"
         let words = repositoryRoot + "/Data/glove-20k.txt"
