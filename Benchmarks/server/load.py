@@ -15,13 +15,16 @@ Steps, all on this machine, one after the other:
   4. with 2 threads, the same wrk load while a writer upserts 1,000 items per second
      (10 requests of 100 items each second, new ids): errors, write latency, and the
      search p99 against the read-only run.
-Writes Benchmarks/results/server-glove.md. Needs wrk (Debian: apt-get install wrk).
+Writes Benchmarks/results/server-glove.md. Needs wrk (Debian: apt-get install wrk) and the
+release server package, hashidx beside hashidx-serve (what `hashidx serve` runs):
+    swift build -c release --package-path Server
+    swift build -c release --package-path Server --product hashidx
 """
 import argparse, http.client, json, os, re, shutil, signal, subprocess, sys, threading, time
 import numpy as np
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-BIN = os.path.join(ROOT, ".build/release/hashidx")
+BIN = os.path.join(ROOT, "Server/.build/release/hashidx")
 
 WRK_SCRIPT = r"""
 local bodies = {}
