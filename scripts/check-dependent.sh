@@ -27,11 +27,13 @@ bash scripts/ensure-deps.sh
 
 dir=.build-dependent
 rm -rf "$dir" && mkdir -p "$dir/Sources/App"
+# A package's identity is the last component of its URL or path: the clone's folder name.
+name=$(basename "$root" | tr 'A-Z' 'a-z')
 if [ -n "$version" ]; then
     dependency=".package(url: \"file://$root\", exact: \"$version\")"
     echo "dependent: HashIdx by version $version (tag v$version)" >&2
 else
-    dependency=".package(name: \"hashidx\", path: \"$root\")"
+    dependency=".package(path: \"$root\")"
     echo "dependent: HashIdx by path" >&2
 fi
 cat > "$dir/Package.swift" <<MANIFEST
@@ -40,7 +42,7 @@ import PackageDescription
 let package = Package(
     name: "App",
     dependencies: [$dependency],
-    targets: [.executableTarget(name: "App", dependencies: [.product(name: "HashIdx", package: "hashidx")])]
+    targets: [.executableTarget(name: "App", dependencies: [.product(name: "HashIdx", package: "$name")])]
 )
 MANIFEST
 cat > "$dir/Sources/App/main.swift" <<'SWIFT'
