@@ -65,7 +65,7 @@ print("dependent: \(index.count) items, nearest to row 42: \(hits.map(\.id))")
 SWIFT
 
 (cd "$dir" && swift package resolve > resolve.log 2>&1) || { cat "$dir/resolve.log" >&2; exit 1; }
-resolved=$( { grep -o '"identity" : "[^"]*"' "$dir/Package.resolved" 2>/dev/null || true; } | sed 's/.*: "//; s/"$//' | sort | tr '\n' ' ')
+resolved=$( { grep -o '"identity" : "[^"]*"' "$dir/Package.resolved" 2>/dev/null || true; } | sed 's/.*: "//; s/"$//' | { grep -vx "$name" || true; } | sort | tr '\n' ' ')
 count=$(echo "$resolved" | wc -w)
 echo "dependent: resolved $count package(s) besides hashidx: ${resolved:-none}" >&2
 for p in $resolved; do
