@@ -16,7 +16,7 @@ cd "$(dirname "$0")/.."
 root=$PWD
 version=""
 case "${1:-}" in
-    --version) version=$2 ;;
+    --version) version=${2:?"--version needs a version, e.g. --version 0.1.0"} ;;
     --version-if-tagged)
         newest=$( { grep -m1 -o '^## \[[0-9][0-9.]*\]' CHANGELOG.md 2>/dev/null || true; } | tr -d '#[] ')
         if [ -n "$newest" ] && git rev-parse -q --verify "refs/tags/v$newest" > /dev/null; then version=$newest; fi ;;
