@@ -145,11 +145,11 @@ struct Build: ParsableCommand {
 final class ProgressMeter: @unchecked Sendable {
     private let isTerminal = isatty(STDERR_FILENO) == 1
     private var phaseStart = 0.0
-    private var phase: BuildProgress.Phase?
+    private var phase: WorkProgress.Phase?
     private var lastPrint = 0.0
     private var lastPercent = -1
 
-    func update(_ p: BuildProgress) {
+    func update(_ p: WorkProgress) {
         let now = Self.now()
         if p.phase != phase {
             if isTerminal && phase != nil { writeStderr("\n") }

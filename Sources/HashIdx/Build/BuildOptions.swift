@@ -74,27 +74,6 @@ public struct BuildOptions: Sendable {
     }
 }
 
-/// Progress of a build, reported to the caller's closure.
-public struct BuildProgress: Sendable {
-    /// The current phase.
-    public enum Phase: String, Sendable {
-        /// Training the hash function on the sample (`done` 0 then 1 of `total` 1).
-        case training
-        /// Training the partitions and assigning every row to one (0 then 1 of 1).
-        case partitioning
-        /// Hashing and writing the rows to shards (`done` rows of `total`).
-        case encoding
-        /// Committing the manifest and removing the old generation (0 then 1 of 1).
-        case finishing
-    }
-    /// The phase.
-    public var phase: Phase
-    /// Units done in this phase.
-    public var done: Int
-    /// Units in this phase.
-    public var total: Int
-}
-
 /// What a build produced.
 public struct BuildSummary: Sendable {
     /// Rows indexed.

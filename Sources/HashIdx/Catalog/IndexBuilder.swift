@@ -14,7 +14,7 @@ public enum IndexBuilder {
     @discardableResult
     public static func build(vectorsPath: String, idsPath: String? = nil, attributesPath: String? = nil, to path: String,
                              options: BuildOptions = BuildOptions(),
-                             progress: @escaping (BuildProgress) -> Void = { _ in }) throws(HashIdxError) -> BuildSummary {
+                             progress: @escaping (WorkProgress) -> Void = { _ in }) throws(HashIdxError) -> BuildSummary {
         let source = try VectorFile(path: vectorsPath)
         var ids: [String]? = nil
         if let idsPath {
@@ -33,7 +33,7 @@ public enum IndexBuilder {
     @discardableResult
     public static func build(source: any VectorSource, ids: [String]? = nil, attributes: AttributeTable? = nil, to path: String,
                              options: BuildOptions = BuildOptions(),
-                             progress: @escaping (BuildProgress) -> Void = { _ in }) throws(HashIdxError) -> BuildSummary {
+                             progress: @escaping (WorkProgress) -> Void = { _ in }) throws(HashIdxError) -> BuildSummary {
         if let ids {
             guard ids.count == source.count else {
                 throw .idCountMismatch(path: "ids", ids: ids.count, rows: source.count)
@@ -50,7 +50,7 @@ public enum IndexBuilder {
     /// non-empty, unique).
     private static func build(source: any VectorSource, validatedIDs ids: [String]?, attributes: AttributeTable?, to path: String,
                               options: BuildOptions,
-                              progress: @escaping (BuildProgress) -> Void) throws(HashIdxError) -> BuildSummary {
+                              progress: @escaping (WorkProgress) -> Void) throws(HashIdxError) -> BuildSummary {
         let start = System.monotonicSeconds()
         try options.validate()
         guard source.count > 0 else { throw .emptyInput(path: source.name) }
@@ -73,7 +73,7 @@ public enum IndexBuilder {
             let committed = try directory.commit(manifest, generation: generation, written: &written)
             // Old generations and leftovers of interrupted builds are now unreferenced.
             directory.removeAll(except: manifest.fileNames.union([committed.name]))
-            progress(BuildProgress(phase: .finishing, done: 1, total: 1))
+            progress(WorkProgress(phase: .finishing, done: 1, total: 1))
             let bytes = IndexDirectory.bytesOnDisk(shards: records, manifestName: committed.name, manifestBytes: committed.bytes)
             return BuildSummary(rows: source.count, dimension: source.dimension, bits: manifest.model.bits,
                                 shards: records.count, bytesOnDisk: bytes, seconds: System.monotonicSeconds() - start)
@@ -90,11 +90,11 @@ public enum IndexBuilder {
     static func writeGeneration(source: any VectorSource, ids: [String]?, attributes: AttributeTable,
                                 directory: IndexDirectory, generation: UInt64,
                                 options: BuildOptions, written: inout [String],
-                                progress: @escaping (BuildProgress) -> Void) throws(HashIdxError) -> Manifest {
-        progress(BuildProgress(phase: .training, done: 0, total: 1))
+                                progress: @escaping (WorkProgress) -> Void) throws(HashIdxError) -> Manifest {
+        progress(WorkProgress(phase: .training, done: 0, total: 1))
         let model = try Trainer.train(source: source, options: options.training)
         source.releaseResidentPages()   // the sample touched pages all over the input
-        progress(BuildProgress(phase: .training, done: 1, total: 1))
+        progress(WorkProgress(phase: .training, done: 1, total: 1))
 
         let threads = options.threads ?? System.processorCount
         var partitionCount = options.partitions ?? BuildOptions.defaultPartitions(rows: source.count, trainingSample: options.training.sampleSize)
@@ -104,12 +104,12 @@ public enum IndexBuilder {
         var partitionOf: [Int]? = nil
         var scores: [Float]? = nil
         if partitionCount > 1 {
-            progress(BuildProgress(phase: .partitioning, done: 0, total: 1))
+            progress(WorkProgress(phase: .partitioning, done: 0, total: 1))
             let c = try Partitioning.train(source, count: partitionCount, sampleSize: options.training.sampleSize,
                                            seed: options.training.seed)
             (partitionOf, scores) = try Partitioning.assignScoring(source, to: c)
             centroids = c
-            progress(BuildProgress(phase: .partitioning, done: 1, total: 1))
+            progress(WorkProgress(phase: .partitioning, done: 1, total: 1))
         }
 
         let shardBuilder = ShardBuilder(encoder: RowEncoder(model: model, threads: threads),
@@ -127,7 +127,7 @@ public enum IndexBuilder {
                                                 partitions: partitionOf.map { $0[lo..<hi] }, partitionCount: partitionCount,
                                                 path: directory.file(name), fileName: name) { done in
                 if done % 4096 == 0 || base + done == source.count {
-                    progress(BuildProgress(phase: .encoding, done: base + done, total: source.count))
+                    progress(WorkProgress(phase: .encoding, done: base + done, total: source.count))
                 }
             }
             records.append(record)
@@ -135,7 +135,7 @@ public enum IndexBuilder {
             source.releaseResidentPages()   // keeps peak memory at about one shard's input
             lo = hi
         }
-        progress(BuildProgress(phase: .finishing, done: 0, total: 1))
+        progress(WorkProgress(phase: .finishing, done: 0, total: 1))
         var manifest = Manifest(rows: UInt64(source.count), model: model, hasStringIDs: ids != nil,
                         vectorType: options.vectorType, rowsPerBlock: options.rowsPerBlock,
                         training: TrainingInfo(sampleSize: min(options.training.sampleSize, source.count),
