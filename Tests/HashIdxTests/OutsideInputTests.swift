@@ -84,7 +84,7 @@ final class OutsideInputTests: XCTestCase {
         XCTAssertEqual(Array(try index.id(ofRow: b).utf8), Array(nfd.utf8))
         try writer.delete(ids: [nfd])
         try writer.commit()
-        writer.close()
+        try writer.close()
         index = try Index(path: path)
         XCTAssertNotNil(try index.row(forID: nfc), "deleting the NFD id left the NFC item")
         XCTAssertNil(try index.row(forID: nfd))
@@ -109,6 +109,6 @@ final class OutsideInputTests: XCTestCase {
                                to: path, options: BuildOptions(training: TrainingOptions(bits: 64), threads: 1))
         let writer = try IndexWriter(path: path, threads: 1)
         XCTAssertThrowsError(try writer.upsert(try InMemoryVectors(rows: [[1, 2, 3, 4, 5, 6, 7, 8]]), ids: ["x\r\ny"]))
-        writer.close()
+        try writer.close()
     }
 }

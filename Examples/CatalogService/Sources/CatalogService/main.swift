@@ -150,8 +150,9 @@ do {
 
     // One writer per index (it holds the index's lock, across processes). Nothing it does
     // is visible to searches before commit(); everything is, at once, after it.
+    // It is Sendable: tasks and threads may share it (each call waits its turn), and in
+    // async code `try await writer.commit()` runs the commit off the cooperative pool.
     let writer = try IndexWriter(path: indexPath)
-    defer { writer.close() }
 
     // A price change: upsert the product with its new attributes. An upsert replaces the
     // item that has the id: the vector and all its attributes (here the same vector).
@@ -211,6 +212,9 @@ do {
     let afterCompaction = try index.search(similarToID: "sku-00040", options: SearchOptions(k: 5, filter: cheapDresses, fields: fields))
     show("More like sku-00040 where \(cheapDresses), after compaction:", afterCompaction, fields: fields)
     expect(afterCompaction.allSatisfy { cheapDresses.matches($0.attributes) && $0.id != soldOut }, "compaction keeps the filter and the delete")
+    // Closing releases the lock. It refuses while changes are pending: they are committed or
+    // dropped by rollback(), never silently.
+    try writer.close()
     print("\nDone: every check passed.")
 } catch {
     // Every HashIdx error says what went wrong and where (the file, the row, the value).
