@@ -5,29 +5,29 @@ import Dispatch
 /// thread of Swift's cooperative pool. Calls still take their turn: each waits for the one
 /// before it to finish.
 extension IndexWriter {
-    /// ``add(_:ids:attributes:)`` from async code.
+    /// ``add(_:ids:attributes:)-4yga0`` from async code.
     public func add(_ vectors: any VectorSource, ids: [String]? = nil, attributes: AttributeTable? = nil) async throws(HashIdxError) {
         try await offload { (writer) throws(HashIdxError) in try writer.add(vectors, ids: ids, attributes: attributes) }
     }
 
-    /// ``upsert(_:ids:attributes:)`` from async code.
+    /// ``upsert(_:ids:attributes:)-5o49w`` from async code.
     public func upsert(_ vectors: any VectorSource, ids: [String], attributes: AttributeTable? = nil) async throws(HashIdxError) {
         try await offload { (writer) throws(HashIdxError) in try writer.upsert(vectors, ids: ids, attributes: attributes) }
     }
 
-    /// ``delete(ids:ignoringMissing:)`` from async code.
+    /// ``delete(ids:ignoringMissing:)-3h8re`` from async code.
     @discardableResult
     public func delete(ids: [String], ignoringMissing: Bool = false) async throws(HashIdxError) -> [String] {
         try await offload { (writer) throws(HashIdxError) in try writer.delete(ids: ids, ignoringMissing: ignoringMissing) }
     }
 
-    /// ``commit(progress:)`` from async code: returns once the changes are durable.
+    /// ``commit(progress:)-31119`` from async code: returns once the changes are durable.
     @discardableResult
     public func commit(progress: @escaping @Sendable (WorkProgress) -> Void = { _ in }) async throws(HashIdxError) -> CommitSummary {
         try await offload { (writer) throws(HashIdxError) in try writer.commit(progress: progress) }
     }
 
-    /// ``compact(retrain:options:progress:)`` from async code.
+    /// ``compact(retrain:options:progress:)-8qnux`` from async code.
     @discardableResult
     public func compact(retrain: Bool = false, options: BuildOptions = BuildOptions(),
                         progress: @escaping @Sendable (WorkProgress) -> Void = { _ in }) async throws(HashIdxError) -> CompactionSummary {

@@ -11,7 +11,7 @@ import Darwin
 ///
 /// One writer per index at a time, across processes: opening takes the directory's `LOCK`
 /// (a second writer, or a build, gets an error naming the holder) and removes what an
-/// interrupted writer left behind. Changes collect in memory; ``commit(progress:)`` writes them
+/// interrupted writer left behind. Changes collect in memory; ``commit(progress:)-31119`` writes them
 /// as a new generation (Lucene's segments and live-docs, LevelDB's MANIFEST + CURRENT):
 ///
 /// - added items go to a new shard, hashed with the index's own model and assigned to its
@@ -26,14 +26,14 @@ import Darwin
 /// of older generations are removed at commit, which is safe for readers because they map
 /// their shards and read their deletion files when they open.
 ///
-/// Ids: in an index built with ids, every added item needs a new id (``upsert(_:ids:attributes:)``
+/// Ids: in an index built with ids, every added item needs a new id (``upsert(_:ids:attributes:)-5o49w``
 /// replaces an existing one); in an index whose ids are row numbers, added items get the
-/// next row numbers, and the first ``compact(retrain:options:progress:)`` that drops deleted
+/// next row numbers, and the first ``compact(retrain:options:progress:)-8qnux`` that drops deleted
 /// rows turns the ids into strings (each item keeps its number as its id).
 ///
 /// A writer is `Sendable`: any thread or task may use it, one call at a time (calls wait for
 /// each other; a commit holds the writer until it is durable). From async code, the `async`
-/// overloads of ``commit(progress:)`` and ``compact(retrain:options:progress:)`` run the work
+/// overloads of ``commit(progress:)-31119`` and ``compact(retrain:options:progress:)-8qnux`` run the work
 /// off the caller's thread (see <doc:IndexWriter>). Uncommitted changes are never dropped
 /// silently: ``rollback()`` drops them, and ``close()`` refuses while there are any.
 ///
@@ -61,7 +61,7 @@ public final class IndexWriter: Sendable {
     }
 
     /// Releases the lock. Changes still pending here were never asked to be kept or dropped:
-    /// they are dropped, and one line on standard error says so (call ``commit(progress:)``
+    /// they are dropped, and one line on standard error says so (call ``commit(progress:)-31119``
     /// or ``rollback()``, then ``close()``).
     deinit {
         core.withLock { core in
@@ -76,7 +76,7 @@ public final class IndexWriter: Sendable {
     /// Releases the lock; the writer cannot be used after. Closing twice does nothing.
     ///
     /// - Throws: ``HashIdxError/invalidArgument(name:reason:)`` when changes are pending
-    ///   (nothing is released: ``commit(progress:)`` them or ``rollback()`` first).
+    ///   (nothing is released: ``commit(progress:)-31119`` them or ``rollback()`` first).
     public func close() throws(HashIdxError) {
         try core.withLock { (core) throws(HashIdxError) in
             guard core.isClosed || core.pending.isEmpty else {
@@ -92,7 +92,7 @@ public final class IndexWriter: Sendable {
         set { core.withLock { $0.threads = newValue } }
     }
 
-    /// When a commit also compacts (`nil`: never; call ``compact(retrain:options:progress:)``).
+    /// When a commit also compacts (`nil`: never; call ``compact(retrain:options:progress:)-8qnux``).
     public var mergePolicy: MergePolicy? {
         get { core.withLock { $0.mergePolicy } }
         set { core.withLock { $0.mergePolicy = newValue } }
@@ -113,7 +113,7 @@ public final class IndexWriter: Sendable {
     /// with ids; `nil` in an index whose ids are row numbers (the items get the next ones).
     ///
     /// - Throws: ``HashIdxError/duplicateID(path:id:firstLine:secondLine:)`` when an id is
-    ///   already an item's (use ``upsert(_:ids:attributes:)``) or repeats in `ids`; the errors of a bad
+    ///   already an item's (use ``upsert(_:ids:attributes:)-5o49w``) or repeats in `ids`; the errors of a bad
     ///   vector (wrong dimension, NaN, zeros) before anything is added.
     ///
     /// `attributes`: one row per added item (``AttributeTable``), checked against the types

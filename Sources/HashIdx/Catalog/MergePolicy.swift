@@ -1,5 +1,5 @@
 extension IndexWriter {
-    /// When ``IndexWriter/commit(progress:)`` goes on to compact, in the spirit of Lucene's
+    /// When ``IndexWriter/commit(progress:)-31119`` goes on to compact, in the spirit of Lucene's
     /// merge policy: a shard is rewritten once enough of it is deleted (a query still scans
     /// deleted rows), and the small shards adds leave (under half the shard size and under a
     /// quarter of the largest shard) are merged once there are many of like size (a query
@@ -49,7 +49,7 @@ extension IndexWriter {
             }
         }
 
-        /// The shards an explicit ``IndexWriter/compact(retrain:options:progress:)`` rewrites:
+        /// The shards an explicit ``IndexWriter/compact(retrain:options:progress:)-8qnux`` rewrites:
         /// every shard when retraining or when ids are row numbers (rows keep their numbers
         /// only if every shard is rewritten in order), otherwise the shards with deletions and
         /// the small ones (under half of `shardSize`) when there are two or more. Empty when
