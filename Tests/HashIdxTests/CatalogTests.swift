@@ -325,8 +325,14 @@ final class CatalogTests: XCTestCase {
         let writer = try IndexWriter(path: path)
         try writer.delete(ids: (0..<40).map { "r\($0)" })
         try writer.commit()
-        XCTAssertEqual(try Index(path: path).count, 0)
-        XCTAssertThrowsError(try Index(path: path).search(rows[0], options: SearchOptions(k: 1)))
+        let emptied = try Index(path: path)
+        XCTAssertEqual(emptied.count, 0)
+        // An empty index answers every search with no results (issue 23; it threw before).
+        XCTAssertEqual(try emptied.search(rows[0], options: SearchOptions(k: 1)), [])
+        XCTAssertEqual(try emptied.search(batch: try InMemoryVectors(rows: [rows[0], rows[1]])), [[], []])
+        XCTAssertEqual(try emptied.candidates(for: rows[0]), [])
+        XCTAssertThrowsError(try emptied.search(similarToID: "r0")) { XCTAssertEqual($0 as? HashIdxError, .unknownID("r0")) }
+        XCTAssertThrowsError(try emptied.search([1, 2])) { XCTAssertEqual($0 as? HashIdxError, .dimensionMismatch(expected: self.dim, actual: 2, source: "query")) }
         try writer.add(try InMemoryVectors(rows: Array(rows[0..<10])), ids: (0..<10).map { "n\($0)" })
         try writer.commit()
         writer.close()
