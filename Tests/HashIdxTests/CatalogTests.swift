@@ -154,7 +154,8 @@ final class CatalogTests: XCTestCase {
             case 8:         // adding an existing id is refused and changes nothing
                 guard let id = model.keys.first else { continue }
                 XCTAssertThrowsError(try writer.add(try InMemoryVectors(rows: [vector(&rng)]), ids: [id])) { error in
-                    guard case HashIdxError.duplicateID = error else { return XCTFail("\(error)") }
+                    XCTAssertEqual(error as? HashIdxError, .idExists(id: id))
+                    XCTAssertEqual("\(error)", "id \"\(id)\" is already in the index; use upsert to replace it, or delete it first")
                 }
             default:        // commit; now and then compact or reopen the writer
                 try writer.commit()
@@ -325,8 +326,14 @@ final class CatalogTests: XCTestCase {
         let writer = try IndexWriter(path: path)
         try writer.delete(ids: (0..<40).map { "r\($0)" })
         try writer.commit()
-        XCTAssertEqual(try Index(path: path).count, 0)
-        XCTAssertThrowsError(try Index(path: path).search(rows[0], options: SearchOptions(k: 1)))
+        let emptied = try Index(path: path)
+        XCTAssertEqual(emptied.count, 0)
+        // An empty index answers every search with no results (issue 23; it threw before).
+        XCTAssertEqual(try emptied.search(rows[0], options: SearchOptions(k: 1)), [])
+        XCTAssertEqual(try emptied.search(batch: try InMemoryVectors(rows: [rows[0], rows[1]])), [[], []])
+        XCTAssertEqual(try emptied.candidates(for: rows[0]), [])
+        XCTAssertThrowsError(try emptied.search(similarToID: "r0")) { XCTAssertEqual($0 as? HashIdxError, .unknownID("r0")) }
+        XCTAssertThrowsError(try emptied.search([1, 2])) { XCTAssertEqual($0 as? HashIdxError, .dimensionMismatch(expected: self.dim, actual: 2, source: "query")) }
         try writer.add(try InMemoryVectors(rows: Array(rows[0..<10])), ids: (0..<10).map { "n\($0)" })
         try writer.commit()
         try writer.close()

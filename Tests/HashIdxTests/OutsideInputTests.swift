@@ -94,8 +94,10 @@ final class OutsideInputTests: XCTestCase {
         for bad in ["a\r\nb", "a\nb", "a\rb", "tab\there", "nul\u{0}", "del\u{7F}"] {
             XCTAssertNotNil(IDList.check(bad), bad.debugDescription)
             XCTAssertThrowsError(try IDList.validate(["ok", bad], path: "ids")) { error in
+                // Ids in memory: a 0-based row, not a line.
                 guard case let .invalidID(_, line, reason) = error as? HashIdxError else { return XCTFail("\(error)") }
-                XCTAssertEqual(line, 2)
+                XCTAssertEqual(line, 0)
+                XCTAssertTrue(reason.hasPrefix("row 1: "), reason)
                 XCTAssertTrue(reason.contains("control character"), reason)
             }
         }

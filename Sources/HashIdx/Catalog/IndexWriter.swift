@@ -112,9 +112,10 @@ public final class IndexWriter: Sendable {
     /// Adds every row of `vectors` as a new item. `ids`: one new id per row in an index built
     /// with ids; `nil` in an index whose ids are row numbers (the items get the next ones).
     ///
-    /// - Throws: ``HashIdxError/duplicateID(path:id:firstLine:secondLine:)`` when an id is
-    ///   already an item's (use ``upsert(_:ids:attributes:)-5o49w``) or repeats in `ids`; the errors of a bad
-    ///   vector (wrong dimension, NaN, zeros) before anything is added.
+    /// - Throws: ``HashIdxError/idExists(id:)`` when an id is already an item's (use
+    ///   ``upsert(_:ids:attributes:)-5o49w``), ``HashIdxError/duplicateIDInMemory(source:id:firstRow:secondRow:)``
+    ///   when one repeats in `ids`; the errors of a bad vector (wrong dimension, NaN, zeros)
+    ///   before anything is added.
     ///
     /// `attributes`: one row per added item (``AttributeTable``), checked against the types
     /// the index's attributes have (an integer may go into a float attribute, a float never

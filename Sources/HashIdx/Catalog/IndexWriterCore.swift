@@ -142,7 +142,7 @@ final class IndexWriterCore {
         for id in ids ?? [] {
             let item = try location(of: id)
             if !replacing && !item.isEmpty {
-                throw .duplicateID(path: "ids", id: id, firstLine: 0, secondLine: 0)
+                throw .idExists(id: id)
             }
             replaced.append(item)
         }
