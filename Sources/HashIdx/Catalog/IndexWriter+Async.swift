@@ -34,6 +34,26 @@ extension IndexWriter {
         try await offload { (writer) throws(HashIdxError) in try writer.compact(retrain: retrain, options: options, progress: progress) }
     }
 
+    /// ``add(_:)-1p46c`` from async code.
+    public func add(_ item: IndexItem) async throws(HashIdxError) {
+        try await offload { (writer) throws(HashIdxError) in try writer.add(item) }
+    }
+
+    /// ``add(contentsOf:)-(Sequence<IndexItem>)`` from async code.
+    public func add(contentsOf items: some Sequence<IndexItem> & Sendable) async throws(HashIdxError) {
+        try await offload { (writer) throws(HashIdxError) in try writer.add(contentsOf: items) }
+    }
+
+    /// ``upsert(_:)-2xn52`` from async code.
+    public func upsert(_ item: IndexItem) async throws(HashIdxError) {
+        try await offload { (writer) throws(HashIdxError) in try writer.upsert(item) }
+    }
+
+    /// ``upsert(contentsOf:)-(Sequence<IndexItem>)`` from async code.
+    public func upsert(contentsOf items: some Sequence<IndexItem> & Sendable) async throws(HashIdxError) {
+        try await offload { (writer) throws(HashIdxError) in try writer.upsert(contentsOf: items) }
+    }
+
     /// Runs `work` on a Dispatch thread and resumes the caller with its result.
     private func offload<T: Sendable>(_ work: @escaping @Sendable (IndexWriter) throws(HashIdxError) -> T) async throws(HashIdxError) -> T {
         let result = await withCheckedContinuation { (c: CheckedContinuation<Result<T, HashIdxError>, Never>) in

@@ -7,7 +7,7 @@
 extension IndexWriter {
     /// Adds `item` as a new item.
     ///
-    /// - Throws: when the item's id is already an item's (use ``upsert(_:)``), and
+    /// - Throws: when the item's id is already an item's (use ``upsert(_:)-2xn52``), and
     ///   the errors of ``add(_:ids:attributes:)-4yga0``: a vector of the wrong dimension, with NaN
     ///   or all zeros, an invalid id, attributes of the wrong type.
     public func add(_ item: IndexItem) throws(HashIdxError) {
@@ -16,7 +16,7 @@ extension IndexWriter {
 
     /// Adds every item of `items` as a new item, in order (nothing when it is empty).
     ///
-    /// - Throws: the errors of ``add(_:)``, and
+    /// - Throws: the errors of ``add(_:)-1p46c``, and
     ///   ``HashIdxError/duplicateIDInMemory(source:id:firstRow:secondRow:)`` for an id that
     ///   repeats in `items`; errors name an item by its 0-based row in `items`.
     public func add(contentsOf items: some Sequence<IndexItem>) throws(HashIdxError) {
