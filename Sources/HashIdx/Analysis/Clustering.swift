@@ -187,13 +187,21 @@ public struct Clustering: Sendable {
     ///   clusters than items, or when no item is left to cluster (an empty index, or a
     ///   filter no live item satisfies); ``HashIdxError/invalidFilter(expression:offset:reason:)``
     ///   for a filter that does not fit the index's attributes.
-    public static func run(index: Index, options: ClusteringOptions) throws(HashIdxError) -> Clustering {
+    ///
+    /// `progress` hears the items read (``WorkProgress/Phase/reading``, from any thread) and
+    /// each round of k-means (``WorkProgress/Phase/clustering``: rounds run of
+    /// ``ClusteringOptions/iterations`` at most).
+    public static func run(index: Index, options: ClusteringOptions,
+                           progress: @escaping @Sendable (WorkProgress) -> Void = { _ in }) throws(HashIdxError) -> Clustering {
         try options.validate()
         let threads = options.threads ?? System.processorCount
         let t0 = System.monotonicSeconds()
         // Without a filter the live count is known before anything is read.
         if options.filter == nil { try check(options, items: index.count) }
-        let input = try ClusterInput.read(index, filter: options.filter, threads: threads)
+        let live = index.count
+        let input = try ClusterInput.read(index, filter: options.filter, threads: threads) {
+            progress(WorkProgress(phase: .reading, done: $0, total: live))
+        }
         let n = input.count, d = input.dimension, k = options.clusters
         try check(options, items: n)
         let t1 = System.monotonicSeconds()
@@ -202,7 +210,9 @@ public struct Clustering: Sendable {
             try startingCentroids(x.baseAddress!, input: input, k: k, options: options, threads: threads, rng: &rng)
         }
         let result = input.unit.withUnsafeBufferPointer { x in
-            SphericalKMeans.run(x.baseAddress!, n: n, d: d, start: initial, k: k, rounds: options.iterations, rng: &rng, threads: threads)
+            SphericalKMeans.run(x.baseAddress!, n: n, d: d, start: initial, k: k, rounds: options.iterations, rng: &rng, threads: threads) {
+                progress(WorkProgress(phase: .clustering, done: $0, total: options.iterations))
+            }
         }
         let t2 = System.monotonicSeconds()
         return summarise(input, result, k: k, options: options, start: start, generation: index.generation,
@@ -335,8 +345,9 @@ public struct Clustering: Sendable {
 
 extension Index {
     /// Groups the index's live items (those satisfying ``ClusteringOptions/filter``) into
-    /// ``ClusteringOptions/clusters`` clusters by cosine: ``Clustering/run(index:options:)``.
-    public func cluster(options: ClusteringOptions) throws(HashIdxError) -> Clustering {
-        try Clustering.run(index: self, options: options)
+    /// ``ClusteringOptions/clusters`` clusters by cosine: ``Clustering/run(index:options:progress:)``.
+    public func cluster(options: ClusteringOptions,
+                        progress: @escaping @Sendable (WorkProgress) -> Void = { _ in }) throws(HashIdxError) -> Clustering {
+        try Clustering.run(index: self, options: options, progress: progress)
     }
 }

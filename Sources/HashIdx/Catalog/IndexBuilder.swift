@@ -92,7 +92,9 @@ public enum IndexBuilder {
                                 options: BuildOptions, written: inout [String],
                                 progress: @escaping (WorkProgress) -> Void) throws(HashIdxError) -> Manifest {
         progress(WorkProgress(phase: .training, done: 0, total: 1))
-        let model = try Trainer.train(source: source, options: options.training)
+        let model = try Trainer.train(source: source, options: options.training) { epoch, epochs in
+            progress(WorkProgress(phase: .training, done: epoch, total: epochs))
+        }
         source.releaseResidentPages()   // the sample touched pages all over the input
         progress(WorkProgress(phase: .training, done: 1, total: 1))
 

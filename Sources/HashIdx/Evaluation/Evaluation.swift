@@ -89,12 +89,14 @@ public enum Evaluation {
     ///
     /// The first 200 queries are run once, untimed, before the measurements, so that the
     /// memory-mapped index is in the page cache.
-    /// Every pair of `candidates` and `probes` values is one setting.
+    /// Every pair of `candidates` and `probes` values is one setting. `progress` hears the
+    /// queries answered (``WorkProgress/Phase/searching``, over all settings).
     public static func run(indexPath: String, queries: any VectorSource, groundTruth: GroundTruthFile, k: Int,
                            candidates: [Int], probes: [Int] = [SearchOptions.defaultProbes],
                            shortlistFactor: Int = SearchOptions.defaultShortlistFactor,
                            threads: Int? = nil, filter: Filter? = nil, labels: LabelRelevance? = nil,
-                           rerank: Rerank? = nil, blendWeight: Float? = nil) throws(HashIdxError) -> Report {
+                           rerank: Rerank? = nil, blendWeight: Float? = nil,
+                           progress: (WorkProgress) -> Void = { _ in }) throws(HashIdxError) -> Report {
         guard !probes.isEmpty, probes.allSatisfy({ $0 > 0 }) else {
             throw .invalidArgument(name: "probes", reason: "every value must be positive")
         }
@@ -156,7 +158,9 @@ public enum Evaluation {
         let truths10 = (0..<n).map { Set(groundTruth.row($0).prefix(depth10).filter { $0 >= 0 }) }
         let relevant10 = max(1, truths10.reduce(0) { $0 + $1.count })
         let nameMap = labels.map { $0.rows.nameMap(from: $0.queries) }
-        for (p, c) in settings {
+        let total = settings.count * n
+        for (s, (p, c)) in settings.enumerated() {
+            progress(WorkProgress(phase: .searching, done: s * n, total: total))
             let options = SearchOptions(k: k, candidates: c, probes: p, shortlistFactor: shortlistFactor, filter: filter,
                                         rerank: rerank, blendWeight: blendWeight)
             try options.validate()
@@ -166,6 +170,7 @@ public enum Evaluation {
             var apSum = 0.0, precisionSum = 0.0, labelled = 0
             let start = System.monotonicSeconds()
             for (i, q) in rows.enumerated() {
+                if i & 1023 == 1023 { progress(WorkProgress(phase: .searching, done: s * n + i, total: total)) }
                 let t = System.monotonicSeconds()
                 let hits = try index.search(q, options: options)
                 latencies.append(System.monotonicSeconds() - t)
@@ -211,6 +216,7 @@ public enum Evaluation {
                                 precisionAt10: labels == nil ? nil : precisionSum / Double(max(1, labelled)),
                                 recallAt10: Double(found10) / Double(relevant10)))
         }
+        progress(WorkProgress(phase: .searching, done: total, total: total))
         return Report(openMilliseconds: openMs, peakRSSBytes: peakResidentBytes(), rows: index.count,
                       dimension: index.dimension, bits: index.bits, queries: n, k: k, threads: workers,
                       recallDepth: depth, rerank: rerank ?? index.rerank, points: points)

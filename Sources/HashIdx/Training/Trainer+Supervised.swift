@@ -62,7 +62,8 @@ extension Trainer {
     /// reading through `basis` (`r × d`, orthonormal rows spanning `w0`'s rows).
     static func trainHead(x: [Float], rows: [Int], d: Int, bits: Int, w0: [Float], basis: [Float], r: Int,
                           supervision: Supervision, weight: Float, epochs: Int, twoLayer: Bool,
-                          settings: HeadSettings = HeadSettings(), rng: inout SplitMix64) -> Head {
+                          settings: HeadSettings = HeadSettings(), rng: inout SplitMix64,
+                          onEpoch: (Int, Int) -> Void = { _, _ in }) -> Head {
         let n = rows.count
         // z = X Pᵀ (n × r), A₀ = W₀ Pᵀ (bits × r), scaled so that margins start with unit RMS
         // (the codes do not change; tanh is then neither linear nor saturated).
@@ -133,7 +134,8 @@ extension Trainer {
         let blasThreads = LinearAlgebra.blasThreads
         LinearAlgebra.blasThreads = 1
         defer { LinearAlgebra.blasThreads = blasThreads }
-        for _ in 0..<epochs {
+        for epoch in 0..<epochs {
+            defer { onEpoch(epoch + 1, epochs) }
             for i in stride(from: examples - 1, to: 0, by: -1) { order.swapAt(i, Int(rng.next() % UInt64(i + 1))) }
             var lo = 0
             while lo < perEpoch {

@@ -17,7 +17,10 @@ enum Trainer {
     /// bits: 64 components gave mAP@1000 0.854, 128 gave 0.874.
     static let headComponents = 128
 
-    static func train(source: any VectorSource, options: TrainingOptions) throws(HashIdxError) -> HashModel {
+    /// Trains the hash function on a sample of `source`; `onEpoch` hears each epoch of a
+    /// supervised head as it ends (epochs done, of all).
+    static func train(source: any VectorSource, options: TrainingOptions,
+                      onEpoch: (Int, Int) -> Void = { _, _ in }) throws(HashIdxError) -> HashModel {
         try options.validate()
         try validateSupervision(options, rows: source.count)
         let d = source.dimension
@@ -76,7 +79,7 @@ enum Trainer {
             }
             let head = trainHead(x: x, rows: headRows, d: d, bits: bits, w0: projectionF, basis: basis, r: r,
                                  supervision: supervision, weight: options.supervisionWeight, epochs: options.epochs,
-                                 twoLayer: options.head == .twoLayer, rng: &rng)
+                                 twoLayer: options.head == .twoLayer, rng: &rng, onEpoch: onEpoch)
             projectionF = head.projection
             hidden = head.hidden
             trainedScheme = .supervised
