@@ -55,6 +55,7 @@ let package = Package(
             name: "hashidx",
             dependencies: [
                 "HashIdx",
+                "HashIdxService",   // the one JSON renderer of results (ResponseEncoder)
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -1,6 +1,8 @@
 import HashIdx
 
-/// The JSON bodies of the service's answers (`docs/openapi.json` describes each).
+/// The JSON of search results and of the service's answers (`docs/openapi.json` describes
+/// each): the one renderer of results, for `hashidx serve` and `hashidx query --format json`
+/// alike. A score is written as the shortest decimal that reads back as the same `Float`.
 public enum ResponseEncoder {
     /// `{"results": [{"rank": 1, "id": "…", "score": 0.93, "attributes": {…}}, …]}`;
     /// `attributes` only when fields were asked for.
@@ -22,6 +24,14 @@ public enum ResponseEncoder {
         return s + "]}"
     }
 
+    /// `[{"rank": 1, "id": "…", "score": 0.93, "attributes": {…}}, …]`; `attributes` (each
+    /// result's own) only when `withAttributes`.
+    public static func results(_ results: [SearchResult], withAttributes: Bool) -> String {
+        var s = ""
+        appendResults(results, withAttributes: withAttributes, to: &s)
+        return s
+    }
+
     /// `[{"rank": 1, "id": "…", "score": 0.93, "attributes": {…}}, …]`: the results of
     /// `answer`, each with the attributes of ``SearchAnswer/fields`` read from `index` (the
     /// snapshot the search ran on) as it is written.
@@ -29,7 +39,7 @@ public enum ResponseEncoder {
         var s = "["
         for (i, hit) in answer.results.enumerated() {
             if i > 0 { s += "," }
-            s += "{\"rank\":\(i + 1),\"id\":\(JSONText.quoted(hit.id)),\"score\":\(hit.score)"
+            s += "{\"rank\":\(i + 1),\"id\":\(JSONText.quoted(hit.id)),\"score\":\(score(hit.score))"
             if let fields = answer.fields {
                 do throws(HashIdxError) {
                     s += ",\"attributes\":\(object(try index.attributes(ofRow: hit.row, fields: fields)))"
@@ -71,11 +81,15 @@ public enum ResponseEncoder {
         "{" + attributes.keys.sorted().map { "\(JSONText.quoted($0)):\(attributes[$0]!)" }.joined(separator: ",") + "}"
     }
 
+    /// A score as JSON: the shortest decimal that reads back as the same `Float` (a score is
+    /// always finite).
+    static func score(_ value: Float) -> String { value.description }
+
     private static func appendResults(_ results: [SearchResult], withAttributes: Bool, to s: inout String) {
         s += "["
         for (i, hit) in results.enumerated() {
             if i > 0 { s += "," }
-            s += "{\"rank\":\(i + 1),\"id\":\(JSONText.quoted(hit.id)),\"score\":\(hit.score)"
+            s += "{\"rank\":\(i + 1),\"id\":\(JSONText.quoted(hit.id)),\"score\":\(score(hit.score))"
             if withAttributes { s += ",\"attributes\":\(object(hit.attributes))" }
             s += "}"
         }

@@ -59,7 +59,9 @@ struct Add: ParsableCommand {
             if noMerge { writer.mergePolicy = nil }
             var s = IndexWriter.CommitSummary(generation: writer.generation, added: 0, deleted: 0, count: writer.count, seconds: 0)
             var commits = 0, merges = 0
-            let start = ProgressMeter.now()
+            let start = ProgressReporter.now()
+            let progress = ProgressReporter()
+            defer { progress.finish() }
             var lo = 0
             while lo < source.count {
                 let hi = min(source.count, lo + batch)
@@ -76,13 +78,16 @@ struct Add: ParsableCommand {
                 let batchIDs = list.map { Array($0[lo..<hi]) }
                 let batchAttributes = table.map { $0.rows(lo..<hi) }
                 if upsert { try writer.upsert(rows, ids: batchIDs!, attributes: batchAttributes) } else { try writer.add(rows, ids: batchIDs, attributes: batchAttributes) }
-                let c = try writer.commit()
+                let c = try writer.commit { p in
+                    // Rows of the whole file: the batches' encoding adds up.
+                    progress.report(p.phase == .encoding ? WorkProgress(phase: .encoding, done: lo + p.done, total: source.count) : p)
+                }
                 s.generation = c.generation; s.added += c.added; s.deleted += c.deleted; s.count = c.count; s.seconds += c.seconds
                 commits += 1
                 if c.merged != nil { merges += 1 }
                 lo = hi
             }
-            let elapsed = ProgressMeter.now() - start
+            let elapsed = ProgressReporter.now() - start
             if commits > 1 {
                 print("\(commits) commits of up to \(batch) rows: \(formatFixed(Double(source.count) / elapsed, 0)) rows/s, \(formatFixed(elapsed / Double(commits) * 1000, 1)) ms per batch (\(formatFixed(s.seconds / Double(commits) * 1000, 1)) ms of it committing)")
             }

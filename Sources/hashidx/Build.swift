@@ -123,11 +123,11 @@ struct Build: ParsableCommand {
                     options.training.supervision = .pairs(try RowPairs.read(path: pairs, ids: idList, rows: rows))
                 }
             }
-            let meter = ProgressMeter()
+            let progress = ProgressReporter()
             let summary = try IndexBuilder.build(vectorsPath: vectors, idsPath: ids, attributesPath: attributes, to: output, options: options) {
-                meter.update($0)
+                progress.report($0)
             }
-            meter.finish()
+            progress.finish()
             print("""
             built \(output)
               rows:       \(summary.rows)
@@ -138,53 +138,5 @@ struct Build: ParsableCommand {
               seconds:    \(formatFixed(summary.seconds, 2))
             """)
         }
-    }
-}
-
-/// Progress on stderr: a bar with rate and ETA on a terminal, plain lines otherwise.
-final class ProgressMeter: @unchecked Sendable {
-    private let isTerminal = isatty(STDERR_FILENO) == 1
-    private var phaseStart = 0.0
-    private var phase: WorkProgress.Phase?
-    private var lastPrint = 0.0
-    private var lastPercent = -1
-
-    func update(_ p: WorkProgress) {
-        let now = Self.now()
-        if p.phase != phase {
-            if isTerminal && phase != nil { writeStderr("\n") }
-            phase = p.phase
-            phaseStart = now
-            lastPercent = -1
-            if p.phase != .encoding { writeStderr("\(p.phase.rawValue)…\(isTerminal ? "" : "\n")") }
-        }
-        guard p.phase == .encoding, p.total > 0 else { return }
-        let fraction = Double(p.done) / Double(p.total)
-        let elapsed = now - phaseStart
-        let rate = elapsed > 0 ? Double(p.done) / elapsed : 0
-        let eta = rate > 0 ? Double(p.total - p.done) / rate : 0
-        if isTerminal {
-            guard now - lastPrint > 0.1 || p.done == p.total else { return }
-            lastPrint = now
-            let width = 30
-            let filled = Int(fraction * Double(width))
-            let bar = String(repeating: "█", count: filled) + String(repeating: "·", count: width - filled)
-            writeStderr("\rencoding [\(bar)] \(Int(fraction * 100))%  \(p.done)/\(p.total) rows  \(Int(rate)) rows/s  ETA \(formatFixed(eta, 0)) s ")
-        } else {
-            let percent = Int(fraction * 10) * 10
-            guard percent != lastPercent else { return }
-            lastPercent = percent
-            writeStderr("encoding: \(p.done)/\(p.total) rows (\(percent)%), \(Int(rate)) rows/s, ETA \(formatFixed(eta, 0)) s\n")
-        }
-    }
-
-    func finish() {
-        if isTerminal && phase != nil { writeStderr("\n") }
-    }
-
-    static func now() -> Double {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
     }
 }

@@ -39,8 +39,7 @@ struct Cluster: ParsableCommand {
     @Option(help: "The number of clusters.")
     var clusters: Int
 
-    @Option(name: .customLong("where"), help: "Only items whose attributes satisfy this filter, e.g. 'price < 50 and in_stock'.")
-    var filter: String?
+    @OptionGroup var filter: WhereOption
 
     @Option(help: "At most this many k-means rounds (it stops earlier when a round moves no item).")
     var iterations: Int = ClusteringOptions.defaultIterations
@@ -48,8 +47,7 @@ struct Cluster: ParsableCommand {
     @Option(help: "Seed of the start: the same seed gives the same clusters.")
     var seed: UInt64 = ClusteringOptions.defaultSeed
 
-    @Option(help: "Threads (default: all cores).")
-    var threads: Int?
+    @OptionGroup var threads: ThreadsOption
 
     @Option(help: "Items nearest each centroid listed in the summary.")
     var representatives: Int = ClusteringOptions.defaultRepresentatives
@@ -68,18 +66,20 @@ struct Cluster: ParsableCommand {
 
     func run() throws {
         try runReportingErrors { () throws(HashIdxError) in
-            let options = ClusteringOptions(clusters: clusters, filter: try filter.map { (f) throws(HashIdxError) in try Filter(f) },
-                                            iterations: iterations, seed: seed, threads: threads,
+            let options = ClusteringOptions(clusters: clusters, filter: try filter.filter(),
+                                            iterations: iterations, seed: seed, threads: try threads.value(),
                                             representatives: representatives, neighbours: neighbours, start: start)
             try options.validate()
-            let started = ProgressMeter.now()
+            let started = ProgressReporter.now()
             let index = try Index(path: self.index)
-            let c = try index.cluster(options: options)
+            let progress = ProgressReporter()
+            let c = try index.cluster(options: options) { progress.report($0) }
+            progress.finish()
             try c.writeAssignments(to: output)
             if let summary { try c.writeSummary(to: summary) }
             print(table(c), terminator: "")
             print("wrote \(output) (\(c.assignments.count) items)" + (summary.map { " and \($0)" } ?? "") +
-                  " in \(formatFixed(ProgressMeter.now() - started, 2)) s")
+                  " in \(formatFixed(ProgressReporter.now() - started, 2)) s")
         }
     }
 

@@ -45,7 +45,9 @@ struct Compact: ParsableCommand {
             defer { writer.rollback(); try? writer.close() }   // an error drops what was not committed
             // The rewritten shards keep the index's vector type; retraining takes it too.
             options.vectorType = try Index(path: index).vectorType
-            let s = try writer.compact(retrain: retrain, options: options)
+            let progress = ProgressReporter()
+            let s = try writer.compact(retrain: retrain, options: options) { progress.report($0) }
+            progress.finish()
             if s.rewrittenShards == 0 {
                 print("nothing to compact in \(index): no deletions and no small shards to merge")
                 return

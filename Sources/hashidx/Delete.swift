@@ -45,7 +45,9 @@ struct Delete: ParsableCommand {
             let missing = try writer.delete(ids: list, ignoringMissing: ignoreMissing)
             for m in missing.prefix(20) { writeStderr("hashidx: no item has id \(m)\n") }
             if missing.count > 20 { writeStderr("hashidx: … and \(missing.count - 20) more unknown ids\n") }
-            let s = try writer.commit()
+            let progress = ProgressReporter()
+            let s = try writer.commit { progress.report($0) }
+            progress.finish()
             print("""
             committed generation \(s.generation) of \(index)
               deleted:  \(s.deleted)

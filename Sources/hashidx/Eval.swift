@@ -11,14 +11,19 @@ struct Eval: ParsableCommand {
         threads, and latency p50/p95/p99. Also the time to open the index and the
         process's peak resident memory.
 
-        Example (GloVe-50 from ../shared/datasets/glove50.py):
+        Example (the GloVe words shipped in Data/; `hashidx groundtruth` writes the
+        exact neighbours of any queries):
 
-          hashidx build base.npy -o glove.hidx
-          hashidx eval glove.hidx --queries queries.npy --ground-truth gt.npy --k 10 \\
-              --probes 64,128 --candidates 100,200,500 --format json
+          hashidx build Data/glove-20k.npy -o words.hidx
+          hashidx groundtruth Data/glove-20k.npy Data/glove-20k.npy --k 10 -o gt.npy
+          hashidx eval words.hidx --queries Data/glove-20k.npy --ground-truth gt.npy \\
+              --k 10 --limit 1000 --probes 8,16 --candidates 100,200 --format json
 
         Ground truth: .npy (int32/int64, queries × ≥k), .ivecs or .ibin; row numbers
         of the indexed vectors, best first.
+
+        With --where, the ground truth must be filtered the same way
+        (`hashidx groundtruth --where … --attributes …`).
 
         With --labels (one per row of the index) and --query-labels, also mAP@k and
         precision@10 with "shares a label" as relevance, beside recall@10 against
@@ -41,23 +46,14 @@ struct Eval: ParsableCommand {
     @Option(help: "k of recall@k.")
     var k: Int = 10
 
-    @Option(help: "Comma-separated candidate counts to sweep.")
-    var candidates: String = String(SearchOptions.defaultCandidates)
+    @OptionGroup(title: "Search") var tuning: SearchTuningOptions
 
-    @Option(help: "Comma-separated partition probe counts to sweep (indexes with partitions).")
-    var probes: String = String(SearchOptions.defaultProbes)
-
-    @Option(help: "Shortlist factor of the asymmetric pass (1: off).")
-    var shortlist: Int = SearchOptions.defaultShortlistFactor
-
-    @Option(help: "Threads for the batch measurement (default: all cores).")
-    var threads: Int?
+    @OptionGroup var threads: ThreadsOption
 
     @Option(help: "Use only the first N queries.")
     var limit: Int?
 
-    @Option(name: .customLong("where"), help: "Evaluate filtered search: only items satisfying this filter (the ground truth must be filtered the same way: `hashidx groundtruth --where`).")
-    var filter: String?
+    @OptionGroup var filter: WhereOption
 
     @Option(help: "Labels of the index's rows (text: one line per row, comma-separated; or .npy integers) for mAP and precision@10.")
     var labels: String?
@@ -65,19 +61,14 @@ struct Eval: ParsableCommand {
     @Option(name: .customLong("query-labels"), help: "Labels of the queries, in the same format (required with --labels).")
     var queryLabels: String?
 
-    @Option(help: "Final ranking: cosine, learned or blend (default: the index's).")
-    var rerank: Rerank?
-
-    @Option(name: .customLong("blend-weight"), help: "Weight of the learned score in the blend ranking, 0…1 (default: the index's).")
-    var blendWeight: Float?
 
     @Option(help: "Output: table or json.")
     var format: OutputFormat = .table
 
     func run() throws {
         try runReportingErrors { () throws(HashIdxError) in
-            let sweep = try parseList(candidates, name: "candidates")
-            let probeSweep = try parseList(probes, name: "probes")
+            let sweep = try tuning.candidateList()
+            let probeSweep = try tuning.probeList()
             if let limit, limit <= 0 { throw .invalidArgument(name: "limit", reason: "must be positive, got \(limit)") }
             let file = try VectorFile(path: queries)
             let source: any VectorSource = limit.map { PrefixVectors(base: file, count: min($0, file.count)) } ?? file
@@ -89,25 +80,16 @@ struct Eval: ParsableCommand {
             if let labels, let queryLabels {
                 relevance = Evaluation.LabelRelevance(rows: try RowLabels.read(path: labels), queries: try RowLabels.read(path: queryLabels))
             }
+            let progress = ProgressReporter()
             let report = try Evaluation.run(indexPath: index, queries: source, groundTruth: truth, k: k,
-                                            candidates: sweep, probes: probeSweep, shortlistFactor: shortlist,
-                                            threads: threads,
-                                            filter: try filter.map { (f) throws(HashIdxError) in try Filter(f) },
-                                            labels: relevance, rerank: rerank, blendWeight: blendWeight)
+                                            candidates: sweep, probes: probeSweep, shortlistFactor: tuning.shortlist,
+                                            threads: try threads.value(), filter: try filter.filter(),
+                                            labels: relevance, rerank: tuning.rerank, blendWeight: tuning.blendWeight) {
+                progress.report($0)
+            }
+            progress.finish()
             print(format == .table ? table(report) : json(report), terminator: "")
         }
-    }
-
-    func parseList(_ text: String, name: String) throws(HashIdxError) -> [Int] {
-        var out: [Int] = []
-        for part in text.split(separator: ",") {
-            guard let v = Int(part.filter { $0 != " " }), v > 0 else {
-                throw .invalidArgument(name: name, reason: "'\(part)' is not a positive integer")
-            }
-            out.append(v)
-        }
-        guard !out.isEmpty else { throw .invalidArgument(name: name, reason: "give at least one value") }
-        return out
     }
 
     func table(_ r: Evaluation.Report) -> String {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import HashIdx
+import HashIdxService
 
 struct Get: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -34,11 +35,7 @@ struct Get: ParsableCommand {
             guard let row = try index.row(forID: id) else { throw .unknownID(id) }
             let list = fieldList(fields)
             let attributes = try index.attributes(ofRow: row, fields: list.isEmpty ? nil : list)
-            var out = "{\"id\":\(jsonString(id)),\"attributes\":\(jsonObject(attributes))"
-            if vector {
-                out += ",\"vector\":[" + (try index.vector(ofRow: row)).map { "\($0)" }.joined(separator: ",") + "]"
-            }
-            print(out + "}")
+            print(ResponseEncoder.item(id: id, attributes: attributes, vector: vector ? try index.vector(ofRow: row) : nil))
         }
     }
 }

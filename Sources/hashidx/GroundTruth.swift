@@ -1,6 +1,5 @@
 import ArgumentParser
 import HashIdx
-import Synchronization
 
 struct GroundTruth: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -39,11 +38,9 @@ struct GroundTruth: ParsableCommand {
     @Option(help: "The base rows' attributes (JSON lines, as for `hashidx build --attributes`); needed by --where.")
     var attributes: String?
 
-    @Option(name: .customLong("where"), help: "Only base rows whose attributes satisfy this filter.")
-    var filter: String?
+    @OptionGroup var filter: WhereOption
 
-    @Option(help: "Threads (default: all cores).")
-    var threads: Int?
+    @OptionGroup var threads: ThreadsOption
 
     func run() throws {
         try runReportingErrors { () throws(HashIdxError) in
@@ -54,27 +51,16 @@ struct GroundTruth: ParsableCommand {
                 throw .invalidArgument(name: "k", reason: "\(k) is more than the \(baseFile.count) base rows")
             }
             let total = queryFile.count
-            let start = ProgressMeter.now()
-            let lastShown = Atomic<Int>(-1)   // (an atomic: ThreadSanitizer does not see Mutex's lock)
-            guard (filter == nil) == (attributes == nil) else {
+            let start = ProgressReporter.now()
+            guard (filter.expression == nil) == (attributes == nil) else {
                 throw .invalidArgument(name: "where", reason: "--where and --attributes go together")
             }
-            let parsed = try filter.map { (f) throws(HashIdxError) in try Filter(f) }
+            let parsed = try filter.filter()
+            let threads = try threads.value()
             let table = try attributes.map { (p) throws(HashIdxError) in try AttributesFile.read(path: p, rows: baseFile.count) }
-            let progress: @Sendable (Int) -> Void = { done in
-                let percent = done * 10 / max(total, 1)
-                var last = lastShown.load(ordering: .relaxed)
-                var show = false
-                while percent > last {
-                    let (exchanged, seen) = lastShown.compareExchange(expected: last, desired: percent, ordering: .relaxed)
-                    if exchanged { show = true; break }
-                    last = seen
-                }
-                if show {
-                    let rate = Double(done) / max(ProgressMeter.now() - start, 1e-9)
-                    writeStderr("groundtruth: \(done)/\(total) queries, \(Int(rate)) queries/s\n")
-                }
-            }
+            let reporter = ProgressReporter()
+            let progress: @Sendable (Int) -> Void = { reporter.report(WorkProgress(phase: .searching, done: $0, total: total)) }
+            defer { reporter.finish() }
             let results: [[Int]]
             if let parsed, let table {
                 results = try ExactSearch.topK(base: baseFile, queries: queryFile, k: k, filter: parsed, attributes: table,
@@ -83,7 +69,7 @@ struct GroundTruth: ParsableCommand {
                 results = try ExactSearch.topK(base: baseFile, queries: queryFile, k: k, threads: threads, progress: progress)
             }
             try GroundTruthFile.write(results, to: output)
-            print("wrote \(output): \(total) queries × \(k) neighbours in \(formatFixed(ProgressMeter.now() - start, 2)) s")
+            print("wrote \(output): \(total) queries × \(k) neighbours in \(formatFixed(ProgressReporter.now() - start, 2)) s")
         }
     }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import HashIdx
+import HashIdxService
 
 enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
     case table, json, jsonl
@@ -47,29 +48,14 @@ struct Query: ParsableCommand {
     @Option(help: "A vectors file (.npy, .fvecs, .fbin): one query per row.")
     var queries: String?
 
-    @Option(name: .customLong("where"), help: "Only items whose attributes satisfy this filter, e.g. 'price < 50 and in_stock'.")
-    var filter: String?
+    @OptionGroup var filter: WhereOption
 
     @Option(help: "Comma-separated attributes to print with each result.")
     var fields: String?
 
-    @Option(help: "Hamming candidates re-ranked by exact cosine (more: better recall, slower).")
-    var candidates: Int = SearchOptions.defaultCandidates
+    @OptionGroup(title: "Search") var tuning: SearchTuningOptions
 
-    @Option(help: "Partitions scanned per query, in an index built with partitions (more: better recall, slower).")
-    var probes: Int = SearchOptions.defaultProbes
-
-    @Option(help: "Asymmetric pass: the Hamming scan keeps candidates × this many, re-scored by bit planes (1: off).")
-    var shortlist: Int = SearchOptions.defaultShortlistFactor
-
-    @Option(help: "Final ranking: cosine, learned or blend (default: the index's; `hashidx info` shows it).")
-    var rerank: Rerank?
-
-    @Option(name: .customLong("blend-weight"), help: "Weight of the learned score in the blend ranking, 0…1 (default: the index's).")
-    var blendWeight: Float?
-
-    @Option(help: "Threads for --queries (default: all cores).")
-    var threads: Int?
+    @OptionGroup var threads: ThreadsOption
 
     @Option(help: "Output: table, json (one document) or jsonl (one line per query).")
     var format: OutputFormat = .table
@@ -80,10 +66,8 @@ struct Query: ParsableCommand {
             guard given == 1 else {
                 throw .invalidArgument(name: "query", reason: "give exactly one of --vector, --id or --queries")
             }
-            if let threads, threads <= 0 { throw .invalidArgument(name: "threads", reason: "must be positive, got \(threads)") }
-            let options = SearchOptions(k: k, candidates: candidates, probes: probes, shortlistFactor: shortlist,
-                                        filter: try filter.map { (f) throws(HashIdxError) in try Filter(f) },
-                                        fields: fieldList(fields), rerank: rerank, blendWeight: blendWeight)
+            let threads = try threads.value()
+            let options = try tuning.searchOptions(k: k, filter: try filter.filter(), fields: fieldList(fields))
             try options.validate()
             let index = try Index(path: self.index)
             var labelled: [(label: String, results: [SearchResult])] = []
@@ -137,10 +121,7 @@ struct Query: ParsableCommand {
     }
 
     func jsonResults(_ r: [SearchResult]) -> String {
-        "[" + r.enumerated().map { i, hit in
-            "{\"rank\":\(i + 1),\"id\":\(jsonString(hit.id)),\"score\":\(formatFixed(Double(hit.score), 6))"
-                + (fields == nil ? "}" : ",\"attributes\":\(jsonObject(hit.attributes))}")
-        }.joined(separator: ",") + "]"
+        ResponseEncoder.results(r, withAttributes: fields != nil)
     }
 }
 
@@ -151,12 +132,10 @@ extension String {
 }
 
 /// `s` as a JSON string literal.
-func jsonString(_ s: String) -> String { AttributeValue.string(s).description }
+func jsonString(_ s: String) -> String { ResponseEncoder.string(s) }
 
 /// `attributes` as one JSON object, keys sorted.
-func jsonObject(_ attributes: Attributes) -> String {
-    "{" + attributes.keys.sorted().map { "\(jsonString($0)):\(attributes[$0]!)" }.joined(separator: ",") + "}"
-}
+func jsonObject(_ attributes: Attributes) -> String { ResponseEncoder.object(attributes) }
 
 /// The attribute names of a comma-separated `--fields` list.
 func fieldList(_ text: String?) -> [String] {

@@ -18,6 +18,7 @@ final class AnalysisCommandTests: XCTestCase {
                             "--representatives", "3", "--neighbours", "2", "--threads", "2"])
         XCTAssertEqual(r.status, 0, r.err)
         XCTAssertTrue(r.out.contains("6 clusters of 360 items (generation 1)"), r.out)
+        XCTAssertTrue(r.err.contains("reading: 360/360 items (100%)") && r.err.contains("clustering: 1/"), "progress: \(r.err)")
         XCTAssertTrue(r.out.contains("(converged)"), r.out)
         XCTAssertTrue(r.out.contains("cluster  size      mean sim  nearest item\n"), r.out)
         let lines = try String(contentsOfFile: dir + "/c.jsonl", encoding: .utf8).split(separator: "\n")
@@ -61,6 +62,7 @@ final class AnalysisCommandTests: XCTestCase {
         writeNpy(dir + "/q.npy", rows: queries)
         let r = try runCLI(["groundtruth", dir + "/b.npy", dir + "/q.npy", "--k", "7", "-o", dir + "/gt.npy"])
         XCTAssertEqual(r.status, 0, r.err)
+        XCTAssertTrue(r.err.contains("searching: \(queries.count)/\(queries.count) queries (100%)"), "progress: \(r.err)")
         let gt = try GroundTruthFile(path: dir + "/gt.npy")
         for (i, q) in queries.enumerated() { XCTAssertEqual(Array(gt.row(i)), exactTopK(q, base, k: 7)) }
         let bad = try runCLI(["groundtruth", dir + "/b.npy", dir + "/q.npy", "--k", "301", "-o", dir + "/x.npy"])

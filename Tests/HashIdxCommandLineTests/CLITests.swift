@@ -49,6 +49,11 @@ final class CLITests: XCTestCase {
         // The library gives the same answer.
         let lib = try Index(path: index).search(similarToID: "item 7 \"q\"", options: SearchOptions(k: 3))
         XCTAssertEqual(results.compactMap { $0["id"] as? String }, lib.map(\.id))
+        // One renderer (the server's): scores read back as the very same floats.
+        XCTAssertEqual(results.compactMap { ($0["score"] as? NSNumber).map { Float($0.doubleValue) } }, lib.map(\.score))
+        let sweep = try runCLI(["query", index, "--id", "item 7 \"q\"", "--probes", "8,16"])
+        XCTAssertEqual(sweep.status, 1)
+        XCTAssertTrue(sweep.err.contains("probes") && sweep.err.contains("one value"), sweep.err)
     }
 
     func testQueryByVectorAndFile() throws {
@@ -103,6 +108,8 @@ final class CLITests: XCTestCase {
         }
         // With every row a candidate the re-rank is exact.
         XCTAssertEqual((settings[1]["recall"] as? NSNumber)?.doubleValue, 1.0)
+        // Progress on stderr, in lines (not a terminal): 2 settings × 40 queries.
+        XCTAssertTrue(r.err.contains("searching: 80/80 queries (100%)"), r.err)
     }
 
     /// `add`, `delete`, `compact` and `info` on a living catalog, and their bad input.
@@ -113,6 +120,7 @@ final class CLITests: XCTestCase {
         var r = try runCLI(["add", index, dir + "/more.npy", "--ids", dir + "/more.txt", "--commit-every", "10"])
         XCTAssertEqual(r.status, 0, r.err)
         XCTAssertTrue(r.out.contains("added:    30") && r.out.contains("3 commits"), r.out)
+        XCTAssertTrue(r.err.contains("encoding: 30/30 rows (100%)") && r.err.contains("finishing: done in"), "progress: \(r.err)")
         r = try runCLI(["add", index, dir + "/more.npy", "--ids", dir + "/more.txt"])
         XCTAssertEqual(r.status, 1)
         XCTAssertTrue(r.err.contains("new 0"), "a duplicate id is named: \(r.err)")
@@ -148,6 +156,7 @@ final class CLITests: XCTestCase {
         r = try runCLI(["compact", index])
         XCTAssertEqual(r.status, 0, r.err)
         XCTAssertTrue(r.out.contains("rewritten shards:"), r.out)
+        XCTAssertTrue(r.err.contains("reading: ") && r.err.contains("encoding: ") && r.err.contains("finishing: done in"), "progress: \(r.err)")
         r = try runCLI(["info", index, "--verify"])
         XCTAssertTrue(r.out.contains("items:            429\n"), r.out)
         r = try runCLI(["compact", index])
