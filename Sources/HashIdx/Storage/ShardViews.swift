@@ -33,7 +33,7 @@ struct ShardCodes {
 
     /// Calls `body` with the address of the first code (the kernels' `codes` argument).
     @inline(__always)
-    func withUnsafeStoredWords<R>(_ body: (UnsafePointer<UInt64>) throws -> R) rethrows -> R { try body(base) }
+    func withUnsafeStoredWords<R>(_ body: (UnsafePointer<UInt64>) -> R) -> R { body(base) }
 }
 
 /// One stored unit vector: ``dimension`` elements of ``type``, in the memory map (an
@@ -54,7 +54,7 @@ struct StoredVector {
 
     /// Calls `body` with the address of the first element (a kernel's vector argument).
     @inline(__always)
-    func withUnsafeStoredBytes<R>(_ body: (UnsafeRawPointer) throws -> R) rethrows -> R { try body(start) }
+    func withUnsafeStoredBytes<R>(_ body: (UnsafeRawPointer) -> R) -> R { body(start) }
 }
 
 extension Shard {
