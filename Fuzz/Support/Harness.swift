@@ -158,7 +158,7 @@ let referenceIndexWithDeletions: String = {
         let writer = try IndexWriter(path: path, threads: 1)
         try writer.delete(ids: ["item-1", "item-7", "item-30", "item-49"])
         try writer.commit()
-        writer.close()
+        try writer.close()
     } catch {
         fatalError("cannot delete from the reference index: \(error)")
     }

@@ -91,7 +91,8 @@ final class GroupCommitWriter: @unchecked Sendable {
                     // Idle: release the lock and end.
                     running = false
                     condition.unlock()
-                    writer?.close()
+                    writer?.rollback()   // every group was committed or rolled back: nothing to drop
+                    try? writer?.close()
                     writer = nil
                     return
                 }
@@ -106,7 +107,8 @@ final class GroupCommitWriter: @unchecked Sendable {
                 continue
             }
             // Closed with nothing left: release the lock.
-            writer?.close()
+            writer?.rollback()   // every group was committed or rolled back: nothing to drop
+            try? writer?.close()
             writer = nil
             return
         }

@@ -63,7 +63,7 @@ public struct ServiceError: Error, Sendable, Equatable, CustomStringConvertible 
         case let .dimensionMismatch(expected, actual, _):
             self.init(status: 400, code: "dimension_mismatch",
                       message: "the vector has \(actual) values but the index has dimension \(expected)")
-        case .nonFiniteValue:
+        case .nonFiniteValue, .nonFiniteQuery:
             self.init(status: 400, code: "non_finite_value", message: "a vector holds NaN or an infinite value")
         case .zeroVector:
             self.init(status: 400, code: "zero_vector", message: "a vector is all zeros, so its cosine similarity is undefined")
@@ -76,6 +76,10 @@ public struct ServiceError: Error, Sendable, Equatable, CustomStringConvertible 
             self.init(status: 400, code: "invalid_attributes", message: reason)
         case let .duplicateID(_, id, _, _):
             self.init(status: 400, code: "duplicate_id", message: "id \"\(id)\" appears twice (or is already an item: use PUT /v1/items, which replaces)")
+        case let .duplicateIDInMemory(_, id, _, _):
+            self.init(status: 400, code: "duplicate_id", message: "id \"\(id)\" appears twice")
+        case let .idExists(id):
+            self.init(status: 400, code: "duplicate_id", message: "id \"\(id)\" is already an item: use PUT /v1/items, which replaces")
         case let .invalidID(_, _, reason):
             self.init(status: 400, code: "invalid_id", message: reason)
         case let .unknownID(id):

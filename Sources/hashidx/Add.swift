@@ -55,7 +55,7 @@ struct Add: ParsableCommand {
             let batch = commitEvery ?? max(1, source.count)
             guard batch > 0 else { throw .invalidArgument(name: "commit-every", reason: "must be positive, got \(batch)") }
             let writer = try IndexWriter(path: index, threads: threads, holder: "hashidx add")
-            defer { writer.close() }
+            defer { writer.rollback(); try? writer.close() }   // an error drops what was not committed
             if noMerge { writer.mergePolicy = nil }
             var s = IndexWriter.CommitSummary(generation: writer.generation, added: 0, deleted: 0, count: writer.count, seconds: 0)
             var commits = 0, merges = 0

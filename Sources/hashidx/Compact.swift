@@ -42,7 +42,7 @@ struct Compact: ParsableCommand {
             options.shardSize = shardSize
             options.training.bits = bits
             let writer = try IndexWriter(path: index, holder: "hashidx compact")
-            defer { writer.close() }
+            defer { writer.rollback(); try? writer.close() }   // an error drops what was not committed
             // The rewritten shards keep the index's vector type; retraining takes it too.
             options.vectorType = try Index(path: index).vectorType
             let s = try writer.compact(retrain: retrain, options: options)

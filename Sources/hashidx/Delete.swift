@@ -40,7 +40,7 @@ struct Delete: ParsableCommand {
             if let ids { list += try IDList.read(path: ids) }
             guard !list.isEmpty else { throw .invalidArgument(name: "ids", reason: "give --id ID (repeatable) or --ids FILE") }
             let writer = try IndexWriter(path: index, holder: "hashidx delete")
-            defer { writer.close() }
+            defer { writer.rollback(); try? writer.close() }   // an error drops what was not committed
             if noMerge { writer.mergePolicy = nil }
             let missing = try writer.delete(ids: list, ignoringMissing: ignoreMissing)
             for m in missing.prefix(20) { writeStderr("hashidx: no item has id \(m)\n") }

@@ -187,7 +187,7 @@ final class CrashSafetyTests: XCTestCase {
         XCTAssertGreaterThan(outcome.values.reduce(0) { $0 + $1[0] }, 0, "some kills should land before the commit point")
         // The next writer removes every leftover of the killed ones.
         let writer = try IndexWriter(path: path)
-        writer.close()
+        try writer.close()
         let files = try FileManager.default.contentsOfDirectory(atPath: path)
         let index = try Index(path: path)
         XCTAssertEqual(Set(files), index.liveFiles.union(["CURRENT", "LOCK"]), "\(files.sorted())")

@@ -45,7 +45,7 @@ final class ReaderProcessTests: XCTestCase {
             // Let a few reader processes start between commits.
             if i % 10 == 9 { usleep(50_000) }
         }
-        writer.close()
+        try writer.close()
         done.withLock { $0 = true }
         while !reader.isFinished { usleep(1000) }
         XCTAssertEqual(failures.withLock { $0 }, [])

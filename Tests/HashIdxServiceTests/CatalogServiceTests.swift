@@ -119,9 +119,9 @@ final class CatalogServiceTests: XCTestCase {
         let before = service.index
         // Another writer (as `hashidx add` would) commits while the service answers.
         let writer = try IndexWriter(path: service.path, threads: 1)
-        try writer.upsert(try InMemoryVectors(rows: [vectors[0]]), ids: ["from-elsewhere"])
-        try writer.commit()
-        writer.close()
+        try await writer.upsert(try InMemoryVectors(rows: [vectors[0]]), ids: ["from-elsewhere"])
+        try await writer.commit()
+        try writer.close()
         XCTAssertTrue(try service.refresh())
         XCTAssertNotNil(try service.index.row(forID: "from-elsewhere"))
         // The snapshot taken before is unchanged.

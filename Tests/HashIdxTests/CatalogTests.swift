@@ -92,7 +92,7 @@ final class CatalogTests: XCTestCase {
             let answer = try Index(path: path).search(query, options: options)
             expected.withLock { $0[summary.generation] = answer }
         }
-        writer.close()
+        try writer.close()
         done.withLock { $0 = true }
         while !reader.isFinished { usleep(1000) }
         XCTAssertEqual(failures.withLock { $0 }, [])
@@ -154,7 +154,8 @@ final class CatalogTests: XCTestCase {
             case 8:         // adding an existing id is refused and changes nothing
                 guard let id = model.keys.first else { continue }
                 XCTAssertThrowsError(try writer.add(try InMemoryVectors(rows: [vector(&rng)]), ids: [id])) { error in
-                    guard case HashIdxError.duplicateID = error else { return XCTFail("\(error)") }
+                    XCTAssertEqual(error as? HashIdxError, .idExists(id: id))
+                    XCTAssertEqual("\(error)", "id \"\(id)\" is already in the index; use upsert to replace it, or delete it first")
                 }
             default:        // commit; now and then compact or reopen the writer
                 try writer.commit()
@@ -166,7 +167,7 @@ final class CatalogTests: XCTestCase {
                     compactions += 1
                 }
                 if rng.next() % 5 == 0 {
-                    writer.close()
+                    try writer.close()
                     writer = try IndexWriter(path: path, threads: 2)
                 }
                 try check(path, model: committed, gone: Array(gone.prefix(30)), queries: queries)
@@ -182,7 +183,7 @@ final class CatalogTests: XCTestCase {
         let index = try Index(path: path)
         try index.verify()
         XCTAssertEqual(index.deletedCount, 0, "a compaction leaves no deleted rows")
-        writer.close()
+        try writer.close()
         print("catalog model test: \(operations) operations, \(commits) commits, \(compactions) compactions, \(model.count) items at the end, \(index.shardCount) shards")
         XCTAssertGreaterThan(compactions, 3)
     }
@@ -204,7 +205,7 @@ final class CatalogTests: XCTestCase {
         try writer.upsert(try InMemoryVectors(rows: [rows[10].map { -$0 }]), ids: ["r11"])
         XCTAssertEqual(try Index(path: path).search(rows[10], options: options), before, "nothing is visible before the commit")
         try writer.commit()
-        writer.close()
+        try writer.close()
 
         XCTAssertEqual(try old.search(rows[10], options: options), before, "the open snapshot changed")
         XCTAssertNotNil(try old.row(forID: "r10"))
@@ -232,7 +233,7 @@ final class CatalogTests: XCTestCase {
             XCTAssertTrue("\(error)".contains("the catalog feed"), "\(error)")
         }
         XCTAssertThrowsError(try IndexBuilder.build(source: try InMemoryVectors(rows: [[1, 2, 3]]), to: path))
-        first.close()
+        try first.close()
         XCTAssertThrowsError(try first.commit(), "a closed writer refuses work")
         XCTAssertNoThrow(try IndexWriter(path: path).close())
     }
@@ -260,7 +261,7 @@ final class CatalogTests: XCTestCase {
         refused({ try writer.compact() }, "uncommitted")
         writer.rollback()
         XCTAssertEqual(try writer.commit().added, 0)
-        writer.close()
+        try writer.close()
         XCTAssertEqual(try Index(path: path).count, 60)
     }
 
@@ -288,7 +289,7 @@ final class CatalogTests: XCTestCase {
         XCTAssertTrue(compacted.hasStringIDs)
         XCTAssertEqual(compacted.deletedCount, 0)
         try check(path, model: model, gone: ["3", "60", "125"], queries: [rows[7], extra[2]])
-        writer.close()
+        try writer.close()
     }
 
     /// `compact(retrain:)` trains a new model on the live items and keeps every item.
@@ -303,7 +304,7 @@ final class CatalogTests: XCTestCase {
         try writer.commit()
         XCTAssertEqual(try XCTUnwrap(try Index(path: path).growth), 200.0 / 300.0, accuracy: 1e-9)
         let summary = try writer.compact(retrain: true, options: BuildOptions(training: TrainingOptions(bits: 128), partitions: 5, vectorType: .float32))
-        writer.close()
+        try writer.close()
         XCTAssertLessThan(summary.bytesAfter, summary.bytesBefore)
         let index = try Index(path: path)
         XCTAssertEqual(index.bits, 128)
@@ -325,11 +326,17 @@ final class CatalogTests: XCTestCase {
         let writer = try IndexWriter(path: path)
         try writer.delete(ids: (0..<40).map { "r\($0)" })
         try writer.commit()
-        XCTAssertEqual(try Index(path: path).count, 0)
-        XCTAssertThrowsError(try Index(path: path).search(rows[0], options: SearchOptions(k: 1)))
+        let emptied = try Index(path: path)
+        XCTAssertEqual(emptied.count, 0)
+        // An empty index answers every search with no results (issue 23; it threw before).
+        XCTAssertEqual(try emptied.search(rows[0], options: SearchOptions(k: 1)), [])
+        XCTAssertEqual(try emptied.search(batch: try InMemoryVectors(rows: [rows[0], rows[1]])), [[], []])
+        XCTAssertEqual(try emptied.candidates(for: rows[0]), [])
+        XCTAssertThrowsError(try emptied.search(similarToID: "r0")) { XCTAssertEqual($0 as? HashIdxError, .unknownID("r0")) }
+        XCTAssertThrowsError(try emptied.search([1, 2])) { XCTAssertEqual($0 as? HashIdxError, .dimensionMismatch(expected: self.dim, actual: 2, source: "query")) }
         try writer.add(try InMemoryVectors(rows: Array(rows[0..<10])), ids: (0..<10).map { "n\($0)" })
         try writer.commit()
-        writer.close()
+        try writer.close()
         var model: [String: [Float]] = [:]
         for i in 0..<10 { model["n\(i)"] = rows[i] }
         try check(path, model: model, gone: ["r0", "r39"], queries: [rows[3]])
@@ -359,7 +366,7 @@ final class CatalogTests: XCTestCase {
         XCTAssertEqual(try writer.commit().merged?.rewrittenShards, 11)
         XCTAssertEqual(try Index(path: path).shardCount, 2)
         XCTAssertEqual(try Index(path: path).count, 190 + 11)
-        writer.close()
+        try writer.close()
     }
 
     /// The drift figure stays low for rows like the training rows and flags rows from
@@ -376,7 +383,7 @@ final class CatalogTests: XCTestCase {
             let writer = try IndexWriter(path: path)
             try writer.add(try InMemoryVectors(rows: added), ids: (0..<300).map { "a\($0)" })
             try writer.commit()
-            writer.close()
+            try writer.close()
             let drift = try XCTUnwrap(try Index(path: path).drift)
             XCTAssertEqual(drift.recentRows, 300)
             if name == "like" {

@@ -103,7 +103,7 @@ final class ClusterTests: XCTestCase {
         let writer = try IndexWriter(path: path)
         _ = try writer.delete(ids: deleted.map { "item-\($0)" })
         _ = try writer.commit()
-        writer.close()
+        try writer.close()
         let index = try Index(path: path)
         let c = try index.cluster(options: ClusteringOptions(clusters: 7, start: .kMeansPlusPlus))
         let live = rows.indices.filter { !deleted.contains($0) }
@@ -164,7 +164,7 @@ final class ClusterTests: XCTestCase {
         let writer = try IndexWriter(path: path)
         _ = try writer.delete(ids: rows.indices.map { "item-\($0)" })
         _ = try writer.commit()
-        writer.close()
+        try writer.close()
         XCTAssertThrowsError(try Index(path: path).cluster(options: ClusteringOptions(clusters: 1))) { error in
             XCTAssertEqual((error as? HashIdxError)?.description,
                            "clusters: the index holds no live items; add items before clustering")

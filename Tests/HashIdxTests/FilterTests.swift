@@ -123,7 +123,7 @@ final class FilterTests: XCTestCase {
         let deleted = Set((0..<600).map { _ in Int(rng.next() % 3_000) })
         try writer.delete(ids: deleted.map { "item-\($0)" })
         try writer.commit()
-        writer.close()
+        try writer.close()
         let index = try Index(path: f.path)
         let live = Set(f.rows.indices).subtracting(deleted)
         for _ in 0..<60 {
@@ -163,7 +163,7 @@ final class FilterTests: XCTestCase {
         try writer.delete(ids: (0..<300).map { "item-\($0 * 3 + 1)" })
         try writer.commit()
         _ = try writer.compact()
-        writer.close()
+        try writer.close()
         index = try Index(path: f.path)
         XCTAssertEqual(try index.attributes(ofID: "item-6"), f.attributes[6])
         XCTAssertEqual(try index.attributes(ofID: "new-7", fields: ["brand"]), ["brand": .string("acme")])

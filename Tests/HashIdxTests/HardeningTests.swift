@@ -25,7 +25,7 @@ final class HardeningTests: XCTestCase {
         let writer = try IndexWriter(path: path, threads: 1)
         try writer.delete(ids: ["id-1", "id-2", "id-40", "id-100"])
         try writer.commit()
-        writer.close()
+        try writer.close()
         return rows
     }
 

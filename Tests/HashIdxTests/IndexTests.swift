@@ -102,25 +102,49 @@ final class IndexTests: XCTestCase {
         XCTAssertEqual(hits[0].score, 1, accuracy: 1e-6)
     }
 
-    /// k up to the number of items returns them all; more is a clear error (issue 5), and
-    /// absurd option values allocate nothing.
-    func testKLargerThanIndexIsAnError() throws {
+    /// k beyond the number of items returns them all, best first (issue 23: as every peer
+    /// does; it was an error before), an item's "more like this" the others; k ≤ 0 is still
+    /// an error, and absurd option values allocate nothing.
+    func testKLargerThanIndexReturnsEveryItem() throws {
         let rows = clusteredVectors(count: 7, dim: 4)
         let (_, index) = try build(rows, options: BuildOptions(training: TrainingOptions(bits: 64)))
-        XCTAssertEqual(try index.search(rows[0], options: SearchOptions(k: 7)).count, 7)
-        XCTAssertEqual(try index.search(similarToID: "0", options: SearchOptions(k: 6)).count, 6)
-        XCTAssertThrowsError(try index.search(rows[0], options: SearchOptions(k: 8))) {
-            XCTAssertEqual($0 as? HashIdxError, .invalidArgument(name: "k", reason: "asks for 8 results, but the index holds 7 items"))
+        let seven = try index.search(rows[0], options: SearchOptions(k: 7))
+        XCTAssertEqual(seven.count, 7)
+        XCTAssertEqual(try index.search(rows[0], options: SearchOptions(k: 8)), seven)
+        XCTAssertEqual(try index.search(rows[0], options: SearchOptions(k: Int.max)), seven)
+        XCTAssertEqual(seven.map(\.score), seven.map(\.score).sorted(by: >), "best first")
+        let others = try index.search(similarToID: "0", options: SearchOptions(k: 7))
+        XCTAssertEqual(others.map(\.row).sorted(), Array(1..<7))
+        XCTAssertEqual(try index.search(similarToID: "0", options: SearchOptions(k: 6)), others)
+        XCTAssertEqual(try index.search(batch: try InMemoryVectors(rows: [rows[0]]), options: SearchOptions(k: 1 << 40)), [seven])
+        XCTAssertEqual(try index.candidates(for: rows[0], options: SearchOptions(k: Int.max)), Array(0..<7))
+        XCTAssertThrowsError(try index.search(rows[0], options: SearchOptions(k: 0))) {
+            XCTAssertEqual($0 as? HashIdxError, .invalidArgument(name: "k", reason: "must be a positive number of results, got 0"))
         }
-        XCTAssertThrowsError(try index.search(similarToID: "0", options: SearchOptions(k: 7))) {
-            XCTAssertTrue(($0 as! HashIdxError).description.contains("6 besides the item itself"), "\($0)")
-        }
-        XCTAssertThrowsError(try index.search(batch: try InMemoryVectors(rows: [rows[0]]), options: SearchOptions(k: 1 << 40)))
-        XCTAssertThrowsError(try index.candidates(for: rows[0], options: SearchOptions(k: Int.max)))
+        XCTAssertThrowsError(try index.search(similarToID: "0", options: SearchOptions(k: -1)))
         // Candidates and probes far beyond the index are fine: at most every row is read.
         let all = try index.search(rows[0], options: SearchOptions(k: 7, candidates: Int.max, probes: Int.max, shortlistFactor: 1000))
         XCTAssertEqual(all.map(\.row).sorted(), Array(0..<7))
         XCTAssertEqual(try index.candidates(for: rows[0], options: SearchOptions(k: 1, candidates: Int.max)), Array(0..<7))
+    }
+
+    /// With partitions, k at or beyond the item count probes them all: every item comes back,
+    /// with a filter every matching one, though `probes` alone would reach a few.
+    func testKBeyondTheItemsProbesEveryPartition() throws {
+        let rows = clusteredVectors(count: 400, dim: 8, clusters: 8, seed: 21)
+        let attributes = try AttributeTable(rows: rows.indices.map { ["even": .boolean($0 % 2 == 0)] })
+        let path = makeTemporaryDirectory(self) + "/p.hidx"
+        try IndexBuilder.build(source: try InMemoryVectors(rows: rows), attributes: attributes, to: path,
+                               options: BuildOptions(training: TrainingOptions(bits: 64), partitions: 8))
+        let index = try Index(path: path)
+        XCTAssertEqual(index.partitionCount, 8)
+        XCTAssertLessThan(try index.search(rows[0], options: SearchOptions(k: 399, probes: 1)).count, 399)
+        let all = try index.search(rows[0], options: SearchOptions(k: 400, probes: 1))
+        XCTAssertEqual(all.map(\.row).sorted(), Array(0..<400))
+        XCTAssertEqual(all.map(\.score), all.map(\.score).sorted(by: >))
+        XCTAssertEqual(try index.search(similarToID: "5", options: SearchOptions(k: 399, probes: 1)).count, 399)
+        let even = try index.search(rows[0], options: SearchOptions(k: 1000, probes: 1, filter: try Filter("even")))
+        XCTAssertEqual(even.map(\.row).sorted(), Array(stride(from: 0, to: 400, by: 2)))
     }
 
     /// Recall@10 over the GloVe words shipped in Data/, against exact cosine computed here.

@@ -84,7 +84,7 @@ final class OutsideInputTests: XCTestCase {
         XCTAssertEqual(Array(try index.id(ofRow: b).utf8), Array(nfd.utf8))
         try writer.delete(ids: [nfd])
         try writer.commit()
-        writer.close()
+        try writer.close()
         index = try Index(path: path)
         XCTAssertNotNil(try index.row(forID: nfc), "deleting the NFD id left the NFC item")
         XCTAssertNil(try index.row(forID: nfd))
@@ -94,8 +94,10 @@ final class OutsideInputTests: XCTestCase {
         for bad in ["a\r\nb", "a\nb", "a\rb", "tab\there", "nul\u{0}", "del\u{7F}"] {
             XCTAssertNotNil(IDList.check(bad), bad.debugDescription)
             XCTAssertThrowsError(try IDList.validate(["ok", bad], path: "ids")) { error in
+                // Ids in memory: a 0-based row, not a line.
                 guard case let .invalidID(_, line, reason) = error as? HashIdxError else { return XCTFail("\(error)") }
-                XCTAssertEqual(line, 2)
+                XCTAssertEqual(line, 0)
+                XCTAssertTrue(reason.hasPrefix("row 1: "), reason)
                 XCTAssertTrue(reason.contains("control character"), reason)
             }
         }
@@ -109,6 +111,6 @@ final class OutsideInputTests: XCTestCase {
                                to: path, options: BuildOptions(training: TrainingOptions(bits: 64), threads: 1))
         let writer = try IndexWriter(path: path, threads: 1)
         XCTAssertThrowsError(try writer.upsert(try InMemoryVectors(rows: [[1, 2, 3, 4, 5, 6, 7, 8]]), ids: ["x\r\ny"]))
-        writer.close()
+        try writer.close()
     }
 }

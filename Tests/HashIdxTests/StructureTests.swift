@@ -233,7 +233,7 @@ final class StructureTests: XCTestCase {
         let writer = try IndexWriter(path: path)
         try writer.delete(ids: ["x3"])
         try writer.commit()
-        writer.close()
+        try writer.close()
         let upgraded = try Index(path: path)
         XCTAssertEqual(upgraded.formatVersion, Int(Format.version))
         XCTAssertNil(try upgraded.row(forID: "x3"))

@@ -224,7 +224,7 @@ final class SupervisedTests: XCTestCase {
         _ = try writer.delete(ids: ["item-3"])
         _ = try writer.commit()
         _ = try writer.compact()
-        writer.close()
+        try writer.close()
         let index = try Index(path: dir + "/i")
         XCTAssertEqual(index.model.scheme, .supervised)
         XCTAssertEqual(index.training.supervision?.kind, .labels)

@@ -295,7 +295,7 @@ final class ServerTests: XCTestCase {
             try writer.upsert(try InMemoryVectors(rows: [vectors[0], vectors[1]]), ids: ["other-0", "other-1"])
             try writer.delete(ids: ["item-9"])
             try writer.commit()
-            writer.close()
+            try writer.close()
             var seen = false
             for _ in 0..<200 {
                 let info = try await client.call(.get, "/v1/info")

@@ -19,7 +19,7 @@ SEED = 20240611
 MAX_EXAMPLES = int(os.environ.get("HASHIDX_ST_EXAMPLES", "30"))
 # Flags of the contract server, chosen so that rules JSON Schema cannot state follow from the
 # ones it can: `--max-batch-results` = `--max-batch` × `--max-k` (the bound on the sum of k);
-# `--max-k` well below the index's 2,000 items (k above the items is `invalid_argument`); an
+# `--max-k` well below the index's 2,000 items (k above the items returns them all, a large answer); an
 # answer of 8 × 1,000 results with every attribute far below --max-answer-bytes.
 SERVER_FLAGS = ["--max-batch", "8", "--max-k", "1000", "--max-batch-results", "8000", "--max-items", "20",
                 "--max-body-bytes", "1048576"]

@@ -202,7 +202,7 @@ public struct Clustering: Sendable {
             try startingCentroids(x.baseAddress!, input: input, k: k, options: options, threads: threads, rng: &rng)
         }
         let result = input.unit.withUnsafeBufferPointer { x in
-            SphericalLloyd.run(x.baseAddress!, n: n, d: d, start: initial, k: k, iterations: options.iterations, threads: threads)
+            SphericalKMeans.run(x.baseAddress!, n: n, d: d, start: initial, k: k, rounds: options.iterations, rng: &rng, threads: threads)
         }
         let t2 = System.monotonicSeconds()
         return summarise(input, result, k: k, options: options, start: start, generation: index.generation,
@@ -236,7 +236,7 @@ public struct Clustering: Sendable {
         }
         if options.start != .kMeansPlusPlus, let partitions = input.partitions {
             let p = Int(partitions.max() ?? 0) + 1
-            let sums = SphericalLloyd.means(x, n: n, d: d, weights: nil, assignment: partitions.map(Int.init), k: p, threads: threads)
+            let sums = SphericalKMeans.means(x, n: n, d: d, weights: nil, assignment: partitions.map(Int.init), k: p, threads: threads).centroids
             var sizes = [Int](repeating: 0, count: p)
             for q in partitions { sizes[Int(q)] += 1 }
             // `means` normalised the sums; their lengths (the weights) are the sums' dots with them.
@@ -264,31 +264,31 @@ public struct Clustering: Sendable {
             let m = groups.weights.count
             return groups.means.withUnsafeBufferPointer { g in
                 groups.weights.withUnsafeBufferPointer { w in
-                    let seeds = SphericalLloyd.kMeansPlusPlus(g.baseAddress!, n: m, d: d, weights: w.baseAddress!, k: k, rng: &rng, threads: threads)
-                    let coarse = SphericalLloyd.run(g.baseAddress!, n: m, d: d, weights: w.baseAddress!, start: seeds, k: k,
-                                                    iterations: ClusteringOptions.defaultIterations, threads: threads)
+                    let seeds = SphericalKMeans.kMeansPlusPlus(g.baseAddress!, n: m, d: d, weights: w.baseAddress!, k: k, rng: &rng, threads: threads)
+                    let coarse = SphericalKMeans.run(g.baseAddress!, n: m, d: d, weights: w.baseAddress!, start: seeds, k: k,
+                                                     rounds: ClusteringOptions.defaultIterations, rng: &rng, threads: threads)
                     return (coarse.centroids, .partitions)
                 }
             }
         }
         let sample = max(ClusteringOptions.seedingSample, 64 * k)
         if n <= sample {
-            return (SphericalLloyd.kMeansPlusPlus(x, n: n, d: d, k: k, rng: &rng, threads: threads), .kMeansPlusPlus)
+            return (SphericalKMeans.kMeansPlusPlus(x, n: n, d: d, k: k, rng: &rng, threads: threads), .kMeansPlusPlus)
         }
         let rows = Trainer.sampleRows(count: n, sample: sample, rng: &rng)
         var picked = [Float](repeating: 0, count: rows.count * d)
         for (i, r) in rows.enumerated() { for j in 0..<d { picked[i * d + j] = x[r * d + j] } }
         let seeds = picked.withUnsafeBufferPointer {
-            SphericalLloyd.kMeansPlusPlus($0.baseAddress!, n: rows.count, d: d, k: k, rng: &rng, threads: threads)
+            SphericalKMeans.kMeansPlusPlus($0.baseAddress!, n: rows.count, d: d, k: k, rng: &rng, threads: threads)
         }
         return (seeds, .kMeansPlusPlus)
     }
 
     /// The clusters numbered by size, their items, representatives and neighbours.
-    private static func summarise(_ input: ClusterInput, _ result: SphericalLloyd.Result, k: Int, options: ClusteringOptions,
+    private static func summarise(_ input: ClusterInput, _ result: SphericalKMeans.Result, k: Int, options: ClusteringOptions,
                                   start: ClusteringStart, generation: UInt64, readSeconds: Double, clusterSeconds: Double) -> Clustering {
         let n = input.count, d = input.dimension
-        let (starts, order) = SphericalLloyd.members(result.assignment, k: k)
+        let (starts, order) = SphericalKMeans.members(result.assignment, k: k)
         // Number by size, largest first; ties by the first item's row (members are in row order).
         let bySize = (0..<k).sorted {
             let a = starts[$0 + 1] - starts[$0], b = starts[$1 + 1] - starts[$1]

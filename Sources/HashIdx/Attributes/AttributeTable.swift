@@ -16,26 +16,57 @@ public struct AttributeTable: Sendable, Equatable {
     public init() {}
 
     /// A table of `rows`, in order. Throws ``HashIdxError/invalidAttributes(path:line:reason:)``
-    /// when two rows give one key values of different types (integers and floats mix, as
-    /// floats), or for an invalid value (see ``append(_:line:source:)``).
+    /// naming the 0-based row when two rows give one key values of different types (integers
+    /// and floats mix, as floats), or for an invalid value (see ``append(_:line:source:)``).
     public init(rows: [Attributes]) throws(HashIdxError) {
-        for (i, row) in rows.enumerated() { try append(row, line: i + 1, source: "attributes") }
+        for row in rows { try append(row) }
     }
 
     /// `count` rows with no attributes.
     init(empty count: Int) { self.count = count }
 
-    /// Appends one row. `line` and `source` name it in errors.
+    /// Appends one row given in memory; errors name it by its 0-based row (the table's
+    /// ``count`` before the append), as `attributes: row 3: …`.
+    ///
+    /// ```swift
+    /// var table = AttributeTable()
+    /// try table.append(["category": "dress", "price": 49.5, "in_stock": true])
+    /// ```
+    public mutating func append(_ row: Attributes) throws(HashIdxError) {
+        try append(row, at: .row(count), source: "attributes")
+    }
+
+    /// Appends one row read from line `line` (1-based) of the file `source`, which name it in
+    /// errors.
     public mutating func append(_ row: Attributes, line: Int, source: String) throws(HashIdxError) {
+        try append(row, at: .line(line), source: source)
+    }
+
+    /// Where a row came from, as errors name it: a 1-based line of a file, or a 0-based row
+    /// of values given in memory.
+    enum Place {
+        case line(Int)
+        case row(Int)
+
+        /// ``HashIdxError/invalidAttributes(path:line:reason:)`` for this place in `source`.
+        func error(_ source: String, _ reason: String) -> HashIdxError {
+            switch self {
+            case let .line(line): .invalidAttributes(path: source, line: line, reason: reason)
+            case let .row(row): .invalidAttributes(path: source, line: 0, reason: "row \(row): \(reason)")
+            }
+        }
+    }
+
+    /// Appends one row from `place` in `source`.
+    mutating func append(_ row: Attributes, at place: Place, source: String) throws(HashIdxError) {
         for (key, value) in row {
-            try Self.check(key: key, value: value, line: line, source: source)
+            try Self.check(key: key, value: value, at: place, source: source)
             if let known = schema[key] {
                 if known == .integer && value.type == .float {
                     schema[key] = .float
                     columns[key] = columns[key]!.map { $0.map(Self.widened) }
                 } else if !known.accepts(value.type) {
-                    throw .invalidAttributes(path: source, line: line,
-                                             reason: "\"\(key)\" is \(value.type.withArticle) here but \(known.withArticle) in earlier rows")
+                    throw place.error(source, "\"\(key)\" is \(value.type.withArticle) here but \(known.withArticle) in earlier rows")
                 }
             } else {
                 schema[key] = value.type
@@ -77,7 +108,7 @@ public struct AttributeTable: Sendable, Equatable {
     /// must agree (integer widens to float); throws otherwise, naming `source`.
     func appending(_ other: AttributeTable, source: String) throws(HashIdxError) -> AttributeTable {
         var out = self
-        for i in 0..<other.count { try out.append(other[i], line: i + 1, source: source) }
+        for i in 0..<other.count { try out.append(other[i], at: .row(i), source: source) }
         return out
     }
 
@@ -87,9 +118,8 @@ public struct AttributeTable: Sendable, Equatable {
         for (key, type) in self.schema.sorted(by: { $0.key < $1.key }) {
             guard let known = schema[key] else { continue }
             if !known.accepts(type) {
-                let line = (columns[key]!.firstIndex { $0 != nil && !known.accepts($0!.type) } ?? -1) + 1
-                throw .invalidAttributes(path: source, line: line,
-                                         reason: "\"\(key)\" is \(type.withArticle) here but \(known.withArticle) in the index")
+                let row = columns[key]!.firstIndex { $0 != nil && !known.accepts($0!.type) } ?? 0
+                throw Place.row(row).error(source, "\"\(key)\" is \(type.withArticle) here but \(known.withArticle) in the index")
             }
         }
     }
@@ -114,8 +144,8 @@ public struct AttributeTable: Sendable, Equatable {
     static let reservedNames: Set<String> = ["and", "or", "not", "in", "contains", "is", "null", "true", "false"]
 
     /// The rules every key and value follow.
-    static func check(key: String, value: AttributeValue, line: Int, source: String) throws(HashIdxError) {
-        func bad(_ why: String) -> HashIdxError { .invalidAttributes(path: source, line: line, reason: why) }
+    static func check(key: String, value: AttributeValue, at place: Place, source: String) throws(HashIdxError) {
+        func bad(_ why: String) -> HashIdxError { place.error(source, why) }
         guard !key.isEmpty, key.utf8.count <= 255 else { throw bad("attribute names must be 1…255 bytes, got \"\(key)\"") }
         guard key.unicodeScalars.allSatisfy({ $0 == "_" || $0 == "-" || $0 == "." || ($0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0))) }),
               let first = key.unicodeScalars.first, first == "_" || (first.isASCII && first.properties.isAlphabetic) else {

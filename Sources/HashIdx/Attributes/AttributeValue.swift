@@ -40,7 +40,43 @@ public enum AttributeValue: Sendable, Hashable, CustomStringConvertible {
     public static let integerLimit: Int64 = 1 << 53
 }
 
-/// The attributes of one item: attribute name → value. Absent keys are null.
+// Literals: `["category": "dress", "price": 49.5, "stock": 3, "in_stock": true,
+// "tags": ["summer", "linen"]]` is an ``Attributes`` value.
+
+extension AttributeValue: ExpressibleByStringLiteral {
+    /// A ``string(_:)``: `"dress"`.
+    public init(stringLiteral value: String) { self = .string(value) }
+}
+
+extension AttributeValue: ExpressibleByIntegerLiteral {
+    /// An ``integer(_:)``: `3`.
+    public init(integerLiteral value: Int64) { self = .integer(value) }
+}
+
+extension AttributeValue: ExpressibleByFloatLiteral {
+    /// A ``float(_:)``: `49.5`.
+    public init(floatLiteral value: Double) { self = .float(value) }
+}
+
+extension AttributeValue: ExpressibleByBooleanLiteral {
+    /// A ``boolean(_:)``: `true`.
+    public init(booleanLiteral value: Bool) { self = .boolean(value) }
+}
+
+extension AttributeValue: ExpressibleByArrayLiteral {
+    /// ``tags(_:)``: `["summer", "linen"]`.
+    public init(arrayLiteral elements: String...) { self = .tags(elements) }
+}
+
+/// The attributes of one item: attribute name → value. Absent keys are null (there is no
+/// null value: leave the key out).
+///
+/// Values can be written as literals, and a flat `Encodable` struct converts with
+/// `Attributes(encoding:)`:
+///
+/// ```swift
+/// let attributes: Attributes = ["category": "dress", "price": 49.5, "in_stock": true, "tags": ["linen"]]
+/// ```
 public typealias Attributes = [String: AttributeValue]
 
 /// The type of an attribute. Every item that has a key has a value of the key's type; the

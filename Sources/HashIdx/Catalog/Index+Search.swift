@@ -3,36 +3,41 @@ import Synchronization
 
 extension Index {
     /// The `options.k` items most cosine-similar to `query`, best first; ties go to the
-    /// lower row. With ``SearchOptions/filter``, only items that satisfy it (all of them,
-    /// fewer than `k`, when fewer do).
+    /// lower row. Fewer than `k` when the index holds fewer items (all of them, best first;
+    /// none in an empty index) or, with ``SearchOptions/filter``, when fewer satisfy it.
     ///
     /// - Throws: ``HashIdxError/dimensionMismatch(expected:actual:source:)``,
-    ///   ``HashIdxError/nonFiniteValue(source:row:)``, ``HashIdxError/zeroVector(source:row:)``
+    ///   ``HashIdxError/nonFiniteQuery(source:row:)``, ``HashIdxError/zeroVector(source:row:)``
     ///   for a bad query; ``HashIdxError/invalidArgument(name:reason:)`` for bad options;
     ///   ``HashIdxError/invalidFilter(expression:offset:reason:)`` for a filter that names an
     ///   attribute the index lacks or compares it with a value of another type.
     public func search(_ query: [Float], options: SearchOptions = SearchOptions()) throws(HashIdxError) -> [SearchResult] {
-        try check(options, leavingOut: 0)
-        return try searcher.search(unit: try unitQuery(query), options: options, filter: try rowFilter(options, excluding: []))
+        let options = try checked(options, leavingOut: 0)
+        let unit = try unitQuery(query)
+        let filter = try rowFilter(options, excluding: [])
+        guard count > 0 else { return [] }
+        return try searcher.search(unit: unit, options: options, filter: filter)
     }
 
     /// The items most similar to the item with id `id` ("more like this"), leaving the item
-    /// itself out. With ``SearchOptions/filter``, only items that satisfy it (fewer than
-    /// `k` when fewer do).
+    /// itself out. Fewer than `k` when the index holds fewer other items (all of them, best
+    /// first) or, with ``SearchOptions/filter``, when fewer satisfy it.
     ///
     /// - Throws: ``HashIdxError/unknownID(_:)`` when no item has that id.
     public func search(similarToID id: String, options: SearchOptions = SearchOptions()) throws(HashIdxError) -> [SearchResult] {
-        try check(options, leavingOut: 1)
+        let options = try checked(options, leavingOut: 1)
         guard let row = try row(forID: id) else { throw .unknownID(id) }
         let unit = try searcher.unitVector(ofRow: row)
-        return try searcher.search(unit: unit, options: options, filter: try rowFilter(options, excluding: [row]))
+        let filter = try rowFilter(options, excluding: [row])
+        guard count > 1 else { return [] }
+        return try searcher.search(unit: unit, options: options, filter: filter)
     }
 
     /// Searches every row of `queries`, on `threads` threads (all cores when `nil`).
     /// Result `i` belongs to query row `i`; the first bad query's error is thrown.
     public func search(batch queries: any VectorSource, options: SearchOptions = SearchOptions(),
                        threads: Int? = nil) throws(HashIdxError) -> [[SearchResult]] {
-        try check(options, leavingOut: 0)
+        let options = try checked(options, leavingOut: 0)
         guard queries.dimension == dimension else {
             throw .dimensionMismatch(expected: dimension, actual: queries.dimension, source: queries.name)
         }
@@ -50,9 +55,9 @@ extension Index {
                 do throws(HashIdxError) {
                     try q.withUnsafeMutableBufferPointer { (b) throws(HashIdxError) in
                         queries.copyRow(i, into: b)
-                        _ = try Vectors.normalize(b, source: queries.name, row: i, storingNorm: false)
+                        try Self.normalizeQuery(b, source: queries.name, row: i)
                     }
-                    let r = try searcher.search(unit: q, options: options, filter: filter)
+                    let r = count > 0 ? try searcher.search(unit: q, options: options, filter: filter) : []
                     results.withLock { $0[i] = r }
                 } catch {
                     firstError.record(error, at: i)
@@ -67,8 +72,11 @@ extension Index {
     /// the Hamming scan's best `candidates × shortlistFactor` in the probed partitions,
     /// narrowed to `candidates` by the asymmetric pass.
     public func candidates(for query: [Float], options: SearchOptions = SearchOptions()) throws(HashIdxError) -> [Int] {
-        try check(options, leavingOut: 0)
-        return searcher.candidateRows(unit: try unitQuery(query), options: options, filter: try rowFilter(options, excluding: []))
+        let options = try checked(options, leavingOut: 0)
+        let unit = try unitQuery(query)
+        let filter = try rowFilter(options, excluding: [])
+        guard count > 0 else { return [] }
+        return searcher.candidateRows(unit: unit, options: options, filter: filter)
     }
 
     /// The row filter of a search with `options` leaving out `rows`: the attribute filter
@@ -81,14 +89,14 @@ extension Index {
         return RowFilter(excluding: rows, matching: compiled)
     }
 
-    /// Checks `options` on their own and against this index: `k` may not exceed the items
-    /// a search can return (all of them, less `leavingOut` for "more like this").
-    private func check(_ options: SearchOptions, leavingOut: Int) throws(HashIdxError) {
+    /// `options` checked on their own, as the search runs them: when `k` asks for every
+    /// item a search can return (all of them, less `leavingOut` for "more like this"), every
+    /// partition is probed, so that all of them come back.
+    private func checked(_ options: SearchOptions, leavingOut: Int) throws(HashIdxError) -> SearchOptions {
         try options.validate()
-        guard options.k <= count - leavingOut else {
-            throw .invalidArgument(name: "k", reason: "asks for \(options.k) results, but the index holds \(count) items" +
-                                   (leavingOut > 0 ? " (\(count - leavingOut) besides the item itself)" : ""))
-        }
+        var out = options
+        if options.k >= count - leavingOut && partitionCount > 0 { out.probes = max(options.probes, partitionCount) }
+        return out
     }
 
     /// `query` checked against the index's dimension and normalised to unit length.
@@ -97,7 +105,18 @@ extension Index {
             throw .dimensionMismatch(expected: dimension, actual: query.count, source: "query")
         }
         var q = query
-        try q.withUnsafeMutableBufferPointer { (b) throws(HashIdxError) in _ = try Vectors.normalize(b, source: "query", row: 0, storingNorm: false) }
+        try q.withUnsafeMutableBufferPointer { (b) throws(HashIdxError) in try Self.normalizeQuery(b, source: "query", row: nil) }
         return q
+    }
+
+    /// Normalises the query in `b` to unit length. `row`: the query's row in a batch, `nil`
+    /// for a single query; NaN or ∞ is ``HashIdxError/nonFiniteQuery(source:row:)``.
+    private static func normalizeQuery(_ b: UnsafeMutableBufferPointer<Float>, source: String, row: Int?) throws(HashIdxError) {
+        do {
+            _ = try Vectors.normalize(b, source: source, row: row ?? 0, storingNorm: false)
+        } catch {
+            if case .nonFiniteValue = error { throw .nonFiniteQuery(source: source, row: row) }
+            throw error
+        }
     }
 }

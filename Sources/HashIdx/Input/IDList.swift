@@ -22,7 +22,7 @@ public enum IDList {
             }
             ids.append(id)
         }
-        try validate(ids, path: path)
+        try validate(ids, path: path, lines: true)
         return ids
     }
 
@@ -43,15 +43,26 @@ public enum IDList {
         return nil
     }
 
-    /// Checks that every id (id `i` on line `i + 1` of `path`) is valid (``check(_:)``) and
-    /// unique, byte for byte.
+    /// Checks that every id given in memory is valid (``check(_:)``) and unique, byte for
+    /// byte. Errors name 0-based rows of `ids` (`path` names the ids, e.g. `"ids"`):
+    /// ``HashIdxError/duplicateIDInMemory(source:id:firstRow:secondRow:)``, and
+    /// ``HashIdxError/invalidID(path:line:reason:)`` with line 0 and the row in the reason.
     static func validate(_ ids: [String], path: String) throws(HashIdxError) {
+        try validate(ids, path: path, lines: false)
+    }
+
+    /// Checks that every id is valid and unique; with `lines`, id `i` is on line `i + 1` of
+    /// the file `path` and errors name lines, else they name 0-based rows.
+    private static func validate(_ ids: [String], path: String, lines: Bool) throws(HashIdxError) {
         var seen: [IDKey: Int] = [:]
         seen.reserveCapacity(ids.count)
         for (i, id) in ids.enumerated() {
-            if let reason = check(id) { throw .invalidID(path: path, line: i + 1, reason: reason) }
-            if let first = seen.updateValue(i + 1, forKey: IDKey(id)) {
-                throw .duplicateID(path: path, id: id, firstLine: first, secondLine: i + 1)
+            if let reason = check(id) {
+                throw lines ? .invalidID(path: path, line: i + 1, reason: reason) : .invalidID(path: path, line: 0, reason: "row \(i): \(reason)")
+            }
+            if let first = seen.updateValue(i, forKey: IDKey(id)) {
+                throw lines ? .duplicateID(path: path, id: id, firstLine: first + 1, secondLine: i + 1)
+                    : .duplicateIDInMemory(source: path, id: id, firstRow: first, secondRow: i)
             }
         }
     }

@@ -10,7 +10,8 @@ public enum ExactSearch {
     static let baseChunk = 1024
 
     /// For each row of `queries`, the rows of `base` with the `k` highest cosine
-    /// similarities, best first (ties: lower row first).
+    /// similarities, best first (ties: lower row first); all of `base`'s rows when it has
+    /// fewer than `k`.
     ///
     /// Candidates are screened with `Float` dot products and the best `k + 32` of each query
     /// re-scored in `Double`, so the order is that of the exact cosine, not of rounding.
@@ -28,7 +29,7 @@ public enum ExactSearch {
         let b = try base.unitRows()
         let q = try queries.unitRows()
         let nb = base.count, nq = queries.count
-        let keep = min(nb, k + 32)
+        let keep = k >= nb ? nb : min(nb, k + 32)     // (k may be as large as Int.max)
         let tiles = (nq + queryTile - 1) / queryTile
         let workers = max(1, min(threads ?? System.processorCount, tiles))
         let results = Locked<[[Int]]>(Array(repeating: [], count: nq))

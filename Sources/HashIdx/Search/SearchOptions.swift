@@ -1,6 +1,7 @@
 /// Settings of one search.
 public struct SearchOptions: Sendable, Equatable {
-    /// How many results to return (the `k` of top-k). Must be positive.
+    /// How many results to return (the `k` of top-k). Must be positive. Fewer come back
+    /// when the index holds fewer items (all of them) or fewer satisfy ``filter``.
     public var k: Int
     /// How many Hamming candidates are re-ranked by exact cosine. Raised to `k` when
     /// smaller. More candidates: higher recall, slower queries.

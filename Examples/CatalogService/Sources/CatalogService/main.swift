@@ -146,26 +146,40 @@ do {
     expect(bags.allSatisfy { $0.attributes["tags"].map { if case .tags(let t) = $0 { t.contains("leather") } else { false } } ?? false },
            "every result is tagged leather")
 
+    // An id no product has: the error is a HashIdxError (typed throws); to handle one case,
+    // mark the `do` with the type and switch over the error (the pattern of the library's
+    // Getting Started, which compiles in top-level code and in closures alike).
+    do throws(HashIdxError) {
+        let unknown = try index.search(similarToID: "sku-99999", options: SearchOptions(k: 3))
+        expect(false, "no product has the id sku-99999, yet \(unknown.count) results came back")
+    } catch {
+        switch error {
+        case .unknownID(let id): print("\nNo product has the id \(id) (\(error.localizedDescription))")
+        default: throw error
+        }
+    }
+
     // MARK: - 4. Change the catalog
 
     // One writer per index (it holds the index's lock, across processes). Nothing it does
     // is visible to searches before commit(); everything is, at once, after it.
+    // It is Sendable: tasks and threads may share it (each call waits its turn), and in
+    // async code `try await writer.commit()` runs the commit off the cooperative pool.
     let writer = try IndexWriter(path: indexPath)
-    defer { writer.close() }
 
     // A price change: upsert the product with its new attributes. An upsert replaces the
     // item that has the id: the vector and all its attributes (here the same vector).
     let top = similar[0]
     var changed = products[top.row]
     changed.price = 4.49   // clearance
-    try writer.upsert(try InMemoryVectors(rows: [changed.embedding]), ids: [changed.sku],
-                      attributes: try AttributeTable(rows: [changed.attributes]))
+    // One item at a time: an IndexItem holds its id, vector and attributes together.
+    try writer.upsert(IndexItem(id: changed.sku, vector: changed.embedding, attributes: changed.attributes))
 
-    // New products arrive: upsert works for new ids too (add(_:ids:attributes:) would refuse
-    // ids that exist).
+    // New products arrive: upsert works for new ids too (add(_:) would refuse ids that
+    // exist). Many items go in one call (the batch form, upsert(_:ids:attributes:), takes
+    // vectors, ids and an AttributeTable matched by row).
     let arrivals = (5_000..<5_020).map(makeProduct)
-    try writer.upsert(try InMemoryVectors(rows: arrivals.map(\.embedding)), ids: arrivals.map(\.sku),
-                      attributes: try AttributeTable(rows: arrivals.map(\.attributes)))
+    try writer.upsert(contentsOf: arrivals.map { IndexItem(id: $0.sku, vector: $0.embedding, attributes: $0.attributes) })
 
     // The second-best dress sold out: delete it.
     let soldOut = similar[1].id
@@ -211,6 +225,9 @@ do {
     let afterCompaction = try index.search(similarToID: "sku-00040", options: SearchOptions(k: 5, filter: cheapDresses, fields: fields))
     show("More like sku-00040 where \(cheapDresses), after compaction:", afterCompaction, fields: fields)
     expect(afterCompaction.allSatisfy { cheapDresses.matches($0.attributes) && $0.id != soldOut }, "compaction keeps the filter and the delete")
+    // Closing releases the lock. It refuses while changes are pending: they are committed or
+    // dropped by rollback(), never silently.
+    try writer.close()
     print("\nDone: every check passed.")
 } catch {
     // Every HashIdx error says what went wrong and where (the file, the row, the value).
