@@ -10,50 +10,118 @@ final class ArchitectureTests: XCTestCase {
         ["Model"], ["Platform"], ["Input", "Attributes"], ["Training", "Storage"], ["Build", "Search"], ["Catalog"], ["Evaluation", "Analysis"],
     ]
 
+    /// The repository's root folder.
+    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .appendingPathComponent("../..").standardizedFileURL.path
+    /// The library's sources.
+    static let library = repository + "/Sources/HashIdx"
+
+    /// The Swift files under `folder`, recursively, as paths relative to it, sorted; hidden
+    /// folders (`.build`) are skipped.
+    static func swiftFiles(under folder: String) throws -> [String] {
+        var out: [String] = []
+        for name in try FileManager.default.contentsOfDirectory(atPath: folder) where !name.hasPrefix(".") {
+            var isFolder: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: folder + "/" + name, isDirectory: &isFolder) else { continue }
+            if isFolder.boolValue {
+                out += try swiftFiles(under: folder + "/" + name).map { name + "/" + $0 }
+            } else if name.hasSuffix(".swift") {
+                out.append(name)
+            }
+        }
+        return out.sorted()
+    }
+
+    /// Every Swift file of the library as (layer folder, path under `Sources/HashIdx`, code
+    /// without comments and strings): a file in a subfolder belongs to its top folder's layer.
+    static func libraryFiles() throws -> [(folder: String, path: String, code: String)] {
+        try swiftFiles(under: library).map { path in
+            let code = strippingCommentsAndStrings(try String(contentsOfFile: library + "/" + path, encoding: .utf8))
+            return (String(path.prefix { $0 != "/" }), path, code)
+        }
+    }
+
     func testDependenciesPointDownTheLayers() throws {
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-            .appendingPathComponent("../../Sources/HashIdx").standardizedFileURL.path
         let step = Dictionary(uniqueKeysWithValues: Self.layers.enumerated().flatMap { i, folders in folders.map { ($0, i) } })
         // (The DocC catalog, HashIdx.docc, holds no code.)
-        let found = try FileManager.default.contentsOfDirectory(atPath: root).filter { !$0.hasPrefix(".") && !$0.hasSuffix(".docc") }
+        let found = try FileManager.default.contentsOfDirectory(atPath: Self.library).filter { !$0.hasPrefix(".") && !$0.hasSuffix(".docc") }
         XCTAssertEqual(Set(found), Set(step.keys), "every folder of Sources/HashIdx has a place in the layers")
 
-        // Every top-level type and function, and the folder that declares it.
-        var files: [(folder: String, name: String, code: String)] = []
+        // Every top-level type and function, and the layer that declares it.
+        let files = try Self.libraryFiles()
+        XCTAssertTrue(files.contains { $0.path.hasPrefix("Search/Filters/") }, "subfolders are read too")
         var home: [String: String] = [:]
-        for folder in step.keys.sorted() {
-            for name in try FileManager.default.contentsOfDirectory(atPath: root + "/" + folder).sorted() where name.hasSuffix(".swift") {
-                let code = Self.strippingCommentsAndStrings(try String(contentsOfFile: root + "/" + folder + "/" + name, encoding: .utf8))
-                files.append((folder, name, code))
-                for declared in Self.declarations(in: code) where home[declared] == nil { home[declared] = folder }
-            }
+        for file in files where step[file.folder] != nil {
+            for declared in Self.declarations(in: file.code) where home[declared] == nil { home[declared] = file.folder }
         }
         XCTAssertGreaterThan(home.count, 50)
         var wrong: [String] = []
         for file in files {
+            guard let here = step[file.folder] else { wrong.append("\(file.path) is in no layer"); continue }
             let local = Set(Self.declarations(in: file.code, nested: true))
             for token in Self.identifiers(in: file.code) where !local.contains(token) {
                 guard let owner = home[token], owner != file.folder else { continue }
-                if step[owner]! >= step[file.folder]! { wrong.append("\(file.folder)/\(file.name) uses \(owner).\(token)") }
+                if step[owner]! >= here { wrong.append("\(file.path) uses \(owner).\(token)") }
             }
         }
         XCTAssertEqual(Set(wrong).sorted(), [], "dependencies must point down the layers (docs/ARCHITECTURE.md)")
     }
 
-    /// A shard's section bytes are storage's business: every other layer asks `Shard` for
-    /// the code, vector, norm or id of a position.
+    /// A shard's bytes are storage's business: every other layer asks `Shard` and its views
+    /// for codes, vectors, norms, ids and attributes, and storage's column predicates for the
+    /// rows a filter keeps.
+    ///
+    /// The compiler keeps most addresses in: the mapping and the norms (`Shard.file`,
+    /// `Shard.norms`), the codes' address (`ShardCodes`), every address of the attribute
+    /// section (`AttributeColumns.Column`, `AttributeDictionary`) and the deletion bits
+    /// (`Deletions`) are `private` to the one storage file that reads through them. The rest
+    /// is this test's rule:
+    /// 1. the block sections' members, shared by `Shard`'s extensions across storage files,
+    ///    and the calls that return a block's or a vector's raw address (`block(_:ids:scratch:)`,
+    ///    `cachedBlock(holding:ids:cursor:)`, `vector(at:cursor:)`) are named in no file
+    ///    outside `Storage/` (above it: `storedVector(at:cursor:)`, `unitVector(at:…)`);
+    /// 2. the openers of storage's views (`withUnsafeStored…`, which hand out an address for
+    ///    a C kernel) are called outside `Storage/` only in `Search/Kernels.swift`, the
+    ///    search layer's one door to the C kernels;
+    /// 3. in `Search/`, only `Kernels.swift` imports `CHashIdxKernels`.
     func testShardBytesStayInStorage() throws {
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-            .appendingPathComponent("../../Sources/HashIdx").standardizedFileURL.path
-        let sectionMembers = ["vectorIndex", "vectorData", "vectorDataCRC", "idOrder", "idIndex", "idData", "idDataCRC", "verified"]
+        let sectionMembers = ["vectorIndex", "vectorData", "vectorDataCRC", "idOrder", "idIndex", "idData", "idDataCRC", "verified",
+                              "block(", "cachedBlock(", "vector(at:"]
+        let door = "Search/Kernels.swift"
         var outside: [String] = []
-        for folder in try FileManager.default.contentsOfDirectory(atPath: root) where folder != "Storage" && !folder.hasPrefix(".") {
-            for name in try FileManager.default.contentsOfDirectory(atPath: root + "/" + folder) where name.hasSuffix(".swift") {
-                let code = Self.strippingCommentsAndStrings(try String(contentsOfFile: root + "/" + folder + "/" + name, encoding: .utf8))
-                for member in sectionMembers where code.contains("." + member) { outside.append("\(folder)/\(name): .\(member)") }
+        var opened = false
+        for file in try Self.libraryFiles() where file.folder != "Storage" {
+            for member in sectionMembers where file.code.contains("." + member) { outside.append("\(file.path): .\(member)") }
+            if file.code.contains(".withUnsafeStored") {
+                if file.path == door { opened = true } else { outside.append("\(file.path): opens a storage view") }
+            }
+            if file.folder == "Search" && file.path != door && file.code.contains("import CHashIdxKernels") {
+                outside.append("\(file.path): imports CHashIdxKernels (call it through Kernels)")
             }
         }
-        XCTAssertEqual(outside, [])
+        XCTAssertEqual(outside, [], "storage's bytes stay in Storage/; search reaches C through Kernels (docs/ARCHITECTURE.md)")
+        XCTAssertTrue(opened, "the rule still names the file that opens the views")
+    }
+
+    /// The most lines a Swift file may have.
+    static let maximumLines = 400
+
+    /// No Swift file of the repository (library, tools, tests, server, fuzz targets, examples,
+    /// benchmarks) is longer than ``maximumLines``: a longer one holds more than one job.
+    func testSwiftFilesAreAtMost400Lines() throws {
+        var long: [String] = []
+        var checked = 0
+        for top in ["Sources", "Tests", "Server", "Fuzz", "Examples", "Benchmarks"] {
+            for path in try Self.swiftFiles(under: Self.repository + "/" + top) {
+                let name = top + "/" + path
+                let bytes = try Data(contentsOf: URL(fileURLWithPath: Self.repository + "/" + name))
+                let lines = bytes.reduce(0) { $0 + ($1 == 0x0A ? 1 : 0) } + (bytes.last.map { $0 == 0x0A ? 0 : 1 } ?? 0)
+                checked += 1
+                if lines > Self.maximumLines { long.append("\(name): \(lines) lines") }
+            }
+        }
+        XCTAssertGreaterThan(checked, 150)
+        XCTAssertEqual(long, [], "split files longer than \(Self.maximumLines) lines into files with one job each")
     }
 
     /// Names declared by `struct`, `enum`, `class`, `protocol` or `func`: at the start of a

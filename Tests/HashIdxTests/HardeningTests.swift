@@ -170,10 +170,17 @@ final class HardeningTests: XCTestCase {
         writeFile(path + "/" + manifestName, manifest.encoded())
     }
 
-    /// Where section `kind`'s bytes start in shard 0 of `path`.
-    private func sectionStart(_ path: String, _ pick: (Shard) -> UnsafeRawBufferPointer) throws -> Int {
-        let index = try Index(path: path)
-        return pick(index.shards[0]).baseAddress! - index.shards[0].file.bytes.baseAddress!
+    /// Where section `kind`'s bytes start in shard 0 of `path` (read from its section table).
+    private func sectionStart(_ path: String, _ kind: SectionKind) throws -> Int {
+        let shard = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path + "/" + Format.shardName(1, 0))))
+        let start = shard.withUnsafeBytes { b -> Int? in
+            for k in 0..<Int(b.le(UInt32.self, at: 48)) {
+                let entry = SectionEntry.decode(b, at: Format.shardHeaderFixedSize + k * Format.sectionEntrySize)
+                if entry.kind == kind.rawValue { return Int(entry.offset) }
+            }
+            return nil
+        }
+        return try XCTUnwrap(start, "shard 0 has no \(kind) section")
     }
 
     private func assertRefused(_ path: String, _ fragment: String, file: StaticString = #filePath, line: UInt = #line) {
@@ -192,13 +199,13 @@ final class HardeningTests: XCTestCase {
         // A block offset beyond Int.max (trapped in the block-index check).
         path = dir + "/offset.hidx"
         _ = try buildSmall(path)
-        let vectorIndex = try sectionStart(path) { $0.vectorIndex }
+        let vectorIndex = try sectionStart(path, .vectorIndex)
         try craftShard(path, fixingSectionAt: vectorIndex) { s in for i in 0..<8 { s[vectorIndex + i] = 0xF0 } }
         assertRefused(path, "does not tile its section")
         // An LZ4 id block claiming 4 GB (allocated it before decompressing).
         path = dir + "/claim.hidx"
         _ = try buildSmall(path)
-        let idIndex = try sectionStart(path) { $0.idIndex! }
+        let idIndex = try sectionStart(path, .idIndex)
         try craftShard(path, fixingSectionAt: idIndex) { s in
             s[idIndex + 12] = 0x00; s[idIndex + 13] = 0xFF; s[idIndex + 14] = 0xFF; s[idIndex + 15] = 0xFF
         }

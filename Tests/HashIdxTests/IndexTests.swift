@@ -52,7 +52,7 @@ final class IndexTests: XCTestCase {
                 var unit = rows[r]
                 _ = try unit.withUnsafeMutableBufferPointer { try Vectors.normalize($0, source: "test", row: r) }
                 let (shard, local) = (index.shards[r / 250], r % 250)
-                let stored = (0..<2).map { shard.codes[local * 2 + $0] }
+                let stored = shard.codes.code(at: local)
                 XCTAssertEqual(stored, index.model.encode(unit))
             }
             XCTAssertNil(try index.row(forID: "absent"))

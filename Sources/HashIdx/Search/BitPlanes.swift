@@ -1,5 +1,3 @@
-import CHashIdxKernels
-
 /// A query's margins quantised to bit planes, for the asymmetric scoring pass.
 ///
 /// Plain Hamming distance treats every bit of the query alike; a bit whose projection lies
@@ -39,7 +37,8 @@ struct BitPlanes {
     func scores(of codes: UnsafePointer<UInt64>, count: Int, into scores: UnsafeMutablePointer<Int32>) {
         positive.withUnsafeBufferPointer { p in
             negative.withUnsafeBufferPointer { n in
-                hidx_plane_scores(codes, count, words, p.baseAddress!, n.baseAddress!, Int32(Self.planeCount), scores)
+                Kernels.planeScores(codes: codes, count: count, words: words, positive: p.baseAddress!, negative: n.baseAddress!,
+                                    planes: Self.planeCount, into: scores)
             }
         }
     }

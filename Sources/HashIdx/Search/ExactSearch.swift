@@ -50,7 +50,7 @@ public enum ExactSearch {
                             for qi in q0..<q1 {
                                 let qv = qp.base + qi * d
                                 for r in c0..<c1 {
-                                    heaps[qi - q0].offer(row: r, score: Vectors.dot(qv, bp.base + r * d, count: d))
+                                    heaps[qi - q0].offer(row: r, score: Kernels.dot(qv, bp.base + r * d, count: d))
                                 }
                             }
                             c0 = c1

@@ -1,5 +1,3 @@
-import CHashIdxKernels
-
 extension Searcher {
     /// The `want` (shard, position) pairs that go to the exact re-rank, sorted: the Hamming
     /// scan's best `want × shortlistFactor` in the probed partitions, narrowed by the
@@ -65,7 +63,6 @@ extension Searcher {
     @discardableResult
     func scanSegments(_ segments: [(shard: Int, start: Int, count: Int)], keep: UnsafePointer<UInt64>? = nil,
                       scratch: SearchScratch) -> Int {
-        let words = model.words
         scratch.reserveDistances(segments.reduce(0) { $0 + $1.count })
         for i in 0...bits { scratch.histogram[i] = 0 }
         var scanned = 0
@@ -82,15 +79,9 @@ extension Searcher {
             let base = scanned
             scratch.distances.withUnsafeMutableBufferPointer { dist in
                 scratch.histogram.withUnsafeMutableBufferPointer { h in
-                    if let keep {
-                        hidx_hamming_histogram_segments_kept(Int32(HIDX_KERNEL_AUTO), shards[shard].codes, scratch.starts,
-                                                             scratch.counts, scratch.starts.count, words, scratch.query,
-                                                             keep, base, dist.baseAddress! + base, h.baseAddress!)
-                    } else {
-                        hidx_hamming_histogram_segments(Int32(HIDX_KERNEL_AUTO), shards[shard].codes, scratch.starts,
-                                                        scratch.counts, scratch.starts.count, words, scratch.query,
-                                                        dist.baseAddress! + base, h.baseAddress!)
-                    }
+                    Kernels.hammingHistogramSegments(shards[shard].codes, starts: scratch.starts, counts: scratch.counts,
+                                                     segments: scratch.starts.count, query: scratch.query, keeping: keep,
+                                                     from: base, into: dist.baseAddress! + base, histogram: h.baseAddress!)
                 }
             }
             scanned += scratch.counts.reduce(0, +)
@@ -183,7 +174,7 @@ extension Searcher {
         var scores = [Int32](repeating: 0, count: n)
         scratch.gathered.withUnsafeMutableBufferPointer { g in
             for (i, (shard, position)) in candidates.enumerated() {
-                (g.baseAddress! + i * words).update(from: shards[shard].codes + position * words, count: words)
+                shards[shard].codes.copy(position, into: g.baseAddress! + i * words)
             }
             scores.withUnsafeMutableBufferPointer { planes.scores(of: g.baseAddress!, count: n, into: $0.baseAddress!) }
         }
@@ -191,7 +182,7 @@ extension Searcher {
         let asFloat = scores.map { Float($0) }
         let keep = min(keep, n)
         let picked = [UInt32](unsafeUninitializedCapacity: keep) { b, written in
-            written = hidx_select_largest_f32(asFloat, n, keep, b.baseAddress!)
+            written = Kernels.selectLargest(asFloat, count: n, keep: keep, into: b.baseAddress!)
         }
         return picked.map { candidates[Int($0)] }
     }

@@ -1,17 +1,21 @@
 /// The shards of one generation of an index and everything a query needs from them: the
 /// hash model, the partition centroids and a pool of per-search scratch memory.
 ///
-/// The pipeline of one query (``search(unit:options:filter:)``):
+/// The pipeline of one query (``search(unit:options:filter:)``, in `Searcher+Search`):
 /// 1. score the centroids and pick the `probes` nearest partitions (`Searcher+Candidates`);
 /// 2. Hamming distance of the query's code to every code in them, counted into a histogram;
 /// 3. the row filter marks excluded rows (``RowFilter``);
 /// 4. the best `candidates × shortlist` by Hamming distance, then the asymmetric bit-plane
 ///    pass keeps the best `candidates`;
-/// 5. exact cosine on their stored vectors, top `k`, ids (`Searcher+Rerank`).
+/// 5. exact cosine on their stored vectors (`Searcher+Rerank`), top `k`, ids.
 ///
 /// With an attribute filter, steps 1–4 are planned by `Filters/Searcher+Filtered`: the exact
 /// matching rows when few match, else the nearest partitions with the filter applied inside
 /// the scan (docs/FILTERS.md).
+///
+/// Shards are read through storage's views (``ShardCodes``, ``StoredVector``, the attribute
+/// columns' predicates, ``Shard/removeDeleted(from:range:)``), and every C kernel is called
+/// through ``Kernels``.
 ///
 /// A `Searcher` never changes: it is a snapshot. Any number of threads may search it.
 final class Searcher: Sendable {

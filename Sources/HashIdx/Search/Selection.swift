@@ -1,5 +1,3 @@
-import CHashIdxKernels
-
 /// The selections of the search pipeline: the smallest Hamming distances (a histogram
 /// threshold, no heap) and the final top k by score.
 enum Selection {
@@ -30,7 +28,7 @@ enum Selection {
                                histogram: inout [UInt32]) -> [Int] {
         for i in 0...maxValue { histogram[i] = 0 }
         values.withUnsafeBufferPointer { v in
-            histogram.withUnsafeMutableBufferPointer { h in hidx_histogram_u16(v.baseAddress!, count, h.baseAddress!) }
+            histogram.withUnsafeMutableBufferPointer { h in Kernels.histogram(v.baseAddress!, count: count, into: h.baseAddress!) }
         }
         return collectSmallest(values, count: count, want: want, histogram: histogram, counted: count)
     }
@@ -49,7 +47,7 @@ enum Selection {
         var picked = [UInt32](repeating: 0, count: want)
         let n = values.withUnsafeBufferPointer { v in
             picked.withUnsafeMutableBufferPointer { p in
-                hidx_collect_below(v.baseAddress!, count, UInt16(t), want - below, p.baseAddress!)
+                Kernels.collectBelow(v.baseAddress!, count: count, threshold: UInt16(t), atThreshold: want - below, into: p.baseAddress!)
             }
         }
         return picked.prefix(n).map { Int($0) }

@@ -8,8 +8,9 @@
 struct Deletions: Equatable, Sendable {
     /// Positions in the shard.
     let rows: Int
-    /// `(rows + 63) / 64` words; bit `p % 64` of word `p / 64` is position `p`.
-    private(set) var words: [UInt64]
+    /// `(rows + 63) / 64` words; bit `p % 64` of word `p / 64` is position `p` (read through
+    /// ``contains(_:)``, ``forEach(in:_:)`` and ``removeDeleted(from:range:)``).
+    private var words: [UInt64]
     /// Set bits.
     private(set) var count: Int
 
@@ -49,6 +50,15 @@ struct Deletions: Equatable, Sendable {
                 bits &= bits - 1
             }
             w += 1
+        }
+    }
+
+    /// Clears in `bits` (a bitmap of `range.count` positions: bit `i` is position
+    /// `range.lowerBound + i`) the bit of every deleted position, leaving the live ones.
+    func removeDeleted(from bits: UnsafeMutablePointer<UInt64>, range: Range<Int>) {
+        guard count > 0, !range.isEmpty else { return }
+        words.withUnsafeBufferPointer { d in
+            Bitmap.clear(bits, whereSetIn: d.baseAddress!, from: range.lowerBound, count: range.count)
         }
     }
 

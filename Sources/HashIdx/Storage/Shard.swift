@@ -9,7 +9,8 @@
 /// to shard-local row numbers with ``rowNumber(atPosition:)`` and ``position(ofRow:)``; the
 /// byte layout stays inside storage.
 final class Shard: @unchecked Sendable {
-    let file: MappedFile
+    /// The mapping every view of this shard points into (kept alive with the shard).
+    private let file: MappedFile
     let path: String
     /// The manifest's record this shard was opened with: a later generation whose record is
     /// equal (same file, placement and deletion file) reuses this shard as it is.
@@ -29,13 +30,13 @@ final class Shard: @unchecked Sendable {
 
     /// Codes: `rows × words` little-endian words, 64-byte aligned in the mapping; the code of
     /// position `p` starts at word `p × words`. Scanned in place by the Hamming kernels.
-    let codes: UnsafePointer<UInt64>
+    let codes: ShardCodes
     /// Partition `p` holds positions `[partitionOffsets[p], partitionOffsets[p+1])`; `nil`
     /// without partitions (then positions are row numbers).
     let partitionOffsets: [Int]?
 
     // Section bytes, read only by the extensions in this folder.
-    let norms: UnsafeRawBufferPointer
+    private let norms: UnsafeRawBufferPointer
     let vectorIndex: UnsafeRawBufferPointer
     let vectorData: UnsafeRawBufferPointer
     let vectorDataCRC: UInt32
@@ -134,7 +135,7 @@ final class Shard: @unchecked Sendable {
         }
         let codesSection = try section(.codes, length: rows * words * 8, checked: true)
         guard codesSection.entry.codec == SectionCodec.none.rawValue else { throw bad("codes section has a codec") }
-        codes = codesSection.bytes.baseAddress!.assumingMemoryBound(to: UInt64.self)
+        codes = ShardCodes(base: codesSection.bytes.baseAddress!.assumingMemoryBound(to: UInt64.self), words: words, count: rows)
         norms = try section(.norms, length: rows * 4, checked: true).bytes
         vectorIndex = try section(.vectorIndex, length: blocks * Format.blockEntrySize, checked: true).bytes
         let vd = try section(.vectorBlocks, length: nil, checked: false)

@@ -1,5 +1,3 @@
-import CHashIdxKernels
-
 /// Filtered search: the planner and its two plans.
 ///
 /// The planner estimates the rows that match (``CompiledFilter/estimatedMatches(shard:)``)
@@ -70,14 +68,14 @@ extension Searcher {
         guard m > want else { return found.all(scratch: scratch) }
         // Rank them by Hamming distance: the scanned segments' distances are in place (rows
         // that do not match count nowhere); the gathered rows' follow.
-        let words = model.words
         var start = 0
         for (s, end) in found.gatheredEnds.enumerated() where end > start {
             scratch.positions.withUnsafeBufferPointer { p in
                 scratch.distances.withUnsafeMutableBufferPointer { dist in
                     scratch.histogram.withUnsafeMutableBufferPointer { h in
-                        hidx_hamming_histogram_positions(shards[s].codes, p.baseAddress! + start, end - start, words,
-                                                         scratch.query, dist.baseAddress! + found.scanned + start, h.baseAddress!)
+                        Kernels.hammingHistogramPositions(shards[s].codes, positions: p.baseAddress! + start, count: end - start,
+                                                          query: scratch.query, into: dist.baseAddress! + found.scanned + start,
+                                                          histogram: h.baseAddress!)
                     }
                 }
             }
@@ -140,7 +138,7 @@ extension Searcher {
                     inPartition += scratch.filterBits.withUnsafeMutableBufferPointer { bits in
                         evaluate(compiled, shard: i, range: range, excluding: filter.excludedRows, into: bits.baseAddress!,
                                  scratch: scratch)
-                        let count = hidx_bits_count(bits.baseAddress!, 0, range.count)
+                        let count = Kernels.bitCount(bits.baseAddress!, in: 0..<range.count)
                         guard count > 0 else { return 0 }
                         if Double(count) >= Self.denseFraction * Double(range.count) {
                             appendBits(bits.baseAddress!, count: range.count, to: &scratch.scanBits, at: found.scanned)
@@ -181,16 +179,10 @@ extension Searcher {
     private func evaluate(_ compiled: CompiledFilter, shard i: Int, range: Range<Int>, excluding: [Int],
                           into out: UnsafeMutablePointer<UInt64>, scratch: SearchScratch) {
         let shard = shards[i]
-        let words = CompiledFilter.words(range.count)
         scratch.filterScratch.withUnsafeMutableBufferPointer { tmp in
             compiled.evaluate(shard: i, range: range, into: out, scratch: tmp.baseAddress!)
-            if let deletions = shard.deletions {
-                deletions.words.withUnsafeBufferPointer { d in
-                    CompiledFilter.copyBits(d.baseAddress!, from: range.lowerBound, count: range.count, into: tmp.baseAddress!)
-                }
-                for j in 0..<words { out[j] &= ~tmp[j] }
-            }
         }
+        shard.removeDeleted(from: out, range: range)
         for row in excluding {
             guard let (s, local) = try? locate(row), s === shard else { continue }
             let p = shard.position(ofRow: local) - range.lowerBound
@@ -201,12 +193,12 @@ extension Searcher {
     /// Appends the positions in `range` whose bit is set in `bits`, ascending, to `out`;
     /// returns how many.
     static func appendPositions(_ bits: UnsafePointer<UInt64>, range: Range<Int>, to out: inout [UInt32]) -> Int {
-        let set = hidx_bits_count(bits, range.lowerBound, range.upperBound)
+        let set = Kernels.bitCount(bits, in: range)
         guard set > 0 else { return 0 }
         let at = out.count
         out.append(contentsOf: repeatElement(0, count: set))
         out.withUnsafeMutableBufferPointer { o in
-            _ = hidx_bits_positions(bits, range.lowerBound, range.upperBound, o.baseAddress! + at)
+            _ = Kernels.bitPositions(bits, in: range, into: o.baseAddress! + at)
         }
         return set
     }
@@ -214,10 +206,10 @@ extension Searcher {
     /// Appends bits `0 ..< count` of `source` to the bitmap `bits` at bit `at` (its length so
     /// far).
     private func appendBits(_ source: UnsafePointer<UInt64>, count: Int, to bits: inout [UInt64], at: Int) {
-        let needed = CompiledFilter.words(at + count)
+        let needed = Bitmap.words(at + count)
         if bits.count < needed { bits.append(contentsOf: repeatElement(0, count: needed - bits.count)) }
         let shift = UInt64(at & 63), base = at >> 6
-        for j in 0..<CompiledFilter.words(count) {
+        for j in 0..<Bitmap.words(count) {
             let v = source[j]
             bits[base + j] |= v << shift
             if shift != 0 && base + j + 1 < needed { bits[base + j + 1] |= v >> (64 - shift) }
@@ -310,7 +302,7 @@ struct PartitionRounds {
             }
         } else {   // the scores of the first round are still in the scratch
             nearest = [UInt32](unsafeUninitializedCapacity: upTo) { b, written in
-                written = hidx_select_largest_f32(scratch.centroidScores, partitions.count, upTo, b.baseAddress!)
+                written = Kernels.selectLargest(scratch.centroidScores, count: partitions.count, keep: upTo, into: b.baseAddress!)
             }.map { Int($0) }
         }
         let round = nearest.filter { !seen[$0] }
