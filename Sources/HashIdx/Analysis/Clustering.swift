@@ -17,7 +17,7 @@ public enum ClusteringStart: String, Sendable, Hashable, CaseIterable, CustomStr
     public var description: String { rawValue }
 }
 
-/// What ``Clustering/run(index:options:)`` does: how many clusters, of which items, and how
+/// What ``Clustering/run(index:options:progress:)`` does: how many clusters, of which items, and how
 /// hard it tries.
 public struct ClusteringOptions: Sendable, Hashable {
     /// Default of ``iterations``.
@@ -70,7 +70,7 @@ public struct ClusteringOptions: Sendable, Hashable {
     }
 
     /// Checks the options on their own (the cluster count against the items is checked by
-    /// ``Clustering/run(index:options:)``).
+    /// ``Clustering/run(index:options:progress:)``).
     ///
     /// - Throws: ``HashIdxError/invalidArgument(name:reason:)`` naming the option.
     public func validate() throws(HashIdxError) {
