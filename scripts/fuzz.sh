@@ -84,7 +84,12 @@ for t in "${TARGETS[@]}"; do
 done
 [ $BUILD_ONLY = 1 ] && exit 0
 
-SCRATCH=$(mktemp -d "${TMPDIR:-/tmp}/hashidx-fuzz.XXXXXX")
+# Inputs are written to files (the readers under test read files): on tmpfs when there is
+# one, since a disk flushes each truncated-and-rewritten file (102 s → 12 s for the 11 targets
+# at 3,000 runs on this machine).
+scratch_base=${TMPDIR:-}
+if [ -z "$scratch_base" ] && [ -d /dev/shm ] && [ -w /dev/shm ]; then scratch_base=/dev/shm; fi
+SCRATCH=$(mktemp -d "${scratch_base:-/tmp}/hashidx-fuzz.XXXXXX")
 trap 'rm -rf "$SCRATCH"' EXIT
 run_one() {
     local t=$1

@@ -24,7 +24,11 @@ struct Info: ParsableCommand {
     func run() throws {
         try runReportingErrors { () throws(HashIdxError) in
             let index = try Index(path: self.index)
-            if verify { try index.verify() }
+            if verify {
+                let progress = ProgressReporter()
+                try index.verify { progress.report($0) }
+                progress.finish()
+            }
             let raw = index.count * index.dimension * 4
             let codecs = Set(index.vectorCodecs.map(\.description)).sorted().joined(separator: ", ")
             print("""

@@ -292,9 +292,9 @@ final class ServerTests: XCTestCase {
             XCTAssertEqual(before.status, 404)
             // Another writer (here in process; `hashidx add` in another process is the same).
             let writer = try IndexWriter(path: path)
-            try writer.upsert(try InMemoryVectors(rows: [vectors[0], vectors[1]]), ids: ["other-0", "other-1"])
-            try writer.delete(ids: ["item-9"])
-            try writer.commit()
+            try await writer.upsert(try InMemoryVectors(rows: [vectors[0], vectors[1]]), ids: ["other-0", "other-1"])
+            try await writer.delete(ids: ["item-9"])
+            try await writer.commit()
             try writer.close()
             var seen = false
             for _ in 0..<200 {

@@ -33,8 +33,16 @@ extension Index {
     }
 
     /// Reads every vector and id block and checks its checksum. Open already checks
-    /// everything else; queries check each block the first time they read it.
-    public func verify() throws(HashIdxError) {
-        for s in shards { try s.verifyAll() }
+    /// everything else; queries check each block the first time they read it. `progress`
+    /// hears the rows checked (``WorkProgress/Phase/reading``), a shard at a time.
+    public func verify(progress: (WorkProgress) -> Void = { _ in }) throws(HashIdxError) {
+        let total = shards.reduce(0) { $0 + $1.rows }
+        var done = 0
+        progress(WorkProgress(phase: .reading, done: 0, total: total))
+        for s in shards {
+            try s.verifyAll()
+            done += s.rows
+            progress(WorkProgress(phase: .reading, done: done, total: total))
+        }
     }
 }
