@@ -49,7 +49,7 @@ public enum RequestDecoder {
     /// Ids are checked as the library checks them (``IDList/check(_:)``) and compared as
     /// bytes: an id twice in one request is `duplicate_id`.
     public static func upsert(_ body: ArraySlice<UInt8>, limits: RequestLimits = RequestLimits(),
-                              dimension: Int? = nil) throws(ServiceError) -> [ItemUpsert] {
+                              dimension: Int? = nil) throws(ServiceError) -> [IndexItem] {
         var fields = try JSONFields(try JSONNode.parse(body), body: body, context: "body")
         guard let list = fields.take("items") else { throw .invalidRequest("\"items\" is required: a list of {\"id\", \"vector\", \"attributes\"}") }
         try fields.finish()
@@ -61,7 +61,7 @@ public enum RequestDecoder {
         }
         guard !elements.isEmpty else { throw .invalidRequest("\"items\" is empty") }
         try limits.items.check(elements.count, field: "the number of \"items\"")
-        var out: [ItemUpsert] = []
+        var out: [IndexItem] = []
         out.reserveCapacity(elements.count)
         var seen: [IDKey: Int] = [:]
         for (i, e) in elements.enumerated() {
@@ -84,7 +84,7 @@ public enum RequestDecoder {
                 }
             }
             try item.finish()
-            out.append(ItemUpsert(id: id, vector: vector, attributes: attributes))
+            out.append(IndexItem(id: id, vector: vector, attributes: attributes))
         }
         return out
     }

@@ -35,27 +35,15 @@ public struct SearchRequest: Sendable, Equatable {
     }
 }
 
-/// One item of `PUT /v1/items`.
-public struct ItemUpsert: Sendable, Equatable {
-    /// The item's id: a new one adds the item, an existing one replaces it.
-    public var id: String
-    /// Its vector, at the index's dimension.
-    public var vector: [Float]
-    /// Its attributes (none: `[:]`).
-    public var attributes: Attributes
-
-    /// Creates an item.
-    public init(id: String, vector: [Float], attributes: Attributes = [:]) {
-        self.id = id
-        self.vector = vector
-        self.attributes = attributes
-    }
-}
+/// One item of `PUT /v1/items`: the library's `IndexItem` (a new id adds the item, an
+/// existing one replaces it), by the name 0.1.0 gave it.
+@available(*, deprecated, renamed: "IndexItem")
+public typealias ItemUpsert = IndexItem
 
 /// A change to the catalog, applied through the service's single writer.
 public enum WriteRequest: Sendable, Equatable {
     /// Add or replace these items.
-    case upsert([ItemUpsert])
+    case upsert([IndexItem])
     /// Delete the items with these ids; with `ignoringMissing`, ids that are not in the index
     /// are skipped instead of failing the request.
     case delete([String], ignoringMissing: Bool)

@@ -46,7 +46,7 @@ final class CatalogServiceTests: XCTestCase {
             for w in 0..<writes {
                 group.addTask {
                     let vector = vectors[w].map { $0 + 0.01 }
-                    let upsert = ItemUpsert(id: "new-\(w)", vector: vector, attributes: ["group": .string("new"), "price": .integer(1)])
+                    let upsert = IndexItem(id: "new-\(w)", vector: vector, attributes: ["group": .string("new"), "price": .integer(1)])
                     let summary = try await service.write(.upsert([upsert]))
                     // Visible to searches as soon as the answer arrives.
                     let item = try service.item(id: "new-\(w)", fields: ["group"], vector: false)
@@ -79,8 +79,8 @@ final class CatalogServiceTests: XCTestCase {
 
     func testAFailingWriteIsAnsweredWithItsErrorAndTheOthersLand() async throws {
         let (service, vectors) = try makeService()
-        async let good = service.write(.upsert([ItemUpsert(id: "fine", vector: vectors[3])]))
-        async let wrongDimension = service.write(.upsert([ItemUpsert(id: "short", vector: [1, 2, 3])]))
+        async let good = service.write(.upsert([IndexItem(id: "fine", vector: vectors[3])]))
+        async let wrongDimension = service.write(.upsert([IndexItem(id: "short", vector: [1, 2, 3])]))
         async let unknown = service.write(.delete(["no-such-item"], ignoringMissing: false))
         async let ignored = service.write(.delete(["no-such-item", "item-5"], ignoringMissing: true))
         let landed = try await good
@@ -131,10 +131,10 @@ final class CatalogServiceTests: XCTestCase {
 
     func testClosedServiceCommitsWhatItTookAndRefusesMore() async throws {
         let (service, vectors) = try makeService()
-        let summary = try await service.write(.upsert([ItemUpsert(id: "last", vector: vectors[9])]))
+        let summary = try await service.write(.upsert([IndexItem(id: "last", vector: vectors[9])]))
         service.close()
         do {
-            _ = try await service.write(.upsert([ItemUpsert(id: "late", vector: vectors[10])]))
+            _ = try await service.write(.upsert([IndexItem(id: "late", vector: vectors[10])]))
             XCTFail("a closed service wrote")
         } catch {
             XCTAssertEqual(error.code, "shutting_down")
