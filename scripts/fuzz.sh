@@ -78,7 +78,7 @@ for t in "${TARGETS[@]}"; do
         # (gold warns about every ASan helper symbol; the log is shown only on failure.)
         swiftc -parse-as-library -module-name "Fuzz_$t" -O -g -sanitize=fuzzer,address \
             -I "$OUT/lib" -I "$OUT/modules" -I "$ROOT/Sources/CLZ4" -I "$ROOT/Sources/COpenBLAS" $BLAS_CFLAGS \
-            Fuzz/Support/Harness.swift "Fuzz/Targets/$t.swift" "$LIB" "$SERVICE_LIB" "$OUT"/lib/kernels-*.o -llz4 $BLAS_LIBS -o "$BIN" \
+            Fuzz/Support/Harness.swift "Fuzz/Targets/$t.swift" "$SERVICE_LIB" "$LIB" "$OUT"/lib/kernels-*.o -llz4 $BLAS_LIBS -o "$BIN" \
             > "$OUT/link-$t.log" 2>&1 || { grep -v 'Cannot export local symbol' "$OUT/link-$t.log" >&2; exit 1; }
     fi
 done
