@@ -97,7 +97,7 @@ lane1() {
 }
 
 lane2() {
-    # Optimised (-O, as the fuzz targets are; the library has no assert() that -O would drop,
+    # Optimised (-O; the library has no assert() that -O would drop,
     # and Swift's bounds and overflow checks stay): every suite ran in 593 s at -Onone, 60 s
     # at -O, for 40 s more of build.
     stage asan-build swift build -c release -Xswiftc -enable-testing --build-tests --sanitize=address --scratch-path .build-address
