@@ -109,9 +109,5 @@ final class ProgressReporter: Sendable {
     }
 
     /// Seconds on the monotonic clock.
-    static func now() -> Double {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
-    }
+    static func now() -> Double { System.monotonicSeconds() }
 }

@@ -54,17 +54,12 @@ extension Shard {
     /// The stored unit vector at `position`, as floats.
     func unitVector(at position: Int) throws(HashIdxError) -> [Float] {
         var cursor = BlockCursor()
-        return try withExtendedLifetime(cursor.buffer) { () throws(HashIdxError) -> [Float] in
-            let v = try vector(at: position, cursor: &cursor)
-            switch vectorType {
-            case .float32:
-                return (0..<dimension).map { Float(bitPattern: UnsafeRawBufferPointer(start: v, count: vectorBytes).le(UInt32.self, at: 4 * $0)) }
-            case .float16:
-                var out = [Float](repeating: 0, count: dimension)
-                hidx_half_to_float(v.assumingMemoryBound(to: UInt16.self), &out, dimension)
-                return out
-            }
+        var out = [Float](repeating: 0, count: dimension)
+        try out.withUnsafeMutableBufferPointer { (o) throws(HashIdxError) in
+            try unitVector(at: position, into: o.baseAddress!, cursor: &cursor)
         }
+        withExtendedLifetime(cursor.buffer) {}
+        return out
     }
 
     /// Bytes of the vector blocks as stored.
