@@ -110,7 +110,7 @@ struct LiveRows {
         let stringIDs = index.hasStringIDs
         let firstError = FirstError()
         let next = Atomic<Int>(0)
-        let visited = Atomic<Int>(0)
+        let visited = progress.map(ProgressTally.init)
         let allTasks = tasks, allSlots = slots
         DispatchQueue.concurrentPerform(iterations: max(1, min(threads, tasks.count))) { _ in
             var reader = Reader(stringIDs: stringIDs)
@@ -136,7 +136,7 @@ struct LiveRows {
                 } catch {
                     firstError.record(error, at: t)
                 }
-                if let progress, seen > 0 { progress(visited.add(seen, ordering: .relaxed).newValue) }
+                if seen > 0 { visited?.add(seen) }
             }
             withExtendedLifetime(reader.vectors.buffer) {}
             withExtendedLifetime(reader.names.buffer) {}

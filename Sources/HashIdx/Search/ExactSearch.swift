@@ -34,7 +34,7 @@ public enum ExactSearch {
         let workers = max(1, min(threads ?? System.processorCount, tiles))
         let results = Locked<[[Int]]>(Array(repeating: [], count: nq))
         let next = Atomic<Int>(0)
-        let done = Atomic<Int>(0)
+        let done = ProgressTally(progress)
         b.withUnsafeBufferPointer { bBuffer in
             q.withUnsafeBufferPointer { qBuffer in
                 let bp = SharedPointer(bBuffer.baseAddress!), qp = SharedPointer(qBuffer.baseAddress!)
@@ -68,7 +68,7 @@ public enum ExactSearch {
                             let top = exact.prefix(k).map(\.0)
                             results.withLock { $0[qi] = top }
                         }
-                        progress(done.add(q1 - q0, ordering: .relaxed).newValue)
+                        done.add(q1 - q0)
                     }
                 }
             }
