@@ -1,3 +1,5 @@
+import CHashIdxKernels
+
 /// The learned hash function: `code bit j = 1  ⇔  ⟨w_j, x − μ⟩ > t_j` for a unit vector `x`,
 /// or, for a two-layer supervised head, `⟨w_j, relu(V (x − μ) + c)⟩ > t_j`.
 ///
@@ -204,6 +206,14 @@ public struct HashModel: Sendable, Equatable {
                 }
             }
         }
+    }
+
+    /// `P x` (no mean, no thresholds) for `count` row-major rows `x` of `dimension` floats,
+    /// written row-major (`count × bits`) to `out`; a linear model only. For approximations
+    /// (``ProjectedCentroids``): its rounding differs from ``project(_:into:)``'s.
+    func applyProjection(_ x: UnsafePointer<Float>, count: Int, into out: UnsafeMutablePointer<Float>) {
+        precondition(hidden == nil)
+        projectionT.withUnsafeBufferPointer { t in hidx_dot_transposed(x, count, dimension, t.baseAddress!, bits, out) }
     }
 
     /// The code whose bit `j` is 1 exactly when `margins[j] > 0`, written to `code` (`words` words).

@@ -34,7 +34,11 @@ extension Searcher {
         var segments: [(shard: Int, start: Int, count: Int)] = []
         if let partitions, probes < partitions.count {
             let lists = q.withUnsafeBufferPointer { qb in
-                scratch.centroidScores.withUnsafeMutableBufferPointer { partitions.nearest(qb.baseAddress!, n: probes, scratch: $0.baseAddress!) }
+                scratch.margins.withUnsafeBufferPointer { m in
+                    scratch.centroidScores.withUnsafeMutableBufferPointer {
+                        partitions.nearest(qb.baseAddress!, margins: m.baseAddress!, n: probes, scratch: $0.baseAddress!)
+                    }
+                }
             }
             for (i, s) in shards.enumerated() {
                 let offsets = s.partitionOffsets!

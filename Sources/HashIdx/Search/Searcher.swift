@@ -44,7 +44,7 @@ final class Searcher: Sendable {
         self.manifest = manifest
         self.shards = shards
         hasDeletions = shards.contains { $0.deletions != nil }
-        partitions = manifest.centroids.map(CentroidScorer.init)
+        partitions = manifest.centroids.map { CentroidScorer($0, model: manifest.model) }
     }
 
     /// The shard holding global row `row`, and the row's local number in it.

@@ -298,7 +298,11 @@ struct PartitionRounds {
         let nearest: [Int]
         if taken == 0 {
             nearest = q.withUnsafeBufferPointer { qb in
-                scratch.centroidScores.withUnsafeMutableBufferPointer { partitions.nearest(qb.baseAddress!, n: upTo, scratch: $0.baseAddress!) }
+                scratch.margins.withUnsafeBufferPointer { m in
+                    scratch.centroidScores.withUnsafeMutableBufferPointer {
+                        partitions.nearest(qb.baseAddress!, margins: m.baseAddress!, n: upTo, scratch: $0.baseAddress!)
+                    }
+                }
             }
         } else {   // the scores of the first round are still in the scratch
             nearest = [UInt32](unsafeUninitializedCapacity: upTo) { b, written in
