@@ -5,6 +5,7 @@
 
 #include "cpu.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 /* ---------- Histogram ---------- */
@@ -79,17 +80,84 @@ static inline uint32_t float_key(float f) {
     return (b & 0x80000000u) ? ~b : (b | 0x80000000u);
 }
 
+/* Below these (keep, or count) the heap is cheaper than three radix rounds. */
+#define SMALL_SELECT_KEEP 256
+#define SMALL_SELECT_COUNT 2048
+static uint32_t kth_largest_key(const float *values, size_t count, size_t keep);
+static void radix_threshold(const float *values, size_t count, uint32_t *threshold, size_t *wanted);
+
 size_t hidx_select_largest_f32(const float *values, size_t count, size_t keep, uint32_t *out) {
     if (keep >= count) {
         for (size_t i = 0; i < count; i++) out[i] = (uint32_t)i;
         return count;
     }
     if (keep == 0) return 0;
+    uint32_t prefix = 0;
+    size_t need = keep;   /* how many of the values equal to the threshold are still wanted */
+    if (keep <= SMALL_SELECT_KEEP || count <= SMALL_SELECT_COUNT) {
+        /* Few wanted, or few values: the keep-th largest key by a min-heap of the keep
+           largest keys seen (one compare per value, a sift for each that enters), where
+           the radix rounds' 2,048-bin histograms would cost more than the values. */
+        prefix = kth_largest_key(values, count, keep);
+        for (size_t i = 0; i < count; i++) if (float_key(values[i]) > prefix) need--;
+    } else {
+        radix_threshold(values, count, &prefix, &need);
+    }
+    /* `prefix` is now the threshold key; `need` values equal to it are taken, the lowest
+       indices first, with every value above it. */
+    size_t n = 0;
+    for (size_t i = 0; i < count; i++) {
+        uint32_t k = float_key(values[i]);
+        if (k > prefix) {
+            out[n++] = (uint32_t)i;
+        } else if (k == prefix && need > 0) {
+            out[n++] = (uint32_t)i;
+            need--;
+        }
+    }
+    return n;
+}
+
+static uint32_t kth_largest_key(const float *values, size_t count, size_t keep) {
+    uint32_t stack_heap[SMALL_SELECT_KEEP];
+    uint32_t *heap = keep <= SMALL_SELECT_KEEP ? stack_heap : (uint32_t *)malloc(keep * sizeof(uint32_t));
+    if (!heap) {   /* out of memory: the radix rounds need none */
+        uint32_t prefix = 0;
+        size_t need = keep;
+        radix_threshold(values, count, &prefix, &need);
+        return prefix;
+    }
+    for (size_t i = 0; i < keep; i++) {   /* the first keep keys, sifted up */
+        uint32_t k = float_key(values[i]);
+        size_t j = i;
+        while (j > 0 && heap[(j - 1) / 2] > k) { heap[j] = heap[(j - 1) / 2]; j = (j - 1) / 2; }
+        heap[j] = k;
+    }
+    for (size_t i = keep; i < count; i++) {
+        uint32_t k = float_key(values[i]);
+        if (k <= heap[0]) continue;
+        size_t j = 0;   /* replace the root, sift down */
+        for (;;) {
+            size_t c = 2 * j + 1;
+            if (c >= keep) break;
+            if (c + 1 < keep && heap[c + 1] < heap[c]) c++;
+            if (heap[c] >= k) break;
+            heap[j] = heap[c];
+            j = c;
+        }
+        heap[j] = k;
+    }
+    uint32_t kth = heap[0];
+    if (heap != stack_heap) free(heap);
+    return kth;
+}
+
+static void radix_threshold(const float *values, size_t count, uint32_t *threshold, size_t *wanted) {
     /* Radix select from the top bits down: the key of the keep-th largest value, 11, 11
        and 10 bits at a time, each round counting only the values that share the prefix. */
     uint32_t hist[2048];
     uint32_t prefix = 0, prefix_mask = 0;
-    size_t need = keep;   /* how many of the values matching the prefix are still wanted */
+    size_t need = *wanted;   /* how many of the values matching the prefix are still wanted */
     static const int shifts[3] = {21, 10, 0};
     static const uint32_t widths[3] = {2047, 2047, 1023};
     for (int round = 0; round < 3; round++) {
@@ -105,17 +173,6 @@ size_t hidx_select_largest_f32(const float *values, size_t count, size_t keep, u
         prefix |= bin << shift;
         prefix_mask |= width << shift;
     }
-    /* `prefix` is now the threshold key; `need` values equal to it are taken, the lowest
-       indices first, with every value above it. */
-    size_t n = 0;
-    for (size_t i = 0; i < count; i++) {
-        uint32_t k = float_key(values[i]);
-        if (k > prefix) {
-            out[n++] = (uint32_t)i;
-        } else if (k == prefix && need > 0) {
-            out[n++] = (uint32_t)i;
-            need--;
-        }
-    }
-    return n;
+    *threshold = prefix;
+    *wanted = need;
 }

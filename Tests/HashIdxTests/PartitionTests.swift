@@ -54,6 +54,56 @@ final class PartitionTests: XCTestCase {
         }
     }
 
+    /// A PCA + ITQ model with fewer bits than dimensions scores probes in its projected space:
+    /// the score differs from the exact `q·c` by exactly `−r⊥·c⊥`, so by at most `‖r⊥‖`
+    /// (`r⊥` the part of `q − μ` outside the projection's rows, `c` a unit centroid); the
+    /// probes agree with exact scoring up to that margin. Other models score exactly.
+    func testProbesOfAPCAModelAreScoredInItsProjectedSpaceWithinTheResidual() throws {
+        let d = 96, bits = 64
+        let rows = clusteredVectors(count: 3000, dim: d, clusters: 12)
+        let data = try InMemoryVectors(rows: rows)
+        let model = try Trainer.train(source: data, options: TrainingOptions(bits: bits, sampleSize: 2000, iterations: 10))
+        XCTAssertEqual(model.scheme, .pcaITQ)
+        var rng = SplitMix64(seed: 3)
+        let unit = rows.flatMap { r -> [Float] in
+            let n = r.reduce(0) { $0 + $1 * $1 }.squareRoot()
+            return r.map { $0 / n }
+        }
+        let centroids = SphericalKMeans.train(unit, n: 3000, d: d, k: 40, iterations: 5, rng: &rng)
+        let scorer = CentroidScorer(centroids, model: model)
+        let projected = try XCTUnwrap(scorer.projected)
+        var approx = [Float](repeating: 0, count: scorer.scratchSize())
+        var exact = approx
+        var checked = 0
+        for r in stride(from: 0, to: 3000, by: 97) {
+            let q = Array(unit[(r * d)..<((r + 1) * d)])
+            let y = model.margins(q)
+            // r⊥ = (q − μ) − Pᵀ P (q − μ), P's rows orthonormal.
+            let centred = zip(q, model.mean).map { $0 - $1 }
+            let coords = (0..<bits).map { j in (0..<d).reduce(Float(0)) { $0 + model.projection[j * d + $1] * centred[$1] } }
+            let residual = (0..<d).map { i in centred[i] - (0..<bits).reduce(Float(0)) { $0 + model.projection[$1 * d + i] * coords[$1] } }
+            let bound = residual.reduce(0) { $0 + $1 * $1 }.squareRoot()
+            y.withUnsafeBufferPointer { projected.scores(margins: $0.baseAddress!, into: &approx) }
+            q.withUnsafeBufferPointer { scorer.scores($0.baseAddress!, into: &exact) }
+            for c in 0..<centroids.count {
+                XCTAssertEqual(approx[c], exact[c], accuracy: bound + 1e-4, "row \(r), centroid \(c)")
+            }
+            // The probes: the n highest approximate scores.
+            let probes = q.withUnsafeBufferPointer { qb in
+                y.withUnsafeBufferPointer { scorer.nearest(qb.baseAddress!, margins: $0.baseAddress!, n: 5, scratch: &approx) }
+            }
+            let expected = (0..<centroids.count).sorted { approx[$0] > approx[$1] || (approx[$0] == approx[$1] && $0 < $1) }
+            XCTAssertEqual(probes, expected.prefix(5).sorted())
+            checked += 1
+        }
+        XCTAssertEqual(checked, 31)
+        // A random frame (bits > dimension) and a model without one score exactly.
+        let wide = try Trainer.train(source: data, options: TrainingOptions(bits: 128, sampleSize: 2000, iterations: 5))
+        XCTAssertEqual(wide.scheme, .centredRandomFrame)
+        XCTAssertNil(CentroidScorer(centroids, model: wide).projected)
+        XCTAssertNil(CentroidScorer(centroids).projected)
+    }
+
     /// Probing every partition with every row a candidate is an exact search, identical to an
     /// index without partitions; ids, vectors and rows map back through the layout.
     func testProbingEverythingIsExactAndRowsMapBack() throws {

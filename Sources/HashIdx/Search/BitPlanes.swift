@@ -16,20 +16,31 @@ struct BitPlanes {
     init(margins y: [Float], words: Int) {
         self.words = words
         let planes = Self.planeCount
-        positive = [UInt64](repeating: 0, count: planes * words)
-        negative = [UInt64](repeating: 0, count: planes * words)
-        let top = y.reduce(Float(0)) { max($0, abs($1)) }
-        // (Margins of a valid model are finite; anything else leaves the planes empty.)
-        guard top > 0, top.isFinite else { return }
-        let levels = Float((1 << planes) - 1)
-        for (j, v) in y.enumerated() {
-            let q = Int(abs(v) / top * levels + 0.5)   // round half up (non-negative)
-            guard q > 0 else { continue }
-            let word = j / 64, bit = UInt64(1) << UInt64(j % 64)
-            for k in 0..<planes where q & (1 << k) != 0 {
-                if v > 0 { positive[k * words + word] |= bit } else { negative[k * words + word] |= bit }
+        var positive = [UInt64](repeating: 0, count: planes * words)
+        var negative = [UInt64](repeating: 0, count: planes * words)
+        let n = min(y.count, words * 64)
+        y.withUnsafeBufferPointer { y in
+            var top: Float = 0
+            for j in 0..<n { top = max(top, abs(y[j])) }
+            // (Margins of a valid model are finite; anything else leaves the planes empty.)
+            guard top > 0, top.isFinite else { return }
+            let levels = Float((1 << planes) - 1)
+            positive.withUnsafeMutableBufferPointer { p in
+                negative.withUnsafeMutableBufferPointer { m in
+                    for j in 0..<n {
+                        let v = y[j]
+                        let q = UInt64(abs(v) / top * levels + 0.5)   // round half up (non-negative)
+                        guard q > 0 else { continue }
+                        let side = v > 0 ? p.baseAddress! : m.baseAddress!
+                        let word = j >> 6, bit = UInt64(1) << UInt64(j & 63)
+                        // Bit j of plane k is bit k of q.
+                        for k in 0..<planes { side[k * words + word] |= ((q >> UInt64(k)) & 1) &* bit }
+                    }
+                }
             }
         }
+        self.positive = positive
+        self.negative = negative
     }
 
     /// The asymmetric scores (higher: more similar) of the `count` codes stored one after
