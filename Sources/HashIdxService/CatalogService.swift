@@ -157,8 +157,8 @@ public final class CatalogService: Sendable {
         do throws(HashIdxError) {
             let fields: [String]
             if request.fields == ["*"] { fields = index.attributeSchema.keys.sorted() } else { fields = request.fields ?? [] }
-            let options = SearchOptions(k: request.k, candidates: request.candidates ?? SearchOptions.defaultCandidates,
-                                        probes: request.probes ?? SearchOptions.defaultProbes,
+            // (Probes and candidates not asked for are the index's: tuned, else the defaults.)
+            let options = SearchOptions(k: request.k, candidates: request.candidates, probes: request.probes,
                                         filter: try request.filter.map { (f) throws(HashIdxError) in try Filter(f) },
                                         fields: fields)
             try options.validate()

@@ -95,6 +95,9 @@ struct Build: ParsableCommand {
     @Option(name: .customLong("id-codec"), help: "Id compression: auto, lz4 or none.")
     var idCodec: CodecChoice = .auto
 
+    @Option(name: .customLong("target-recall"), help: "Tune the index's default search for this recall@10, e.g. 0.95: the build searches for a sample of its own rows and stores the cheapest probes and candidates that reach it (`hashidx info` shows them; --probes/--candidates still override).")
+    var targetRecall: Double?
+
     func run() throws {
         try runReportingErrors { () throws(HashIdxError) in
             var options = BuildOptions()
@@ -108,6 +111,7 @@ struct Build: ParsableCommand {
             options.vectorType = vectorType
             options.rerank = rerank
             options.blendWeight = blendWeight
+            options.targetRecall = targetRecall
             options.training.supervisionWeight = supervisionWeight
             options.training.epochs = epochs
             options.training.head = head
@@ -137,6 +141,13 @@ struct Build: ParsableCommand {
               on disk:    \(formatBytes(summary.bytesOnDisk))
               seconds:    \(formatFixed(summary.seconds, 2))
             """)
+            if let tuned = summary.tunedSearch {
+                let reached = tuned.measuredRecall >= tuned.targetRecall
+                print("  search:     probes \(tuned.probes), candidates \(tuned.candidates): recall@10 "
+                      + "\(formatFixed(tuned.measuredRecall, 3)) on \(tuned.sampleQueries) of its rows"
+                      + (reached ? " (target \(formatFixed(tuned.targetRecall, 3)))"
+                                 : ", below the target \(formatFixed(tuned.targetRecall, 3)): the most thorough setting tried; more bits (--bits) reach higher"))
+            }
         }
     }
 }

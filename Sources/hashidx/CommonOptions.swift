@@ -5,11 +5,11 @@ import HashIdx
 /// (`query`, `eval`), declared once. `eval` sweeps comma-separated lists of probes and
 /// candidates; `query` takes one value of each.
 struct SearchTuningOptions: ParsableArguments {
-    @Option(help: "Partitions scanned per query, in an index built with partitions (more: better recall, slower); eval sweeps a comma-separated list.")
-    var probes: String = String(SearchOptions.defaultProbes)
+    @Option(help: "Partitions scanned per query, in an index built with partitions (more: better recall, slower); eval sweeps a comma-separated list. (default: the index's: tuned by `build --target-recall`, else \(SearchOptions.defaultProbes); `hashidx info` shows it)")
+    var probes: String?
 
-    @Option(help: "Hamming candidates re-ranked by exact cosine (more: better recall, slower); eval sweeps a comma-separated list.")
-    var candidates: String = String(SearchOptions.defaultCandidates)
+    @Option(help: "Hamming candidates re-ranked by exact cosine (more: better recall, slower); eval sweeps a comma-separated list. (default: the index's: tuned by `build --target-recall`, else \(SearchOptions.defaultCandidates))")
+    var candidates: String?
 
     @Option(help: "Asymmetric pass: the Hamming scan keeps candidates × this many, re-scored by bit planes (1: off).")
     var shortlist: Int = SearchOptions.defaultShortlistFactor
@@ -20,15 +20,20 @@ struct SearchTuningOptions: ParsableArguments {
     @Option(name: .customLong("blend-weight"), help: "Weight of the learned score in the blend ranking, 0…1 (default: the index's).")
     var blendWeight: Float?
 
-    /// The values of `--probes`.
-    func probeList() throws(HashIdxError) -> [Int] { try Self.positiveList(probes, name: "probes") }
+    /// The values of `--probes` (`nil`: not given, the index's).
+    func probeList() throws(HashIdxError) -> [Int]? {
+        try probes.map { (text) throws(HashIdxError) in try Self.positiveList(text, name: "probes") }
+    }
 
-    /// The values of `--candidates`.
-    func candidateList() throws(HashIdxError) -> [Int] { try Self.positiveList(candidates, name: "candidates") }
+    /// The values of `--candidates` (`nil`: not given, the index's).
+    func candidateList() throws(HashIdxError) -> [Int]? {
+        try candidates.map { (text) throws(HashIdxError) in try Self.positiveList(text, name: "candidates") }
+    }
 
     /// The search options of one query: one value of `--probes` and of `--candidates`.
     func searchOptions(k: Int, filter: Filter?, fields: [String]) throws(HashIdxError) -> SearchOptions {
-        func single(_ list: [Int], _ name: String) throws(HashIdxError) -> Int {
+        func single(_ list: [Int]?, _ name: String) throws(HashIdxError) -> Int? {
+            guard let list else { return nil }
             guard list.count == 1 else {
                 throw .invalidArgument(name: name, reason: "takes one value here (`hashidx eval` sweeps lists), got \(list.count)")
             }

@@ -48,6 +48,7 @@ struct Info: ParsableCommand {
             hashing:          \(index.model.scheme)
             training sample:  \(index.training.sampleSize) rows, \(trainingSteps(index)), seed \(index.training.seed)
             ranking:          \(index.rerank)\(index.rerank == .blend ? " (learned weight \(formatFixed(Double(index.blendWeight), 2)))" : "")\(index.rerank == .cosine ? " (exact cosine on the stored vectors)" : index.rerank == .learned ? " (the learned codes' score; --rerank cosine for exact cosine)" : "")
+            default search:   \(defaultSearch(index))
             """)
             if !index.attributeSchema.isEmpty {
                 print("attributes:       " + index.attributeSchema.keys.sorted().map { "\($0) (\(index.attributeSchema[$0]!))" }.joined(separator: ", "))
@@ -89,4 +90,14 @@ private func trainingSteps(_ index: Index) -> String {
         let form = index.model.hidden.map { "two-layer head (\($0.units) hidden units)" } ?? "linear head"
         return start + ", then a \(form) trained on \(s.kind) (\(what), weight \(formatFixed(Double(s.weight), 2)), \(s.epochs) epochs)"
     }
+}
+
+/// The probes and candidates a search runs unless told otherwise, and where they come from.
+private func defaultSearch(_ index: Index) -> String {
+    let probes = index.partitionCount == 0 ? "" : "probes \(index.defaultProbes), "
+    guard let tuned = index.tunedSearch else {
+        return probes + "candidates \(index.defaultCandidates) (the built-in defaults; `hashidx build --target-recall 0.95` tunes them for the data)"
+    }
+    return probes + "candidates \(index.defaultCandidates), tuned for recall@10 \(formatFixed(tuned.targetRecall, 3)) "
+        + "(reached \(formatFixed(tuned.measuredRecall, 3)) on \(tuned.sampleQueries) of its rows)"
 }

@@ -24,6 +24,11 @@ public struct BuildOptions: Sendable {
     public var rerank: Rerank?
     /// The weight of the learned score in a ``Rerank/blend`` ranking, 0…1.
     public var blendWeight: Float = Rerank.defaultBlendWeight
+    /// A recall@10 to tune the index's search settings for (`nil`: none; searches use
+    /// ``SearchOptions/defaultProbes`` and ``SearchOptions/defaultCandidates``). The build
+    /// then searches for a sample of its own rows, finds the cheapest probes and candidates
+    /// that reach it, and stores them as the index's defaults (``TunedSearch``). In (0, 1].
+    public var targetRecall: Double?
 
     /// The default ranking of an index trained on labels or pairs, chosen by measurement
     /// on Fashion-MNIST (docs/SUPERVISED.md).
@@ -71,6 +76,9 @@ public struct BuildOptions: Sendable {
         guard blendWeight.isFinite, blendWeight >= 0, blendWeight <= 1 else {
             throw .invalidArgument(name: "blend-weight", reason: "must be between 0 and 1, got \(blendWeight)")
         }
+        if let targetRecall, !(targetRecall > 0 && targetRecall <= 1) {
+            throw .invalidArgument(name: "target-recall", reason: "must be a recall@10 in (0, 1], e.g. 0.95, got \(targetRecall)")
+        }
     }
 }
 
@@ -88,4 +96,6 @@ public struct BuildSummary: Sendable {
     public var bytesOnDisk: Int
     /// Wall-clock seconds.
     public var seconds: Double
+    /// The search settings tuned for ``BuildOptions/targetRecall`` (`nil` without one).
+    public var tunedSearch: TunedSearch? = nil
 }

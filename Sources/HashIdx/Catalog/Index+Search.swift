@@ -89,13 +89,16 @@ extension Index {
         return RowFilter(excluding: rows, matching: compiled)
     }
 
-    /// `options` checked on their own, as the search runs them: when `k` asks for every
-    /// item a search can return (all of them, less `leavingOut` for "more like this"), every
-    /// partition is probed, so that all of them come back.
-    private func checked(_ options: SearchOptions, leavingOut: Int) throws(HashIdxError) -> SearchOptions {
+    /// `options` checked on their own, as the search runs them: probes and candidates left
+    /// unset are the index's (``defaultProbes``, ``defaultCandidates``); when `k` asks for
+    /// every item a search can return (all of them, less `leavingOut` for "more like this"),
+    /// every partition is probed, so that all of them come back.
+    func checked(_ options: SearchOptions, leavingOut: Int) throws(HashIdxError) -> SearchOptions {
         try options.validate()
         var out = options
-        if options.k >= count - leavingOut && partitionCount > 0 { out.probes = max(options.probes, partitionCount) }
+        out.probes = options.probes ?? defaultProbes
+        out.candidates = options.candidates ?? defaultCandidates
+        if options.k >= count - leavingOut && partitionCount > 0 { out.probes = max(out.probeCount, partitionCount) }
         return out
     }
 

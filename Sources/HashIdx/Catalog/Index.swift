@@ -45,6 +45,16 @@ public final class Index: Sendable {
     /// The weight of the learned score in a ``Rerank/blend`` ranking, unless
     /// ``SearchOptions/blendWeight`` says otherwise.
     public var blendWeight: Float { manifest.blendWeight }
+    /// The search settings a build with a target recall chose (``BuildOptions/targetRecall``,
+    /// `hashidx build --target-recall`): searches that leave ``SearchOptions/probes`` or
+    /// ``SearchOptions/candidates`` unset use them. `nil` when the index was not tuned.
+    public var tunedSearch: TunedSearch? { manifest.tunedSearch }
+    /// The probes a search that leaves them unset runs: the tuned value, else
+    /// ``SearchOptions/defaultProbes``.
+    public var defaultProbes: Int { tunedSearch?.probes ?? SearchOptions.defaultProbes }
+    /// The candidates a search that leaves them unset re-ranks: the tuned value, else
+    /// ``SearchOptions/defaultCandidates``.
+    public var defaultCandidates: Int { tunedSearch?.candidates ?? SearchOptions.defaultCandidates }
 
     var manifest: Manifest { searcher.manifest }
     var shards: [Shard] { searcher.shards }
@@ -92,6 +102,13 @@ public final class Index: Sendable {
             throw .corruptIndex(path: directory.path, reason: "manifest \(name) is missing or unreadable")
         }
         let manifest = try Manifest.decode(manifestFile.bytes, path: directory.file(name))
+        return (try searcher(for: manifest, in: directory, reusing: reusable), manifestFile.bytes.count)
+    }
+
+    /// The searcher of generation `manifest` of `directory` (committed or about to be),
+    /// taking the shards of `reusable` (by file name) whose records are unchanged.
+    static func searcher(for manifest: Manifest, in directory: IndexDirectory,
+                         reusing reusable: [String: Shard]) throws(HashIdxError) -> Searcher {
         var shards: [Shard] = []
         for record in manifest.shards {
             if let old = reusable[record.fileName], old.record == record {
@@ -111,7 +128,7 @@ public final class Index: Sendable {
                 schema[name] = column.type
             }
         }
-        return (Searcher(manifest: manifest, shards: shards, attributeSchema: schema), manifestFile.bytes.count)
+        return Searcher(manifest: manifest, shards: shards, attributeSchema: schema)
     }
 
     /// The newest committed generation of this index: `self` when nothing was committed since

@@ -66,9 +66,13 @@ public enum IndexBuilder {
         let generation = try directory.nextGeneration()
         var written: [String] = []
         do {
-            let manifest = try writeGeneration(source: source, ids: ids, attributes: attributes ?? AttributeTable(empty: source.count),
+            var manifest = try writeGeneration(source: source, ids: ids, attributes: attributes ?? AttributeTable(empty: source.count),
                                                directory: directory, generation: generation,
                                                options: options, written: &written, progress: progress)
+            if let target = options.targetRecall {
+                manifest.tunedSearch = try tuneSearch(manifest, in: directory, source: source, target: target,
+                                                      threads: options.threads, progress: progress)
+            }
             let records = manifest.shards
             let committed = try directory.commit(manifest, generation: generation, written: &written)
             // Old generations and leftovers of interrupted builds are now unreferenced.
@@ -76,12 +80,26 @@ public enum IndexBuilder {
             progress(WorkProgress(phase: .finishing, done: 1, total: 1))
             let bytes = IndexDirectory.bytesOnDisk(shards: records, manifestName: committed.name, manifestBytes: committed.bytes)
             return BuildSummary(rows: source.count, dimension: source.dimension, bits: manifest.model.bits,
-                                shards: records.count, bytesOnDisk: bytes, seconds: System.monotonicSeconds() - start)
+                                shards: records.count, bytesOnDisk: bytes, seconds: System.monotonicSeconds() - start,
+                                tunedSearch: manifest.tunedSearch)
         } catch {
             directory.remove(written)
             if created { directory.removeDirectory() }
             throw error
         }
+    }
+
+    /// The cheapest search settings reaching recall@10 `target` on the written but not yet
+    /// committed generation `manifest` of `directory`, whose rows are `source`'s
+    /// (``SearchTuner``). `progress` hears the settings tried (``WorkProgress/Phase/searching``).
+    static func tuneSearch(_ manifest: Manifest, in directory: IndexDirectory, source: any VectorSource, target: Double,
+                           threads: Int?, progress: @escaping (WorkProgress) -> Void) throws(HashIdxError) -> TunedSearch {
+        let searcher = try Index.searcher(for: manifest, in: directory, reusing: [:])
+        let tuner = try SearchTuner(searcher: searcher, source: source, target: target, seed: manifest.training.seed,
+                                    threads: threads)
+        let tuned = tuner.tune { progress(WorkProgress(phase: .searching, done: $0, total: $1)) }
+        progress(WorkProgress(phase: .searching, done: 1, total: 1))
+        return tuned
     }
 
     /// Trains the hash function and the partitions on `source` and writes its shards as

@@ -89,19 +89,20 @@ public enum Evaluation {
     ///
     /// The first 200 queries are run once, untimed, before the measurements, so that the
     /// memory-mapped index is in the page cache.
-    /// Every pair of `candidates` and `probes` values is one setting. `progress` hears the
+    /// Every pair of `candidates` and `probes` values is one setting (`nil`: the index's one,
+    /// ``Index/defaultCandidates`` and ``Index/defaultProbes``). `progress` hears the
     /// queries answered (``WorkProgress/Phase/searching``, over all settings).
     public static func run(indexPath: String, queries: any VectorSource, groundTruth: GroundTruthFile, k: Int,
-                           candidates: [Int], probes: [Int] = [SearchOptions.defaultProbes],
+                           candidates: [Int]?, probes: [Int]? = nil,
                            shortlistFactor: Int = SearchOptions.defaultShortlistFactor,
                            threads: Int? = nil, filter: Filter? = nil, labels: LabelRelevance? = nil,
                            rerank: Rerank? = nil, blendWeight: Float? = nil,
                            progress: (WorkProgress) -> Void = { _ in }) throws(HashIdxError) -> Report {
-        guard !probes.isEmpty, probes.allSatisfy({ $0 > 0 }) else {
+        if let probes, probes.isEmpty || !probes.allSatisfy({ $0 > 0 }) {
             throw .invalidArgument(name: "probes", reason: "every value must be positive")
         }
         guard k > 0 else { throw .invalidArgument(name: "k", reason: "must be positive, got \(k)") }
-        guard !candidates.isEmpty, candidates.allSatisfy({ $0 > 0 }) else {
+        if let candidates, candidates.isEmpty || !candidates.allSatisfy({ $0 > 0 }) {
             throw .invalidArgument(name: "candidates", reason: "every value must be positive")
         }
         if let threads, threads <= 0 { throw .invalidArgument(name: "threads", reason: "must be positive, got \(threads)") }
@@ -120,6 +121,9 @@ public enum Evaluation {
         let t0 = System.monotonicSeconds()
         let index = try Index(path: indexPath)
         let openMs = (System.monotonicSeconds() - t0) * 1000
+        // Values not given are the index's (tuned by a build with a target recall, else the defaults).
+        let probes = probes ?? [index.defaultProbes]
+        let candidates = candidates ?? [index.defaultCandidates]
         if let labels, labels.rows.count != index.rowCount {
             throw .invalidArgument(name: "labels", reason: "has labels for \(labels.rows.count) rows but the index has \(index.rowCount) rows; give one line per row of the index")
         }

@@ -4,13 +4,16 @@ public struct SearchOptions: Sendable, Equatable {
     /// when the index holds fewer items (all of them) or fewer satisfy ``filter``.
     public var k: Int
     /// How many Hamming candidates are re-ranked by exact cosine. Raised to `k` when
-    /// smaller. More candidates: higher recall, slower queries.
-    public var candidates: Int
+    /// smaller. More candidates: higher recall, slower queries. `nil`: the index's tuned
+    /// setting (``Index/tunedSearch``, from a build with a target recall), else
+    /// ``defaultCandidates``.
+    public var candidates: Int?
 
     /// How many partitions (the ones whose centroids are nearest to the query) are scanned,
     /// in an index built with partitions; ignored otherwise. More probes: higher recall,
-    /// slower queries.
-    public var probes: Int
+    /// slower queries. `nil`: the index's tuned setting (``Index/tunedSearch``), else
+    /// ``defaultProbes``.
+    public var probes: Int?
 
     /// The asymmetric pass: the Hamming scan keeps `candidates × shortlistFactor` items,
     /// which are re-scored against the query's unquantised margins (bit planes, AND +
@@ -39,8 +42,10 @@ public struct SearchOptions: Sendable, Equatable {
     /// The default number of partitions probed, chosen by measurement on GloVe-50 (see README).
     public static let defaultProbes = 128
 
-    /// Creates search options.
-    public init(k: Int = 10, candidates: Int = SearchOptions.defaultCandidates, probes: Int = SearchOptions.defaultProbes,
+    /// Creates search options. Probes and candidates left `nil` are the index's: tuned for a
+    /// target recall when it was built with one (`hashidx build --target-recall`), else
+    /// ``defaultProbes`` and ``defaultCandidates``.
+    public init(k: Int = 10, candidates: Int? = nil, probes: Int? = nil,
                 shortlistFactor: Int = SearchOptions.defaultShortlistFactor, filter: Filter? = nil, fields: [String] = [],
                 rerank: Rerank? = nil, blendWeight: Float? = nil) {
         self.rerank = rerank
@@ -53,13 +58,19 @@ public struct SearchOptions: Sendable, Equatable {
         self.shortlistFactor = shortlistFactor
     }
 
+    /// The probes a search runs: ``probes``, else ``defaultProbes`` (an ``Index`` puts its
+    /// tuned value in first).
+    var probeCount: Int { probes ?? Self.defaultProbes }
+    /// The candidates a search re-ranks: ``candidates``, else ``defaultCandidates``.
+    var candidateCount: Int { candidates ?? Self.defaultCandidates }
+
     /// Throws ``HashIdxError/invalidArgument(name:reason:)`` for an option out of range.
     public func validate() throws(HashIdxError) {
         guard k > 0 else { throw .invalidArgument(name: "k", reason: "must be a positive number of results, got \(k)") }
-        guard candidates > 0 else {
+        if let candidates, candidates <= 0 {
             throw .invalidArgument(name: "candidates", reason: "must be positive, got \(candidates)")
         }
-        guard probes > 0 else { throw .invalidArgument(name: "probes", reason: "must be positive, got \(probes)") }
+        if let probes, probes <= 0 { throw .invalidArgument(name: "probes", reason: "must be positive, got \(probes)") }
         guard shortlistFactor >= 1, shortlistFactor <= 1000 else {
             throw .invalidArgument(name: "shortlist", reason: "must be 1…1000, got \(shortlistFactor)")
         }

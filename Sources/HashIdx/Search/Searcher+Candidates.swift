@@ -8,7 +8,7 @@ extension Searcher {
         if filter.attributes != nil {
             return filteredCandidates(q, want: want, options: options, filter: filter, scratch: scratch)
         }
-        let found = candidatePositions(q, want: min(count, want * options.shortlistFactor), probes: options.probes,
+        let found = candidatePositions(q, want: min(count, want * options.shortlistFactor), probes: options.probeCount,
                                        filter: filter, scratch: scratch)
         guard options.shortlistFactor > 1 && found.count > want else { return found }
         return shortlist(found, keep: want, scratch: scratch)

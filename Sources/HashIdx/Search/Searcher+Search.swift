@@ -9,7 +9,7 @@ extension Searcher {
         let scratch = takeScratch()
         defer { returnScratch(scratch) }
         // (At most every row: option values far above the row count cost nothing.)
-        let want = min(count, max(options.candidates, options.k))
+        let want = min(count, max(options.candidateCount, options.k))
         let candidates = rerankCandidates(q, want: want, options: options, filter: filter, scratch: scratch)
         var cursor = BlockCursor(buffer: scratch.blocks)
         let scored = try rerank(candidates, query: q, options: options, scratch: scratch, cursor: &cursor)
@@ -34,7 +34,7 @@ extension Searcher {
     func candidateRows(unit q: [Float], options: SearchOptions, filter: RowFilter = .none) -> [Int] {
         let scratch = takeScratch()
         defer { returnScratch(scratch) }
-        return rerankCandidates(q, want: min(count, max(options.candidates, options.k)), options: options,
+        return rerankCandidates(q, want: min(count, max(options.candidateCount, options.k)), options: options,
                                 filter: filter, scratch: scratch)
             .map { row(shard: $0.0, position: $0.1) }.sorted()
     }

@@ -3,15 +3,16 @@
 /// encoded and decoded in one place each (``ShardHeader``, ``SectionEntry``, ``BlockEntry``,
 /// ``Manifest``).
 enum Format {
-    /// The format version this code writes. Version 5 added the supervision record and the
+    /// The format version this code writes. Version 6 added the tuned search settings to the
+    /// manifest (a build with a target recall; docs/FORMAT.md §2). Version 5 added the supervision record and the
     /// default rerank mode to the manifest (docs/FORMAT.md §2). Version 4 added the attribute section (kind 11)
     /// to shards; version 3 added deletion files and the deletion fields of a manifest's shard
     /// records. Version 2 and 3 indexes still open (they have no attributes; version 2 no
     /// deletions) and become version 4 at their first commit; their shards keep their
     /// headers (the layout did not change).
-    static let version: UInt32 = 5
+    static let version: UInt32 = 6
     /// Versions this code reads.
-    static let readableVersions: ClosedRange<UInt32> = 2...5
+    static let readableVersions: ClosedRange<UInt32> = 2...6
 
     /// First 8 bytes of a shard file.
     static let shardMagic: [UInt8] = Array("HIDXSHRD".utf8)

@@ -26,6 +26,8 @@ struct Manifest: Equatable {
     var rerank: Rerank = .cosine
     /// The weight of the learned score in a ``Rerank/blend`` ranking (version 5).
     var blendWeight: Float = Rerank.defaultBlendWeight
+    /// The search settings a build with a target recall chose (version 6; `nil`: none).
+    var tunedSearch: TunedSearch? = nil
 
     /// Serialises the manifest (see `docs/FORMAT.md`), ending with its CRC-32C.
     func encoded() -> [UInt8] {
@@ -60,6 +62,14 @@ struct Manifest: Equatable {
             w.u32(rerank.code)
             w.f32(blendWeight)
             w.u32(UInt32(model.hidden?.units ?? 0))
+            w.u32(0)
+        }
+        if formatVersion >= 6 {
+            w.u32(UInt32(tunedSearch?.probes ?? 0))
+            w.u32(UInt32(tunedSearch?.candidates ?? 0))
+            w.f32(Float(tunedSearch?.targetRecall ?? 0))
+            w.f32(Float(tunedSearch?.measuredRecall ?? 0))
+            w.u32(UInt32(tunedSearch?.sampleQueries ?? 0))
             w.u32(0)
         }
         for v in model.mean { w.f32(v) }
@@ -155,6 +165,21 @@ struct Manifest: Equatable {
                                               classes: Int(classes))
             }
         }
+        var tunedSearch: TunedSearch? = nil
+        if version >= 6 {
+            let probes = try r.u32("tuned probes"), candidates = try r.u32("tuned candidates")
+            let target = try r.f32s(1, "target recall")[0], measured = try r.f32s(1, "measured recall")[0]
+            let queries = try r.u32("tuning queries")
+            guard try r.u32("reserved") == 0 else { throw bad("reserved word after the tuned search is not 0") }
+            if probes != 0 || candidates != 0 || target != 0 || measured != 0 || queries != 0 {
+                guard probes >= 1, probes <= 1 << 20, candidates >= 1, candidates <= TunedSearch.maximumCandidates,
+                      target > 0, target <= 1, measured >= 0, measured <= 1, queries >= 1, queries <= 1 << 20 else {
+                    throw bad("implausible tuned search record")
+                }
+                tunedSearch = TunedSearch(probes: Int(probes), candidates: Int(candidates), targetRecall: Double(target),
+                                          measuredRecall: Double(measured), sampleQueries: Int(queries))
+            }
+        }
         guard dim > 0, dim <= 1 << 16, bits > 0, bits % 64 == 0, bits <= 1 << 14, idKind <= 1,
               rowsPerBlock > 0, rowsPerBlock <= 1 << 16, rows <= Manifest.maximumRows, sample <= Manifest.maximumRows else {
             throw bad("implausible dimension \(dim), bits \(bits) or block size \(rowsPerBlock)")
@@ -207,7 +232,7 @@ struct Manifest: Equatable {
                         training: TrainingInfo(sampleSize: Int(sample), iterations: Int(iterations), seed: seed,
                                                supervision: supervision),
                         centroids: centroids, shards: shards, trainedGeneration: trainedGeneration, trainingFit: trainingFit,
-                        trainedRows: trainedRows, rerank: rerank, blendWeight: blendWeight)
+                        trainedRows: trainedRows, rerank: rerank, blendWeight: blendWeight, tunedSearch: tunedSearch)
     }
 }
 

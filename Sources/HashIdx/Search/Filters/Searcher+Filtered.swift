@@ -52,7 +52,7 @@ extension Searcher {
         for (i, s) in shards.enumerated() {
             estimate += filter.estimatedMatches(shard: i) * Double(s.liveRows) / Double(max(1, s.rows))
         }
-        return estimate <= Self.matchTarget * unfilteredScanRows(probes: options.probes) ? .matchingRows : .nearestPartitions
+        return estimate <= Self.matchTarget * unfilteredScanRows(probes: options.probeCount) ? .matchingRows : .nearestPartitions
     }
 
     /// The (shard, position) pairs for the exact re-rank, sorted, none of them excluded by
@@ -119,14 +119,14 @@ extension Searcher {
                                       scratch: SearchScratch) -> FilteredRows {
         let compiled = filter.attributes!
         let partitions = partitions!
-        let target = Self.matchTarget * unfilteredScanRows(probes: options.probes)
+        let target = Self.matchTarget * unfilteredScanRows(probes: options.probeCount)
         var found = FilteredRows()
         var lists = [[UInt32]](repeating: [], count: shards.count)
         var probed = 0
         var rounds = PartitionRounds(count: partitions.count)
         scratch.scanBits.removeAll(keepingCapacity: true)
-        while !(probed >= options.probes && Double(found.matched) >= target),
-              let round = rounds.next(q, partitions: partitions, probes: options.probes, probed: probed,
+        while !(probed >= options.probeCount && Double(found.matched) >= target),
+              let round = rounds.next(q, partitions: partitions, probes: options.probeCount, probed: probed,
                                       matched: found.matched, target: target, scratch: scratch) {
             for p in round {
                 var inPartition = 0
