@@ -143,7 +143,8 @@ struct Build: ParsableCommand {
             """)
             if let tuned = summary.tunedSearch {
                 let reached = tuned.measuredRecall >= tuned.targetRecall
-                print("  search:     probes \(tuned.probes), candidates \(tuned.candidates): recall@10 "
+                let probes = summary.partitions == 0 ? "" : "probes \(tuned.probes), "
+                print("  search:     \(probes)candidates \(tuned.candidates): recall@10 "
                       + "\(formatFixed(tuned.measuredRecall, 3)) on \(tuned.sampleQueries) of its rows"
                       + (reached ? " (target \(formatFixed(tuned.targetRecall, 3)))"
                                  : ", below the target \(formatFixed(tuned.targetRecall, 3)): the most thorough setting tried; more bits (--bits) reach higher"))

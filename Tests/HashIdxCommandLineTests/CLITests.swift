@@ -88,6 +88,29 @@ final class CLITests: XCTestCase {
         }
     }
 
+    /// `build --target-recall` reports the tuned setting, `info` shows it as the index's
+    /// default search, and a target outside (0, 1] is refused before anything is written.
+    func testBuildWithATargetRecallTunesTheDefaultSearch() throws {
+        let untuned = try runCLI(["info", index])
+        let candidates = try Index(path: index).defaultCandidates
+        XCTAssertTrue(untuned.out.contains("default search:   candidates \(candidates) (the built-in defaults;"), untuned.out)
+        let tunedPath = dir + "/tuned.hidx"
+        let r = try runCLI(["build", dir + "/v.npy", "-o", tunedPath, "--bits", "128", "--target-recall", "0.9"])
+        XCTAssertEqual(r.status, 0, r.err)
+        let tuned = try XCTUnwrap(try Index(path: tunedPath).tunedSearch)
+        XCTAssertTrue(r.out.contains("search:     candidates \(tuned.candidates): recall@10 \(String(format: "%.3f", tuned.measuredRecall)) "
+                                     + "on \(tuned.sampleQueries) of its rows (target 0.900)"), r.out)
+        XCTAssertTrue(r.err.contains("searching:"), "tuning progress: \(r.err)")
+        let info = try runCLI(["info", tunedPath])
+        XCTAssertTrue(info.out.contains("default search:   candidates \(tuned.candidates), tuned for recall@10 0.900"), info.out)
+        for bad in ["0", "1.5", "nan", "-1"] {
+            let refused = try runCLI(["build", dir + "/v.npy", "-o", dir + "/bad.hidx", "--target-recall", bad])
+            XCTAssertNotEqual(refused.status, 0)
+            XCTAssertTrue(refused.err.contains("target-recall"), refused.err)
+            XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/bad.hidx"), "nothing written for \(bad)")
+        }
+    }
+
     func testEvalJSONKeys() throws {
         // Exact ground truth computed here: row numbers of the 10 best by cosine.
         let queries = Array(rows[100..<140])

@@ -96,6 +96,8 @@ public struct BuildSummary: Sendable {
     public var bytesOnDisk: Int
     /// Wall-clock seconds.
     public var seconds: Double
+    /// Partitions (0: none, every query scans every code).
+    public var partitions: Int = 0
     /// The search settings tuned for ``BuildOptions/targetRecall`` (`nil` without one).
     public var tunedSearch: TunedSearch? = nil
 }

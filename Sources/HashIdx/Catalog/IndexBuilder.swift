@@ -81,7 +81,7 @@ public enum IndexBuilder {
             let bytes = IndexDirectory.bytesOnDisk(shards: records, manifestName: committed.name, manifestBytes: committed.bytes)
             return BuildSummary(rows: source.count, dimension: source.dimension, bits: manifest.model.bits,
                                 shards: records.count, bytesOnDisk: bytes, seconds: System.monotonicSeconds() - start,
-                                tunedSearch: manifest.tunedSearch)
+                                partitions: manifest.centroids?.count ?? 0, tunedSearch: manifest.tunedSearch)
         } catch {
             directory.remove(written)
             if created { directory.removeDirectory() }
