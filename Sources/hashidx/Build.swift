@@ -80,7 +80,7 @@ struct Build: ParsableCommand {
     @Option(name: .customLong("train-sample"), help: "Rows sampled to train the hash function.")
     var trainSample: Int = TrainingOptions.defaultSampleSize
 
-    @Option(help: "Partitions (k-means lists); a query scans the nearest few. Default: none below 20,000 rows, else about 2√rows (at most train-sample/32). 0: none.")
+    @Option(help: "Partitions (k-means lists); a query scans the nearest few. Default: none below 20,000 rows, else about 2√rows. 0: none.")
     var partitions: Int?
 
     @Option(help: "Threads for encoding the rows (default: all cores); training and partitioning run on OpenBLAS threads (OPENBLAS_NUM_THREADS).")

@@ -167,8 +167,23 @@ final class PartitionTests: XCTestCase {
         XCTAssertEqual(BuildOptions.defaultPartitions(rows: 19_999), 0)
         XCTAssertEqual(BuildOptions.defaultPartitions(rows: 20_000), 283)
         XCTAssertEqual(BuildOptions.defaultPartitions(rows: 390_000), 1_249)
-        XCTAssertEqual(BuildOptions.defaultPartitions(rows: 10_000_000), 3_125, "capped at one per 32 training rows")
-        XCTAssertEqual(BuildOptions.defaultPartitions(rows: 10_000_000, trainingSample: 400_000), 6_325)
+        XCTAssertEqual(BuildOptions.defaultPartitions(rows: 10_000_000), 6_325, "no longer capped by the training sample")
+    }
+
+    /// The k-means sample: the training sample within 32…64 rows a partition, inside the
+    /// memory bound, never more than the input.
+    func testPartitionSampleGrowsWithThePartitionsWithinItsBounds() {
+        let train = TrainingOptions.defaultSampleSize
+        XCTAssertEqual(Partitioning.sampleSize(count: 490, rows: 60_000, dimension: 784, sampleSize: train), 31_360, "64 a partition")
+        XCTAssertEqual(Partitioning.sampleSize(count: 1_249, rows: 390_000, dimension: 50, sampleSize: train), 79_936)
+        XCTAssertEqual(Partitioning.sampleSize(count: 3_125, rows: 10_000_000, dimension: 96, sampleSize: train), train,
+                       "the training sample")
+        XCTAssertEqual(Partitioning.sampleSize(count: 6_325, rows: 10_000_000, dimension: 96, sampleSize: train), 202_400, "32 a partition")
+        XCTAssertEqual(Partitioning.sampleSize(count: 6_325, rows: 100_000, dimension: 96, sampleSize: train), 100_000, "the input")
+        XCTAssertEqual(Partitioning.sampleSize(count: 4096, rows: 1 << 30, dimension: 4096, sampleSize: train),
+                       Partitioning.maximumSampleBytes / (4 * 4096), "the memory bound")
+        XCTAssertEqual(Partitioning.sampleSize(count: 1 << 20, rows: 1 << 30, dimension: 65_536, sampleSize: train), 1 << 20,
+                       "one a partition, past the memory bound")
     }
 
     func testRejectsBadPartitionOptions() {

@@ -11,7 +11,7 @@ public struct BuildOptions: Sendable {
     /// Codec of the id sections.
     public var idCodec: CodecChoice
     /// Number of partitions (spherical k-means lists): `nil` picks one from the row count
-    /// (see ``defaultPartitions(rows:trainingSample:)``), 0 or 1 builds an index without partitions.
+    /// (see ``defaultPartitions(rows:)``), 0 or 1 builds an index without partitions.
     public var partitions: Int?
     /// Threads for encoding the rows (`nil`: all cores). Training the hash function and the
     /// partitions are matrix products on OpenBLAS, which runs its own threads
@@ -40,11 +40,19 @@ public struct BuildOptions: Sendable {
     public static let partitionIterations = 10
 
     /// The partition count used when ``partitions`` is `nil`: none below 20,000 rows, else
-    /// about 2√rows (1,249 for GloVe-50's 390,000), chosen by measurement (see README), and at
-    /// most one per 32 training rows so that k-means has data for every centroid (3,125 with
-    /// the default sample).
-    public static func defaultPartitions(rows: Int, trainingSample: Int = TrainingOptions.defaultSampleSize) -> Int {
-        rows < 20_000 ? 0 : min(Int((2 * Double(rows).squareRoot()).rounded()), max(2, min(rows, trainingSample) / 32))
+    /// about 2√rows (1,249 for GloVe-50's 390,000; 6,325 for 10 million), chosen by
+    /// measurement (see README). The k-means sample grows with the count (at least 32 rows a
+    /// partition), so the count no longer stops at the training sample's size.
+    public static func defaultPartitions(rows: Int) -> Int {
+        rows < 20_000 ? 0 : Int((2 * Double(rows).squareRoot()).rounded())
+    }
+
+    /// The partition count used when ``partitions`` is `nil`; the training sample no longer
+    /// bounds it.
+    @available(*, deprecated, renamed: "defaultPartitions(rows:)",
+               message: "the partition count no longer depends on the training sample")
+    public static func defaultPartitions(rows: Int, trainingSample: Int) -> Int {
+        defaultPartitions(rows: rows)
     }
 
     /// Creates build options.

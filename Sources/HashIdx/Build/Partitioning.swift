@@ -9,14 +9,30 @@ enum Partitioning {
     /// all 60,000 rows 0.9432 / 0.9484 in a 13.0 s build, 64 per partition (31,360 rows)
     /// 0.9418 / 0.9487 in 10.3 s, 32 per partition 0.9399 / 0.9475 in 7.3 s.
     static let maximumRowsPerPartition = 64
+    /// k-means trains on at least this many sampled rows per partition (where the input has
+    /// them), however small the training sample: more partitions than the sample has rows
+    /// for get centroids fitted to a handful of rows each.
+    static let minimumRowsPerPartition = 32
+    /// The k-means sample's bytes stay under this (1 GiB: 2.8 million rows of 96-d), whatever
+    /// the partition count asks.
+    static let maximumSampleBytes = 1 << 30
+
+    /// The rows k-means trains on for `count` partitions of `rows` rows of dimension `d`: the
+    /// training sample (`sampleSize`), at most ``maximumRowsPerPartition`` and at least
+    /// ``minimumRowsPerPartition`` a partition, within ``maximumSampleBytes``; at least one a
+    /// partition and at most the input.
+    static func sampleSize(count: Int, rows: Int, dimension d: Int, sampleSize: Int) -> Int {
+        let wanted = max(minimumRowsPerPartition * count, min(sampleSize, maximumRowsPerPartition * count))
+        return min(rows, max(count, min(wanted, maximumSampleBytes / (4 * max(1, d)))))
+    }
 
     /// Spherical k-means centroids for `count` partitions, trained on a sample of `source`
-    /// (`sampleSize` rows, at most ``maximumRowsPerPartition`` and at least one per partition)
-    /// in ``BuildOptions/partitionIterations`` rounds.
+    /// (``sampleSize(count:rows:dimension:sampleSize:)`` rows) in
+    /// ``BuildOptions/partitionIterations`` rounds.
     static func train(_ source: any VectorSource, count: Int, sampleSize: Int, seed: UInt64) throws(HashIdxError) -> Centroids {
         var rng = SplitMix64(seed: seed ^ seedSalt)
-        let sampled = max(count, min(sampleSize, maximumRowsPerPartition * count))
-        let rows = Trainer.sampleRows(count: source.count, sample: min(source.count, sampled), rng: &rng)
+        let sampled = Self.sampleSize(count: count, rows: source.count, dimension: source.dimension, sampleSize: sampleSize)
+        let rows = Trainer.sampleRows(count: source.count, sample: sampled, rng: &rng)
         let sample = try source.unitRows(rows)
         source.releaseResidentPages()
         return SphericalKMeans.train(sample, n: rows.count, d: source.dimension, k: count,

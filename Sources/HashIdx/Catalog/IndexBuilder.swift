@@ -117,7 +117,7 @@ public enum IndexBuilder {
         progress(WorkProgress(phase: .training, done: 1, total: 1))
 
         let threads = options.threads ?? System.processorCount
-        var partitionCount = options.partitions ?? BuildOptions.defaultPartitions(rows: source.count, trainingSample: options.training.sampleSize)
+        var partitionCount = options.partitions ?? BuildOptions.defaultPartitions(rows: source.count)
         if partitionCount == 1 { partitionCount = 0 }
         partitionCount = min(partitionCount, source.count)
         var centroids: Centroids? = nil
