@@ -17,7 +17,13 @@ and matplotlib on first use, builds hashidx in release mode, and then, for every
 Systems (--only takes a comma-separated subset; default all):
   hashidx       `hashidx build` with its defaults (float16 vectors today)
   hashidx-f32   `hashidx build --vector-type float32` (exact re-rank scores)
+  scann         ScaNN 1.4 (PyPI `scann`, no TensorFlow): tree of ~2√n leaves, anisotropic AH
+                (2 dims per block, threshold 0.2), exact reorder: ann-benchmarks' shape
+  faiss-rabitq  FAISS IVF (~4√n lists) with RaBitQ codes scanned by FastScan + IndexRefineFlat
   faiss-hnsw, faiss-ivf, faiss-lsh, faiss-itq, hnswlib, usearch, annoy
+
+The report divides hashidx's QPS by the best HNSW, by the best of its own kind (ScaNN,
+IVF-RaBitQ) and by the best of all four, at each target recall.
 
 --runs N (default 3): every point is the best of N runs, as ann-benchmarks does. The whole
 search sweep is served N times (peers: N passes in the same serving process; hashidx: N
@@ -48,10 +54,18 @@ import argparse, datetime, json, os, platform, resource, shutil, subprocess, sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 VENV = os.path.join(HERE, ".venv")
-PACKAGES = ["numpy", "faiss-cpu", "hnswlib", "usearch", "annoy", "matplotlib"]
-SYSTEMS = ["hashidx", "hashidx-f32", "faiss-hnsw", "faiss-ivf", "faiss-lsh", "faiss-itq", "hnswlib", "usearch", "annoy"]
+PACKAGES = ["numpy", "faiss-cpu", "hnswlib", "usearch", "annoy", "scann", "matplotlib"]
+SYSTEMS = ["hashidx", "hashidx-f32", "scann", "faiss-rabitq", "faiss-hnsw", "faiss-ivf", "faiss-lsh", "faiss-itq",
+           "hnswlib", "usearch", "annoy"]
 K = 10
 HNSW = ("faiss-hnsw", "hnswlib")          # "best HNSW" of the ratio table
+PEERS_OF_OUR_KIND = ("scann", "faiss-rabitq")   # partitions + quantised codes + exact re-rank
+# ScaNN's (leaves_to_search, pre_reorder_num_neighbors) pairs: the shape of ann-benchmarks'
+# ScaNN configuration, leaves capped at the tree's.
+SCANN_SWEEP = [(4, 30), (8, 30), (15, 60), (30, 120), (50, 80), (75, 110), (110, 120), (150, 200),
+               (220, 500), (400, 300), (800, 1000)]
+# FAISS IVF-RaBitQ FastScan + exact refine: (nprobe, k_factor) pairs.
+RABITQ_SWEEP = [(4, 4), (8, 4), (16, 4), (16, 10), (32, 4), (32, 10), (64, 10), (128, 10), (256, 20)]
 TARGETS = (0.90, 0.95, 0.99)             # recall@10 at which QPS is interpolated
 # hashidx's default sweep: rungs of (probes, candidates), cheapest first; the sweep stops
 # after the first rung whose best recall@10 reaches STOP_RECALL.
@@ -108,8 +122,31 @@ def peer_build(name, base_path, index_path):
             bits = max(8, min(d, 256) // 8 * 8)
             base = faiss.index_factory(d, f"ITQ{bits},LSH"); base.train(B)
             ix = faiss.IndexRefineFlat(base); ix.add(B)
+        elif name == "faiss-rabitq":
+            # IVF with RaBitQ 1-bit codes scanned by FastScan (4-bit look-up tables in
+            # registers), the exact float vectors re-ranking the best k × k_factor; as many
+            # lists as FAISS's guideline of about 4√n (capped by 39 training rows a list).
+            nlist = max(1, min(int(4 * np.sqrt(n)), n // 39))
+            base = faiss.index_factory(d, f"IVF{nlist},RaBitQfs", faiss.METRIC_INNER_PRODUCT)
+            base.train(B)
+            ix = faiss.IndexRefineFlat(base); ix.add(B)
         secs = time.perf_counter() - t
         faiss.write_index(ix, index_path)
+    elif name == "scann":
+        # ann-benchmarks' ScaNN shape: a tree of about 2√n leaves, anisotropic AH codes
+        # (2 dimensions per block, threshold 0.2), exact re-ordering.
+        import scann
+        leaves = max(1, min(int(2 * np.sqrt(n)), n // 40))
+        ix = (scann.scann_ops_pybind.builder(B, K, "dot_product")
+              .tree(num_leaves=leaves, num_leaves_to_search=min(leaves, 100), training_sample_size=min(n, 250_000))
+              .score_ah(2, anisotropic_quantization_threshold=0.2)
+              .reorder(100)
+              .build())
+        secs = time.perf_counter() - t
+        os.makedirs(index_path, exist_ok=True)
+        ix.serialize(index_path)
+        with open(os.path.join(index_path, "leaves.txt"), "w") as f:
+            f.write(str(leaves))
     elif name == "hnswlib":
         import hnswlib
         ix = hnswlib.Index(space="ip", dim=d)
@@ -149,11 +186,29 @@ def peer_serve(name, index_path, queries_path, gt_path, nq, dim, runs):
         ix = faiss.read_index(index_path)
         if name == "faiss-hnsw":
             knob, values = (lambda v: setattr(ix.hnsw, "efSearch", v)), [16, 32, 64, 128, 256]
+        elif name == "faiss-rabitq":
+            ivf = faiss.extract_index_ivf(ix.base_index)
+
+            def knob(v):
+                ivf.nprobe, ix.k_factor = v
+            values = [(p, kf) for p, kf in RABITQ_SWEEP if p <= ivf.nlist]
         elif name == "faiss-ivf":
             knob, values = (lambda v: setattr(ix, "nprobe", v)), [8, 16, 32, 64, 128, 256]
         else:
             knob, values = (lambda v: setattr(ix, "k_factor", v)), [5, 10, 20, 50, 100, 200]
         search = lambda q: ix.search(q[None], K)[1][0]
+    elif name == "scann":
+        import scann
+        ix = scann.scann_ops_pybind.load_searcher(index_path)
+        with open(os.path.join(index_path, "leaves.txt")) as f:
+            leaves = int(f.read())
+        state = {"leaves": 1, "reorder": 30}
+
+        def knob(v):
+            state["leaves"], state["reorder"] = v
+        values = [(min(l, leaves), r) for l, r in SCANN_SWEEP if l <= leaves] or [(leaves, 1000)]
+        search = lambda q: ix.search(q, final_num_neighbors=K, pre_reorder_num_neighbors=state["reorder"],
+                                     leaves_to_search=state["leaves"])[0]
     elif name == "hnswlib":
         import hnswlib
         ix = hnswlib.Index(space="ip", dim=dim); ix.load_index(index_path); ix.set_num_threads(1)
@@ -181,7 +236,8 @@ def peer_serve(name, index_path, queries_path, gt_path, nq, dim, runs):
                 found.append(search(q))
             qps = len(Q) / (time.perf_counter() - t)
             rec = float(np.mean([len(set(map(int, f[:K])) & set(map(int, g[:K]))) / K for f, g in zip(found, gt)]))
-            rows.append({"knob": str(v), "recall": rec, "qps": qps})
+            label = ":".join(map(str, v)) if isinstance(v, tuple) else str(v)
+            rows.append({"knob": label, "recall": rec, "qps": qps})
         all_runs.append(rows)
     return all_runs, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
@@ -305,9 +361,12 @@ def dir_bytes(path):
 LABELS = {"faiss-hnsw": "FAISS HNSW32,Flat (efConstruction 100)", "faiss-ivf": "FAISS IVF-Flat (4√n lists)",
           "faiss-lsh": "FAISS LSH256 (rot+thr) + RefineFlat", "faiss-itq": "FAISS ITQ + RefineFlat",
           "hnswlib": "hnswlib M16 (ef_construction 200)", "usearch": "USearch HNSW f32 (M16)",
-          "annoy": "Annoy 50 trees"}
+          "annoy": "Annoy 50 trees",
+          "scann": "ScaNN tree (2√n leaves) + AH (2 dims/block, anisotropic 0.2) + exact reorder",
+          "faiss-rabitq": "FAISS IVF-RaBitQ FastScan (4√n lists) + RefineFlat"}
 KNOBS = {"faiss-hnsw": "efSearch", "faiss-ivf": "nprobe", "faiss-lsh": "k_factor", "faiss-itq": "k_factor",
-         "hnswlib": "ef", "usearch": "expansion_search", "annoy": "search_k"}
+         "hnswlib": "ef", "usearch": "expansion_search", "annoy": "search_k",
+         "scann": "leaves:reorder", "faiss-rabitq": "nprobe:k_factor"}
 
 
 def run_peer(name, data, tmp, nq, dim, runs):
@@ -385,6 +444,34 @@ def commit():
     return head
 
 
+def ratio_table(title, present, group, variants, at, cols, rule):
+    """Markdown lines: each hashidx variant's QPS ÷ the fastest of `present` at each target."""
+    lines = ["", f"## hashidx ÷ {title} at equal recall", ""]
+    if not present:
+        return lines + [f"None of {', '.join(group)} in this run."]
+    lines += [f"The faster of {', '.join(present)} at each target (its QPS in brackets).", "",
+              f"| hashidx variant | {cols} |", rule]
+    for v in variants:
+        cells = []
+        for t in TARGETS:
+            mine = at[v][t]
+            peers = [(at[n][t], n) for n in present if at[n][t] is not None]
+            if mine is None:
+                cells.append("– (hashidx never reaches it)")
+                continue
+            if not peers:
+                cells.append("– (no peer reaches it)")
+                continue
+            best, who = max(peers, key=lambda p: p[0]["qps"])
+            if mine["bound"] and best["bound"]:
+                cells.append(f"? (both above target; {who} ≥ {best['qps']:,.0f})")
+                continue
+            sign = "≥ " if mine["bound"] else "≤ " if best["bound"] else ""
+            cells.append(f"{sign}{mine['qps'] / best['qps']:.2f}× ({who} {fmt_qps(best)})")
+        lines.append(f"| {v} | " + " | ".join(cells) + " |")
+    return lines
+
+
 def fmt_qps(v):
     return "–" if v is None else ("≥ " if v["bound"] else "") + f"{v['qps']:,.0f}"
 
@@ -420,33 +507,11 @@ def write_report(results, data, nq, out_dir, shape, runs, command):
              f"| system | {cols} |", rule]
     for r in results:
         lines.append(f"| {r['name']} | " + " | ".join(fmt_qps(at[r['name']][t]) for t in TARGETS) + " |")
-    hnsw = [n for n in HNSW if n in at]
     variants = [r["name"] for r in results if r["name"].startswith("hashidx")]
-    if variants:
-        lines += ["", "## hashidx ÷ best HNSW at equal recall", ""]
-        if not hnsw:
-            lines.append(f"No HNSW system ({', '.join(HNSW)}) in this run.")
-        else:
-            lines += [f"Best HNSW = the faster of {' and '.join(hnsw)} at each target (its QPS in brackets).", "",
-                      f"| hashidx variant | {cols} |", rule]
-            for v in variants:
-                cells = []
-                for t in TARGETS:
-                    mine = at[v][t]
-                    peers = [(at[n][t], n) for n in hnsw if at[n][t] is not None]
-                    if mine is None:
-                        cells.append("– (hashidx never reaches it)")
-                        continue
-                    if not peers:
-                        cells.append("– (no HNSW reaches it)")
-                        continue
-                    best, who = max(peers, key=lambda p: p[0]["qps"])
-                    if mine["bound"] and best["bound"]:
-                        cells.append(f"? (both above target; {who} ≥ {best['qps']:,.0f})")
-                        continue
-                    sign = "≥ " if mine["bound"] else "≤ " if best["bound"] else ""
-                    cells.append(f"{sign}{mine['qps'] / best['qps']:.2f}× ({who} {fmt_qps(best)})")
-                lines.append(f"| {v} | " + " | ".join(cells) + " |")
+    for title, group in (("best HNSW", HNSW), ("best of its own kind (ScaNN, FAISS IVF-RaBitQ)", PEERS_OF_OUR_KIND),
+                         ("best of HNSW, ScaNN and IVF-RaBitQ (issue 24's target: ≥ 1.5×)", HNSW + PEERS_OF_OUR_KIND)):
+        if variants:
+            lines += ratio_table(title, [n for n in group if n in at], group, variants, at, cols, rule)
     lines += ["", "## Systems", "",
               "| system | what it runs | build s | index bytes | index MiB | serve RSS MiB | sweep |",
               "|---|---|---|---|---|---|---|"]
