@@ -149,12 +149,13 @@ final class KernelTests: XCTestCase {
     }
 
     /// The select of the centroid probe and the shortlist picks what a full sort picks, ties
-    /// at the cut (lower index first) included, on both of its paths: the heap (small keep
-    /// or count; a heap on the stack, and one allocated beyond 256) and the radix rounds.
+    /// at the cut (lower index first) included, on both of its paths: the heap (keep ≤ 32)
+    /// and the radix rounds.
     func testSelectLargestFloatsMatchesQuickselect() {
         var rng = TestRandom(seed: 15)
         for (count, keep, distinct) in [(1249, 96, 1 << 20), (1249, 128, 7), (10, 3, 2), (5, 5, 3), (300, 1, 1 << 20), (64, 63, 4),
-                                        (2000, 700, 5), (2048, 1500, 1 << 20), (5000, 300, 7), (5000, 1000, 1 << 20), (9000, 257, 3)] {
+                                        (2000, 700, 5), (2048, 1500, 1 << 20), (5000, 300, 7), (5000, 1000, 1 << 20), (9000, 257, 3),
+                                        (490, 8, 1 << 20), (1249, 32, 7), (6325, 16, 3), (33, 32, 2), (40, 33, 1 << 20)] {
             let values = (0..<count).map { _ in Float(Int(rng.next() % UInt64(distinct)) - distinct / 2) * 0.37 + 0.01 }
             let byRank = values.indices.sorted { values[$0] > values[$1] || (values[$0] == values[$1] && $0 < $1) }
             let expected = Array(byRank.prefix(keep)).sorted()
