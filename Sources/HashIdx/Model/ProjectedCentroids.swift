@@ -14,7 +14,8 @@ import CHashIdxKernels
 /// (the `Pμ` terms cancel against `μ⊥·c⊥ = μ·c − (Pμ)·(Pc)`). The margins come with the
 /// query's code for free, so a query scores `count × bits` instead of `count × dimension`.
 ///
-/// Measured on Fashion-MNIST (784-d, 256 bits, 490 partitions): see docs/PERFORMANCE.md.
+/// Measured on Fashion-MNIST (784-d, 256 bits, 490 partitions): 1.42–1.46× QPS at the same
+/// recall (Benchmarks/results/query-profile.md).
 struct ProjectedCentroids: Sendable {
     /// The projected centroids `Pc`, transposed (`bits × stride`, zero-padded columns).
     private let transposed: [Float]

@@ -1,7 +1,8 @@
 extension SphericalKMeans {
-    /// Rows scored per BLAS call by ``assign(_:n:to:into:scores:)``.
+    /// Rows a caller reads and normalises per ``assign(_:n:to:into:scores:)`` call
+    /// (`Build/Partitioning`); the call scores them a tile at a time.
     static let assignBlock = 2048
-    /// Rows and centroids scored per BLAS call: their scores (512 KiB) stay in the L2 cache
+    /// Rows (``assignTileRows``) and centroids (``assignTile``) scored per BLAS call: their scores (512 KiB) stay in the L2 cache
     /// while each row's best is taken, however many centroids there are. Measured on 1M × 96
     /// rows against 6,325 centroids (`hashidx build --partitions 6325`, partitioning): the
     /// whole score matrix of 2,048 rows (52 MB) at once took 59.8 s, this 256 × 512 tiling
