@@ -17,6 +17,9 @@ let package = Package(
         .library(name: "HashIdx", targets: ["HashIdx"]),
         .library(name: "HashIdxService", targets: ["HashIdxService"]),
         .executable(name: "hashidx", targets: ["hashidx"]),
+        // The C interface (Sources/CHashIdxABI/include/hashidx.h, docs/C-API.md) as a shared
+        // library, libHashIdxC: what the Python package (python/) loads.
+        .library(name: "HashIdxC", type: .dynamic, targets: ["HashIdxC"]),
         // What hashidx's own test targets (here and in Server/) share; not API, no promise
         // of stability.
         .library(name: "HashIdxTestSupport", targets: ["HashIdxTestSupport"]),
@@ -47,6 +50,10 @@ let package = Package(
             name: "HashIdx",
             dependencies: ["CLZ4", "CHashIdxKernels", "COpenBLAS"]
         ),
+        // The C interface: the header (a C module, so the Swift side uses its struct layouts)
+        // and its implementation over HashIdx (@_cdecl).
+        .target(name: "CHashIdxABI"),
+        .target(name: "HashIdxC", dependencies: ["HashIdx", "CHashIdxABI", "CHashIdxKernels"]),
         // The catalog as a service, without HTTP: request decoding and validation, the
         // snapshot searches read, the group-committing writer, new generations picked up.
         .target(name: "HashIdxService", dependencies: ["HashIdx"]),

@@ -20,7 +20,12 @@ public enum AttributesFile {
     /// the items' ids in row order, for a file keyed by id (`nil`: the ids are the row
     /// numbers, as text).
     public static func read(path: String, rows: Int? = nil, ids: [String]? = nil) throws(HashIdxError) -> AttributeTable {
-        let bytes = try readAll(path)
+        try parse(try readAll(path), source: path, rows: rows, ids: ids)
+    }
+
+    /// The table of JSON lines held in memory, as ``read(path:rows:ids:)`` reads a file;
+    /// `source` names them in errors (with 1-based lines).
+    public static func parse(_ bytes: [UInt8], source path: String, rows: Int? = nil, ids: [String]? = nil) throws(HashIdxError) -> AttributeTable {
         var table = AttributeTable()
         var keys: [(id: String, line: Int)?] = []
         var line = 0

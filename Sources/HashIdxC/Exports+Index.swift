@@ -1,0 +1,72 @@
+import CHashIdxABI
+import HashIdx
+
+@_cdecl("hashidx_open")
+public func cOpen(_ path: UnsafePointer<CChar>?, _ out: UnsafeMutablePointer<OpaquePointer?>?,
+                  _ error: UnsafeMutablePointer<hashidx_error>?) -> hashidx_status {
+    reporting(error) {
+        guard let out else { throw CFailure.argument("index", "the pointer to return the handle in is NULL") }
+        out.pointee = nil
+        let index = try Index(path: try string(path, name: "path"))
+        out.pointee = retainedHandle(IndexHandle(index))
+    }
+}
+
+@_cdecl("hashidx_reopen")
+public func cReopen(_ handle: OpaquePointer?, _ out: UnsafeMutablePointer<OpaquePointer?>?,
+                    _ error: UnsafeMutablePointer<hashidx_error>?) -> hashidx_status {
+    reporting(error) {
+        guard let out else { throw CFailure.argument("newer", "the pointer to return the handle in is NULL") }
+        out.pointee = nil
+        let newer = try index(handle).reopen()
+        out.pointee = retainedHandle(IndexHandle(newer))
+    }
+}
+
+@_cdecl("hashidx_close")
+public func cClose(_ handle: OpaquePointer?) {
+    guard let handle else { return }
+    Unmanaged<IndexHandle>.fromOpaque(UnsafeRawPointer(handle)).release()
+}
+
+@_cdecl("hashidx_count")
+public func cCount(_ handle: OpaquePointer?) -> Int64 { Int64((try? index(handle).count) ?? 0) }
+
+@_cdecl("hashidx_dimension")
+public func cDimension(_ handle: OpaquePointer?) -> Int64 { Int64((try? index(handle).dimension) ?? 0) }
+
+@_cdecl("hashidx_has_string_ids")
+public func cHasStringIDs(_ handle: OpaquePointer?) -> Int32 { ((try? index(handle).hasStringIDs) ?? false) ? 1 : 0 }
+
+@_cdecl("hashidx_info_json")
+public func cInfoJSON(_ handle: OpaquePointer?, _ buffer: UnsafeMutablePointer<CChar>?, _ capacity: Int,
+                      _ needed: UnsafeMutablePointer<Int>?, _ error: UnsafeMutablePointer<hashidx_error>?) -> hashidx_status {
+    reporting(error) {
+        try copyOut(infoJSON(try index(handle)), to: buffer, capacity: capacity, needed: needed)
+    }
+}
+
+/// The index described as one JSON object (hashidx.h lists the keys).
+func infoJSON(_ index: Index) -> String {
+    let attributes = index.attributeSchema.keys.sorted().map { "\(JSONText.quoted($0)):\(JSONText.quoted(index.attributeSchema[$0]!.description))" }
+    let fields: [(String, String)] = [
+        ("path", JSONText.quoted(index.path)),
+        ("generation", String(index.generation)),
+        ("count", String(index.count)),
+        ("rows", String(index.rowCount)),
+        ("dimension", String(index.dimension)),
+        ("bits", String(index.bits)),
+        ("partitions", String(index.partitionCount)),
+        ("shards", String(index.shardCount)),
+        ("format_version", String(index.formatVersion)),
+        ("bytes_on_disk", String(index.bytesOnDisk)),
+        ("string_ids", index.hasStringIDs ? "true" : "false"),
+        ("default_probes", String(index.defaultProbes)),
+        ("default_candidates", String(index.defaultCandidates)),
+        ("tuned", index.tunedSearch.map { "{\"target_recall\":\($0.targetRecall),\"measured_recall\":\($0.measuredRecall)}" } ?? "null"),
+        ("rerank", JSONText.quoted(index.rerank.description)),
+        ("vector_type", JSONText.quoted(index.vectorType.description)),
+        ("attributes", "{" + attributes.joined(separator: ",") + "}"),
+    ]
+    return "{" + fields.map { "\"\($0.0)\":\($0.1)" }.joined(separator: ",") + "}"
+}

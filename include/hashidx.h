@@ -1,0 +1,1 @@
+../Sources/CHashIdxABI/include/hashidx.h
