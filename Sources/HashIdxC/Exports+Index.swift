@@ -48,7 +48,7 @@ public func cInfoJSON(_ handle: OpaquePointer?, _ buffer: UnsafeMutablePointer<C
 
 /// The index described as one JSON object (hashidx.h lists the keys).
 func infoJSON(_ index: Index) -> String {
-    let attributes = index.attributeSchema.keys.sorted().map { "\(JSONText.quoted($0)):\(JSONText.quoted(index.attributeSchema[$0]!.description))" }
+    let attributes = index.attributeSchema.keys.sorted().map { "\(JSONText.quoted($0)):\"\(typeName(index.attributeSchema[$0]!))\"" }
     let fields: [(String, String)] = [
         ("path", JSONText.quoted(index.path)),
         ("generation", String(index.generation)),
@@ -63,10 +63,24 @@ func infoJSON(_ index: Index) -> String {
         ("string_ids", index.hasStringIDs ? "true" : "false"),
         ("default_probes", String(index.defaultProbes)),
         ("default_candidates", String(index.defaultCandidates)),
-        ("tuned", index.tunedSearch.map { "{\"target_recall\":\($0.targetRecall),\"measured_recall\":\($0.measuredRecall)}" } ?? "null"),
+        // (Recalls are stored as float32: printed as the shortest decimal of that float.)
+        ("tuned", index.tunedSearch.map {
+            "{\"target_recall\":\(Float($0.targetRecall)),\"measured_recall\":\(Float($0.measuredRecall)),\"sample_queries\":\($0.sampleQueries)}"
+        } ?? "null"),
         ("rerank", JSONText.quoted(index.rerank.description)),
         ("vector_type", JSONText.quoted(index.vectorType.description)),
         ("attributes", "{" + attributes.joined(separator: ",") + "}"),
     ]
     return "{" + fields.map { "\"\($0.0)\":\($0.1)" }.joined(separator: ",") + "}"
+}
+
+/// An attribute type's name in `hashidx_info_json`: string, tags, integer, float, boolean.
+func typeName(_ type: AttributeType) -> String {
+    switch type {
+    case .string: "string"
+    case .tags: "tags"
+    case .integer: "integer"
+    case .float: "float"
+    case .boolean: "boolean"
+    }
 }

@@ -75,6 +75,8 @@ def lines(values: Iterable[Any] | None, *, count: int | None, name: str) -> byte
     if count is not None and len(items) != count:
         raise InvalidArgumentError(f"{name}: {len(items)} ids for {count} rows; give one id per row")
     for i, item in enumerate(items):
+        if not item:
+            raise InvalidIDError(f"{name}: id {i} is empty; every item needs a non-empty id")
         if "\n" in item or "\r" in item:
             raise InvalidIDError(f"{name}: id {i} holds a line break; ids are one line of printable text")
     try:
