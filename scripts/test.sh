@@ -14,7 +14,9 @@
 #           package built and run (scripts/examples.sh); the DocC documentation from the symbol graphs the
 #           example's build emitted, every warning an error (scripts/docs.sh); a scratch
 #           package that depends on HashIdx, checked to resolve and compile nothing else
-#           (scripts/check-dependent.sh).
+#           (scripts/check-dependent.sh); the C interface's test program and the Python
+#           package's pytest suite (scripts/python-tests.sh: libHashIdxC release in .build,
+#           the venv in .build-python).
 #
 # Each stage writes its log to .build-test-logs/STAGE.log; a failing stage's log is printed.
 # At the end: the time of every stage and of the whole run.
@@ -106,6 +108,9 @@ lane2() {
     # with (the tag of CHANGELOG.md's newest release, when the clone has it), else by path.
     # (In this lane, which ends ~2.5 minutes before lane 1 without it.)
     stage dependent bash scripts/check-dependent.sh --version-if-tagged
+    # The C interface (its test program, plainly and under ASan + UBSan) and the Python
+    # package installed as the README says, with its pytest suite (scripts/python-tests.sh).
+    stage python bash scripts/python-tests.sh
 }
 
 # The hostile suite's Python venv, made ready beside the lanes from the start (mostly waiting
