@@ -17,6 +17,9 @@ and matplotlib on first use, builds hashidx in release mode, and then, for every
 Systems (--only takes a comma-separated subset; default all):
   hashidx       `hashidx build` with its defaults (float16 vectors today)
   hashidx-f32   `hashidx build --vector-type float32` (exact re-rank scores)
+  hashidx-py    the `hashidx` index and sweep again, served through the Python package
+                (python/, installed into the venv) one query at a time, as the peers are: the
+                in-process figure (`hashidx eval`) and the through-Python one side by side
   scann         ScaNN 1.4 (PyPI `scann`, no TensorFlow): tree of ~2√n leaves, anisotropic AH
                 (2 dims per block, threshold 0.2), exact reorder: ann-benchmarks' shape
   faiss-rabitq  FAISS IVF (~4√n lists) with RaBitQ codes scanned by FastScan + IndexRefineFlat
@@ -55,7 +58,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 VENV = os.path.join(HERE, ".venv")
 PACKAGES = ["numpy", "faiss-cpu", "hnswlib", "usearch", "annoy", "scann", "matplotlib"]
-SYSTEMS = ["hashidx", "hashidx-f32", "scann", "faiss-rabitq", "faiss-hnsw", "faiss-ivf", "faiss-lsh", "faiss-itq",
+SYSTEMS = ["hashidx", "hashidx-py", "hashidx-f32", "scann", "faiss-rabitq", "faiss-hnsw", "faiss-ivf", "faiss-lsh", "faiss-itq",
            "hnswlib", "usearch", "annoy"]
 K = 10
 HNSW = ("faiss-hnsw", "hnswlib")          # "best HNSW" of the ratio table
@@ -173,8 +176,9 @@ def peer_build(name, base_path, index_path):
     return secs
 
 
-def peer_serve(name, index_path, queries_path, gt_path, nq, dim, runs):
-    """Loads the saved index and runs the whole sweep `runs` times.
+def peer_serve(name, index_path, queries_path, gt_path, nq, dim, runs, sweep_json="[]"):
+    """Loads the saved index and runs the whole sweep `runs` times (`sweep_json`: hashidx-py's
+    [[probes, candidates], …]).
 
     Returns (one list of rows per run, peak RSS bytes)."""
     import numpy as np
@@ -209,6 +213,15 @@ def peer_serve(name, index_path, queries_path, gt_path, nq, dim, runs):
         values = [(min(l, leaves), r) for l, r in SCANN_SWEEP if l <= leaves] or [(leaves, 1000)]
         search = lambda q: ix.search(q, final_num_neighbors=K, pre_reorder_num_neighbors=state["reorder"],
                                      leaves_to_search=state["leaves"])[0]
+    elif name == "hashidx-py":
+        import hashidx
+        ix = hashidx.open(index_path)
+        state = {"probes": None, "candidates": None}
+
+        def knob(v):
+            state["probes"], state["candidates"] = (v[0] or None), v[1]
+        values = [tuple(v) for v in json.loads(sweep_json)]
+        search = lambda q: ix.search_rows(q, K, probes=state["probes"], candidates=state["candidates"])[0]
     elif name == "hnswlib":
         import hnswlib
         ix = hnswlib.Index(space="ip", dim=dim); ix.load_index(index_path); ix.set_num_threads(1)
@@ -236,7 +249,10 @@ def peer_serve(name, index_path, queries_path, gt_path, nq, dim, runs):
                 found.append(search(q))
             qps = len(Q) / (time.perf_counter() - t)
             rec = float(np.mean([len(set(map(int, f[:K])) & set(map(int, g[:K]))) / K for f, g in zip(found, gt)]))
-            label = ":".join(map(str, v)) if isinstance(v, tuple) else str(v)
+            if name == "hashidx-py":
+                label = f"P={v[0]},C={v[1]}" if v[0] else f"C={v[1]}"
+            else:
+                label = ":".join(map(str, v)) if isinstance(v, tuple) else str(v)
             rows.append({"knob": label, "recall": rec, "qps": qps})
         all_runs.append(rows)
     return all_runs, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
@@ -349,7 +365,20 @@ def run_hashidx(exe, name, data, tmp, nq, runs, sweep=None):
     return {"name": name, "system": f"hashidx build ({how}): {bits} bits, {vector_type} vectors, "
                                     f"{partitions or 'no'} partitions",
             "build_s": build_s, "bytes": dir_bytes(index), "rss": rss, "rows": best_of_runs(all_runs),
-            "sweep": sweep_text}
+            "sweep": sweep_text, "index": index, "settings": [(p if partitions else 0, c) for p, cs in rungs for c in cs]}
+
+
+def run_hashidx_python(built, data, nq, dim, runs):
+    """Serves the index and the settings of the in-process `hashidx` run (`built`) through
+    the Python package, in a fresh process, one query at a time on one thread."""
+    me = [sys.executable, os.path.abspath(__file__)]
+    s = subprocess.run(me + ["--child-serve", "hashidx-py", built["index"], os.path.join(data, "queries.npy"),
+                             os.path.join(data, "gt.npy"), str(nq), str(dim), str(runs), json.dumps(built["settings"])],
+                       check=True, capture_output=True, text=True)
+    served = json.loads(s.stdout)
+    return {"name": "hashidx-py", "system": built["system"] + "; served through Python (`import hashidx`)",
+            "build_s": built["build_s"], "bytes": built["bytes"], "rss": served["rss"],
+            "rows": best_of_runs(served["runs"]), "sweep": built["sweep"] + " (the same settings)"}
 
 
 def dir_bytes(path):
@@ -569,7 +598,7 @@ def main():
         return
     if len(sys.argv) > 1 and sys.argv[1] == "--child-serve":
         runs, rss = peer_serve(sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5], int(sys.argv[6]), int(sys.argv[7]),
-                               int(sys.argv[8]))
+                               int(sys.argv[8]), *sys.argv[9:10])
         print(json.dumps({"runs": runs, "rss": rss}))
         return
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -592,7 +621,11 @@ def main():
     for f in ("base.npy", "queries.npy", "gt.npy"):
         if not os.path.exists(os.path.join(a.data, f)):
             sys.exit(f"{a.data}: no {f} (make one with ../shared/datasets/glove50.py DIR)")
+    if "hashidx-py" in names and ("hashidx" not in names or names.index("hashidx") > names.index("hashidx-py")):
+        sys.exit("hashidx-py serves the index of the `hashidx` run: list hashidx before it (--only hashidx,hashidx-py)")
     ensure_venv()
+    if "hashidx-py" in names:   # the package of this checkout (builds libHashIdxC in release)
+        subprocess.run([sys.executable, "-m", "pip", "install", "-q", os.path.join(ROOT, "python")], check=True)
     import numpy as np
     shape = np.load(os.path.join(a.data, "base.npy"), mmap_mode="r").shape
     nq = min(a.queries, np.load(os.path.join(a.data, "queries.npy"), mmap_mode="r").shape[0])
@@ -606,7 +639,9 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         for name in names:
             print(f"{name}…", file=sys.stderr, flush=True)
-            if name.startswith("hashidx"):
+            if name == "hashidx-py":
+                r = run_hashidx_python(next(x for x in results if x["name"] == "hashidx"), a.data, nq, shape[1], a.runs)
+            elif name.startswith("hashidx"):
                 r = run_hashidx(exe, name, a.data, tmp, nq, a.runs, sweep)
             else:
                 r = run_peer(name, a.data, tmp, nq, shape[1], a.runs)
@@ -615,6 +650,8 @@ def main():
                       f"  (runs: {' '.join(f'{q:.0f}' for q in row['qps_runs'])})", file=sys.stderr, flush=True)
             results.append(r)
             for f in os.listdir(tmp):
+                if f == "hashidx.hidx" and "hashidx-py" in names and name != "hashidx-py":
+                    continue   # served again through Python
                 p = os.path.join(tmp, f)
                 shutil.rmtree(p) if os.path.isdir(p) and not os.path.islink(p) else os.remove(p)
     write_report(results, a.data, nq, a.out, shape, a.runs, command)

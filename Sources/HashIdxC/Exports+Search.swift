@@ -60,6 +60,11 @@ public func cSearch(_ handle: OpaquePointer?, _ queries: UnsafeRawPointer?, _ dt
         guard let rows else { throw CFailure.argument("rows", "is NULL") }
         guard let scores else { throw CFailure.argument("scores", "is NULL") }
         let k = options.k
+        // The caller's buffers hold count × k slots: a product past 2^40 is no real buffer.
+        let (slots, overflow) = source.count.multipliedReportingOverflow(by: k)
+        guard !overflow, slots <= CallerVectors.maximumElements else {
+            throw CFailure.argument("count", "\(source.count) queries × k \(k) result slots is beyond the \(CallerVectors.maximumElements) one call writes")
+        }
         if source.count == 1 {
             write(try index.search(source.row(0), options: options), query: 0, k: k, rows: rows, scores: scores, found: found)
         } else {

@@ -95,11 +95,16 @@ public func cWriterCompact(_ handle: OpaquePointer?, _ retrain: Int32, _ error: 
 public func cWriterClose(_ handle: OpaquePointer?, _ error: UnsafeMutablePointer<hashidx_error>?) -> hashidx_status {
     reporting(error) {
         let writer = try writer(handle)
-        guard !writer.hasChanges else {
-            throw CFailure(HASHIDX_ERR_PENDING_CHANGES, "the writer holds uncommitted changes; commit or roll them back before closing")
+        do {
+            try writer.close()
+        } catch {
+            // (Checked after the refusal: another thread may have added changes meanwhile.)
+            if writer.hasChanges {
+                throw CFailure(HASHIDX_ERR_PENDING_CHANGES, "the writer holds uncommitted changes; commit or roll them back before closing")
+            }
+            throw error
         }
-        try writer.close()
-        Unmanaged<WriterHandle>.fromOpaque(UnsafeRawPointer(handle!)).takeUnretainedValue().writer = nil
+        Unmanaged<WriterHandle>.fromOpaque(UnsafeRawPointer(handle!)).takeUnretainedValue().writer.withLock { $0 = nil }
     }
 }
 
@@ -107,7 +112,7 @@ public func cWriterClose(_ handle: OpaquePointer?, _ error: UnsafeMutablePointer
 public func cWriterFree(_ handle: OpaquePointer?) {
     guard let handle else { return }
     let box = Unmanaged<WriterHandle>.fromOpaque(UnsafeRawPointer(handle))
-    if let writer = box.takeUnretainedValue().writer {
+    if let writer = box.takeUnretainedValue().writer.withLock({ w in defer { w = nil }; return w }) {
         writer.rollback()
         try? writer.close()
     }

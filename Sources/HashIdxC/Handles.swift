@@ -1,4 +1,5 @@
 import HashIdx
+import Synchronization
 
 /// What a `hashidx_index *` points at: one open snapshot.
 final class IndexHandle {
@@ -6,10 +7,12 @@ final class IndexHandle {
     init(_ index: Index) { self.index = index }
 }
 
-/// What a `hashidx_writer *` points at: the writer until it is closed.
-final class WriterHandle {
-    var writer: IndexWriter?
-    init(_ writer: IndexWriter) { self.writer = writer }
+/// What a `hashidx_writer *` points at: the writer until it is closed (a lock, because one
+/// thread may close it while another's call fetches it; that call then gets the writer's own
+/// "was closed" error).
+final class WriterHandle: Sendable {
+    let writer: Mutex<IndexWriter?>
+    init(_ writer: IndexWriter) { self.writer = Mutex(writer) }
 }
 
 /// The index behind a handle the caller passed; NULL is an argument error.
@@ -21,7 +24,7 @@ func index(_ handle: OpaquePointer?) throws -> Index {
 /// The writer behind a handle; NULL, or one already closed, is an argument error.
 func writer(_ handle: OpaquePointer?) throws -> IndexWriter {
     guard let handle else { throw CFailure.argument("writer", "is NULL; open one with hashidx_writer_open") }
-    guard let w = Unmanaged<WriterHandle>.fromOpaque(UnsafeRawPointer(handle)).takeUnretainedValue().writer else {
+    guard let w = Unmanaged<WriterHandle>.fromOpaque(UnsafeRawPointer(handle)).takeUnretainedValue().writer.withLock({ $0 }) else {
         throw CFailure.argument("writer", "is closed; open a new one with hashidx_writer_open")
     }
     return w
