@@ -4,14 +4,17 @@ import HashIdx
 /// The library's version (CHANGELOG.md's newest release).
 let libraryVersion: StaticString = "0.2.0"
 
+/// `hashidx_version`: see include/hashidx.h and docs/C-API.md.
 @_cdecl("hashidx_version")
 public func cVersion() -> UnsafePointer<CChar> {
     UnsafeRawPointer(libraryVersion.utf8Start).assumingMemoryBound(to: CChar.self)
 }
 
+/// `hashidx_abi_version`: see include/hashidx.h and docs/C-API.md.
 @_cdecl("hashidx_abi_version")
 public func cABIVersion() -> UInt32 { UInt32(HASHIDX_ABI_VERSION) }
 
+/// `hashidx_build_options_init`: see include/hashidx.h and docs/C-API.md.
 @_cdecl("hashidx_build_options_init")
 public func cBuildOptionsInit(_ options: UnsafeMutablePointer<hashidx_build_options>?) {
     guard let options else { return }
@@ -64,6 +67,7 @@ func attributeTable(_ text: UnsafePointer<CChar>?, length: Int, rows: Int, ids: 
     return try AttributesFile.parse(bytes, source: "attributes", rows: rows, ids: ids)
 }
 
+/// `hashidx_build`: see include/hashidx.h and docs/C-API.md.
 @_cdecl("hashidx_build")
 public func cBuild(_ path: UnsafePointer<CChar>?, _ vectors: UnsafeRawPointer?, _ dtype: hashidx_dtype, _ rows: Int64,
                    _ dimension: Int64, _ ids: UnsafePointer<CChar>?, _ idsLength: Int, _ attributes: UnsafePointer<CChar>?,

@@ -1,6 +1,7 @@
 import CHashIdxABI
 import HashIdx
 
+/// `hashidx_open`: see include/hashidx.h and docs/C-API.md.
 @_cdecl("hashidx_open")
 public func cOpen(_ path: UnsafePointer<CChar>?, _ out: UnsafeMutablePointer<OpaquePointer?>?,
                   _ error: UnsafeMutablePointer<hashidx_error>?) -> hashidx_status {
@@ -12,6 +13,7 @@ public func cOpen(_ path: UnsafePointer<CChar>?, _ out: UnsafeMutablePointer<Opa
     }
 }
 
+/// `hashidx_reopen`: see include/hashidx.h and docs/C-API.md.
 @_cdecl("hashidx_reopen")
 public func cReopen(_ handle: OpaquePointer?, _ out: UnsafeMutablePointer<OpaquePointer?>?,
                     _ error: UnsafeMutablePointer<hashidx_error>?) -> hashidx_status {
@@ -23,21 +25,26 @@ public func cReopen(_ handle: OpaquePointer?, _ out: UnsafeMutablePointer<Opaque
     }
 }
 
+/// `hashidx_close`: see include/hashidx.h and docs/C-API.md.
 @_cdecl("hashidx_close")
 public func cClose(_ handle: OpaquePointer?) {
     guard let handle else { return }
     Unmanaged<IndexHandle>.fromOpaque(UnsafeRawPointer(handle)).release()
 }
 
+/// `hashidx_count`: see include/hashidx.h and docs/C-API.md.
 @_cdecl("hashidx_count")
 public func cCount(_ handle: OpaquePointer?) -> Int64 { Int64((try? index(handle).count) ?? 0) }
 
+/// `hashidx_dimension`: see include/hashidx.h and docs/C-API.md.
 @_cdecl("hashidx_dimension")
 public func cDimension(_ handle: OpaquePointer?) -> Int64 { Int64((try? index(handle).dimension) ?? 0) }
 
+/// `hashidx_has_string_ids`: see include/hashidx.h and docs/C-API.md.
 @_cdecl("hashidx_has_string_ids")
 public func cHasStringIDs(_ handle: OpaquePointer?) -> Int32 { ((try? index(handle).hasStringIDs) ?? false) ? 1 : 0 }
 
+/// `hashidx_info_json`: see include/hashidx.h and docs/C-API.md.
 @_cdecl("hashidx_info_json")
 public func cInfoJSON(_ handle: OpaquePointer?, _ buffer: UnsafeMutablePointer<CChar>?, _ capacity: Int,
                       _ needed: UnsafeMutablePointer<Int>?, _ error: UnsafeMutablePointer<hashidx_error>?) -> hashidx_status {

@@ -1,6 +1,7 @@
 import CHashIdxABI
 import HashIdx
 
+/// `hashidx_row_of_id`: see include/hashidx.h and docs/C-API.md.
 @_cdecl("hashidx_row_of_id")
 public func cRowOfID(_ handle: OpaquePointer?, _ id: UnsafePointer<CChar>?, _ row: UnsafeMutablePointer<Int64>?,
                      _ error: UnsafeMutablePointer<hashidx_error>?) -> hashidx_status {
@@ -13,6 +14,7 @@ public func cRowOfID(_ handle: OpaquePointer?, _ id: UnsafePointer<CChar>?, _ ro
     }
 }
 
+/// `hashidx_ids_of_rows`: see include/hashidx.h and docs/C-API.md.
 @_cdecl("hashidx_ids_of_rows")
 public func cIDsOfRows(_ handle: OpaquePointer?, _ rows: UnsafePointer<Int64>?, _ count: Int,
                        _ buffer: UnsafeMutablePointer<CChar>?, _ capacity: Int, _ needed: UnsafeMutablePointer<Int>?,
@@ -33,6 +35,7 @@ public func cIDsOfRows(_ handle: OpaquePointer?, _ rows: UnsafePointer<Int64>?, 
     }
 }
 
+/// `hashidx_vector`: see include/hashidx.h and docs/C-API.md.
 @_cdecl("hashidx_vector")
 public func cVector(_ handle: OpaquePointer?, _ row: Int64, _ vector: UnsafeMutablePointer<Float>?, _ dimension: Int64,
                     _ error: UnsafeMutablePointer<hashidx_error>?) -> hashidx_status {
@@ -47,6 +50,7 @@ public func cVector(_ handle: OpaquePointer?, _ row: Int64, _ vector: UnsafeMuta
     }
 }
 
+/// `hashidx_attributes_json`: see include/hashidx.h and docs/C-API.md.
 @_cdecl("hashidx_attributes_json")
 public func cAttributesJSON(_ handle: OpaquePointer?, _ row: Int64, _ fields: UnsafePointer<CChar>?,
                             _ buffer: UnsafeMutablePointer<CChar>?, _ capacity: Int, _ needed: UnsafeMutablePointer<Int>?,

@@ -1,6 +1,7 @@
 import CHashIdxABI
 import HashIdx
 
+/// `hashidx_search_options_init`: see include/hashidx.h and docs/C-API.md.
 @_cdecl("hashidx_search_options_init")
 public func cSearchOptionsInit(_ options: UnsafeMutablePointer<hashidx_search_options>?) {
     guard let options else { return }
@@ -43,6 +44,7 @@ func write(_ results: [SearchResult], query: Int, k: Int, rows: UnsafeMutablePoi
     found?[query] = Int32(min(results.count, k))
 }
 
+/// `hashidx_search`: see include/hashidx.h and docs/C-API.md.
 @_cdecl("hashidx_search")
 public func cSearch(_ handle: OpaquePointer?, _ queries: UnsafeRawPointer?, _ dtype: hashidx_dtype, _ count: Int64,
                     _ dimension: Int64, _ options: UnsafePointer<hashidx_search_options>?,
@@ -74,6 +76,7 @@ public func cSearch(_ handle: OpaquePointer?, _ queries: UnsafeRawPointer?, _ dt
     }
 }
 
+/// `hashidx_search_by_id`: see include/hashidx.h and docs/C-API.md.
 @_cdecl("hashidx_search_by_id")
 public func cSearchByID(_ handle: OpaquePointer?, _ id: UnsafePointer<CChar>?, _ options: UnsafePointer<hashidx_search_options>?,
                         _ rows: UnsafeMutablePointer<Int64>?, _ scores: UnsafeMutablePointer<Float>?,

@@ -1,6 +1,7 @@
 import CHashIdxABI
 import HashIdx
 
+/// `hashidx_writer_open`: see include/hashidx.h and docs/C-API.md.
 @_cdecl("hashidx_writer_open")
 public func cWriterOpen(_ path: UnsafePointer<CChar>?, _ threads: Int32, _ out: UnsafeMutablePointer<OpaquePointer?>?,
                         _ error: UnsafeMutablePointer<hashidx_error>?) -> hashidx_status {
@@ -35,6 +36,7 @@ private func change(_ handle: OpaquePointer?, _ vectors: UnsafeRawPointer?, _ dt
     }
 }
 
+/// `hashidx_writer_add`: see include/hashidx.h and docs/C-API.md.
 @_cdecl("hashidx_writer_add")
 public func cWriterAdd(_ handle: OpaquePointer?, _ vectors: UnsafeRawPointer?, _ dtype: hashidx_dtype, _ rows: Int64,
                        _ dimension: Int64, _ ids: UnsafePointer<CChar>?, _ idsLength: Int, _ attributes: UnsafePointer<CChar>?,
@@ -42,6 +44,7 @@ public func cWriterAdd(_ handle: OpaquePointer?, _ vectors: UnsafeRawPointer?, _
     change(handle, vectors, dtype, rows, dimension, ids, idsLength, attributes, attributesLength, replacing: false, error)
 }
 
+/// `hashidx_writer_upsert`: see include/hashidx.h and docs/C-API.md.
 @_cdecl("hashidx_writer_upsert")
 public func cWriterUpsert(_ handle: OpaquePointer?, _ vectors: UnsafeRawPointer?, _ dtype: hashidx_dtype, _ rows: Int64,
                           _ dimension: Int64, _ ids: UnsafePointer<CChar>?, _ idsLength: Int, _ attributes: UnsafePointer<CChar>?,
@@ -49,6 +52,7 @@ public func cWriterUpsert(_ handle: OpaquePointer?, _ vectors: UnsafeRawPointer?
     change(handle, vectors, dtype, rows, dimension, ids, idsLength, attributes, attributesLength, replacing: true, error)
 }
 
+/// `hashidx_writer_delete`: see include/hashidx.h and docs/C-API.md.
 @_cdecl("hashidx_writer_delete")
 public func cWriterDelete(_ handle: OpaquePointer?, _ ids: UnsafePointer<CChar>?, _ idsLength: Int, _ ignoreMissing: Int32,
                           _ missing: UnsafeMutablePointer<Int64>?, _ error: UnsafeMutablePointer<hashidx_error>?) -> hashidx_status {
@@ -60,6 +64,7 @@ public func cWriterDelete(_ handle: OpaquePointer?, _ ids: UnsafePointer<CChar>?
     }
 }
 
+/// `hashidx_writer_commit`: see include/hashidx.h and docs/C-API.md.
 @_cdecl("hashidx_writer_commit")
 public func cWriterCommit(_ handle: OpaquePointer?, _ summary: UnsafeMutablePointer<hashidx_commit_summary>?,
                           _ error: UnsafeMutablePointer<hashidx_error>?) -> hashidx_status {
@@ -70,16 +75,19 @@ public func cWriterCommit(_ handle: OpaquePointer?, _ summary: UnsafeMutablePoin
     }
 }
 
+/// `hashidx_writer_rollback`: see include/hashidx.h and docs/C-API.md.
 @_cdecl("hashidx_writer_rollback")
 public func cWriterRollback(_ handle: OpaquePointer?) {
     (try? writer(handle))?.rollback()
 }
 
+/// `hashidx_writer_has_changes`: see include/hashidx.h and docs/C-API.md.
 @_cdecl("hashidx_writer_has_changes")
 public func cWriterHasChanges(_ handle: OpaquePointer?) -> Int32 {
     ((try? writer(handle))?.hasChanges ?? false) ? 1 : 0
 }
 
+/// `hashidx_writer_compact`: see include/hashidx.h and docs/C-API.md.
 @_cdecl("hashidx_writer_compact")
 public func cWriterCompact(_ handle: OpaquePointer?, _ retrain: Int32, _ error: UnsafeMutablePointer<hashidx_error>?) -> hashidx_status {
     reporting(error) {
@@ -91,6 +99,7 @@ public func cWriterCompact(_ handle: OpaquePointer?, _ retrain: Int32, _ error: 
     }
 }
 
+/// `hashidx_writer_close`: see include/hashidx.h and docs/C-API.md.
 @_cdecl("hashidx_writer_close")
 public func cWriterClose(_ handle: OpaquePointer?, _ error: UnsafeMutablePointer<hashidx_error>?) -> hashidx_status {
     reporting(error) {
@@ -108,6 +117,7 @@ public func cWriterClose(_ handle: OpaquePointer?, _ error: UnsafeMutablePointer
     }
 }
 
+/// `hashidx_writer_free`: see include/hashidx.h and docs/C-API.md.
 @_cdecl("hashidx_writer_free")
 public func cWriterFree(_ handle: OpaquePointer?) {
     guard let handle else { return }
