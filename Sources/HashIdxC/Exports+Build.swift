@@ -20,7 +20,8 @@ public func cBuildOptionsInit(_ options: UnsafeMutablePointer<hashidx_build_opti
     guard let options else { return }
     options.pointee = hashidx_build_options(
         bits: 0, partitions: -1, float32_vectors: 0, threads: 0, seed: 0, target_recall: 0,
-        rerank: Int32(HASHIDX_RERANK_DEFAULT.rawValue), supervision_weight: -1, labels: nil, labels_length: 0)
+        rerank: Int32(HASHIDX_RERANK_DEFAULT.rawValue), supervision_weight: -1, labels: nil, labels_length: 0,
+        model_from: nil)
 }
 
 /// The library's build options from the C struct (NULL: the defaults), with the labels
@@ -39,6 +40,9 @@ func buildOptions(_ c: UnsafePointer<hashidx_build_options>?, rows: Int) throws 
     options.rerank = try rerank(c.rerank)
     if c.supervision_weight >= 0 { options.training.supervisionWeight = c.supervision_weight }
     else if c.supervision_weight.isNaN { throw CFailure.argument("supervision_weight", "is NaN") }
+    if let from = c.model_from {
+        options.trainedModel = try Index(path: try string(from, name: "model_from")).trainedModel
+    }
     if let text = try lines(c.labels, length: c.labels_length, name: "labels") {
         guard text.count == rows else {
             throw CFailure(HASHIDX_ERR_MALFORMED_INPUT, "labels: \(text.count) lines for \(rows) rows; give one line per row (labels separated by commas, an empty line for none)")

@@ -98,6 +98,9 @@ struct Build: ParsableCommand {
     @Option(name: .customLong("target-recall"), help: "Tune the index's default search for this recall@10, e.g. 0.95: the build searches for a sample of its own rows and stores the cheapest probes and candidates that reach it (`hashidx info` shows them; --probes/--candidates still override).")
     var targetRecall: Double?
 
+    @Option(name: .customLong("model-from"), help: "Build with the trained model (hash function and partitions) of this index instead of training one: indexes built from one model hash and partition alike, so searching each and merging by score is one search. --bits, --partitions, --labels and the training options then do not apply.")
+    var modelFrom: String?
+
     func run() throws {
         try runReportingErrors { () throws(HashIdxError) in
             var options = BuildOptions()
@@ -112,6 +115,12 @@ struct Build: ParsableCommand {
             options.rerank = rerank
             options.blendWeight = blendWeight
             options.targetRecall = targetRecall
+            if let modelFrom {
+                if labels != nil || pairs != nil {
+                    throw .invalidArgument(name: "model-from", reason: "builds with that index's model, which is already trained: drop --labels/--pairs")
+                }
+                options.trainedModel = try Index(path: modelFrom).trainedModel
+            }
             options.training.supervisionWeight = supervisionWeight
             options.training.epochs = epochs
             options.training.head = head

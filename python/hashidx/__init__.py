@@ -12,7 +12,9 @@ stored vectors. NumPy in, NumPy out.
 ...     w.add(vectors[:2] * 2)
 
 Main names: :func:`build`, :func:`open` / :class:`Index`, :class:`Writer`, the exceptions in
-:mod:`hashidx.errors` (all subclasses of :class:`HashIdxError`).
+:mod:`hashidx.errors` (all subclasses of :class:`HashIdxError`); past one index,
+:mod:`hashidx.catalog` (groups built from one model, searched as one) and :mod:`hashidx.ray`
+(catalogs built by Ray tasks).
 """
 from __future__ import annotations
 
@@ -23,6 +25,7 @@ from .errors import (ClosedError, CorruptIndexError, DimensionError, DuplicateID
                      PendingChangesError, UnknownFormatError, UnknownIDError, UnsupportedVersionError, ZeroVectorError)
 from .index import BuildSummary, Index, Item, build, open
 from .writer import CommitSummary, Writer
+from . import catalog   # noqa: E402  (hashidx.ray is imported on demand: it needs Ray)
 
 __version__: str = _native.lib.hashidx_version().decode()
 

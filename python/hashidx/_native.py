@@ -36,6 +36,7 @@ class BuildOptions(ctypes.Structure):
         ("supervision_weight", c_float),
         ("labels", c_char_p),
         ("labels_length", c_size_t),
+        ("model_from", c_char_p),
     ]
 
 

@@ -413,7 +413,8 @@ def build(path: PathLike, vectors: ArrayLike, *, ids: Optional[Sequence[Union[st
           attributes: Optional[Sequence[Optional[Mapping[str, Any]]]] = None, labels: Any = None,
           bits: Optional[int] = None, partitions: Optional[int] = None, float32_vectors: bool = False,
           threads: Optional[int] = None, seed: Optional[int] = None, target_recall: Optional[float] = None,
-          rerank: Optional[str] = None, supervision_weight: Optional[float] = None) -> Index:
+          rerank: Optional[str] = None, supervision_weight: Optional[float] = None,
+          model_from: Union[Index, PathLike, None] = None) -> Index:
     """Builds an index at ``path`` (a directory; an index already there is replaced
     atomically) and opens it.
 
@@ -427,7 +428,11 @@ def build(path: PathLike, vectors: ArrayLike, *, ids: Optional[Sequence[Union[st
     2√n (none under 20,000 rows), 0 builds none. ``float32_vectors``: store float32 instead
     of float16 for the re-rank. ``target_recall``: tune the index's default probes and
     candidates for this recall@10 (e.g. 0.95). ``rerank``: the default ranking ('cosine',
-    'learned', 'blend').
+    'learned', 'blend'). ``model_from``: an index (or its path) whose trained model — hash
+    function and partitions — to build with instead of training one (then ``bits``,
+    ``partitions``, ``seed`` and ``labels`` do not apply): indexes built from one model hash
+    and partition alike, so searching each and merging by score is one search (the groups
+    of a :class:`hashidx.catalog.Catalog`).
 
     >>> index = hashidx.build("words.hidx", np.load("Data/glove-20k.npy"))
     >>> len(index)
@@ -467,6 +472,8 @@ def build(path: PathLike, vectors: ArrayLike, *, ids: Optional[Sequence[Union[st
         if not 0 <= supervision_weight <= 1:
             raise InvalidArgumentError(f"supervision_weight: must be between 0 and 1, got {supervision_weight}")
         o.supervision_weight = float(supervision_weight)
+    if model_from is not None:
+        o.model_from = _path(model_from.path if isinstance(model_from, Index) else model_from)
     if label_bytes is not None:
         o.labels = label_bytes
         o.labels_length = len(label_bytes)

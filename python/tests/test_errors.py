@@ -107,3 +107,10 @@ def test_many_calls_do_not_grow_memory(index, queries):
             index.search(queries[i % 200], k=10, probes=4, candidates=20)
     grown = rss_mib() - before
     assert grown < 16, f"resident set grew {grown:.1f} MiB over 100,000 calls"
+
+
+def test_bad_models_to_build_from(tmp_path, index_path):
+    with pytest.raises(hashidx.NotAnIndexError):
+        hashidx.build(tmp_path / "x.hidx", np.ones((3, DIM), np.float32), model_from=tmp_path)
+    with pytest.raises(hashidx.DimensionError):
+        hashidx.build(tmp_path / "x.hidx", np.ones((3, DIM + 2), np.float32), model_from=index_path)

@@ -104,6 +104,9 @@ typedef struct hashidx_build_options {
     float supervision_weight;     /* labels against geometry, 0..1; < 0: the default (0.5) */
     const char *labels;           /* NULL, or one line per row: the row's labels, separated by commas (empty: none) */
     size_t labels_length;         /* bytes at `labels` */
+    const char *model_from;       /* NULL, or the path of an index whose trained model (hash function and partitions)
+                                     to build with instead of training: indexes built from one model hash and partition
+                                     alike (the groups of a catalog); bits, partitions, seed, labels are then ignored */
 } hashidx_build_options;
 
 /* Fills `options` with the defaults above. */

@@ -29,6 +29,11 @@ public struct BuildOptions: Sendable {
     /// then searches for a sample of its own rows, finds the cheapest probes and candidates
     /// that reach it, and stores them as the index's defaults (``TunedSearch``). In (0, 1].
     public var targetRecall: Double?
+    /// A model to build with instead of training one (``Index/trainedModel``): no training,
+    /// no k-means; rows are hashed and assigned to partitions as that index's are.
+    /// ``training`` and ``partitions`` are then ignored; without a ``rerank`` the index
+    /// takes the model's ranking and blend weight.
+    public var trainedModel: TrainedModel?
 
     /// The default ranking of an index trained on labels or pairs, chosen by measurement
     /// on Fashion-MNIST (docs/SUPERVISED.md).

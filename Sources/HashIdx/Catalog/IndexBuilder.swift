@@ -109,24 +109,37 @@ public enum IndexBuilder {
                                 directory: IndexDirectory, generation: UInt64,
                                 options: BuildOptions, written: inout [String],
                                 progress: @escaping (WorkProgress) -> Void) throws(HashIdxError) -> Manifest {
-        progress(WorkProgress(phase: .training, done: 0, total: 1))
-        let model = try Trainer.train(source: source, options: options.training) { epoch, epochs in
-            progress(WorkProgress(phase: .training, done: epoch, total: epochs))
+        let reused = options.trainedModel
+        if let reused, reused.dimension != source.dimension {
+            throw .dimensionMismatch(expected: reused.dimension, actual: source.dimension, source: source.name)
         }
-        source.releaseResidentPages()   // the sample touched pages all over the input
-        progress(WorkProgress(phase: .training, done: 1, total: 1))
+        let model: HashModel
+        if let reused {
+            model = reused.model
+        } else {
+            progress(WorkProgress(phase: .training, done: 0, total: 1))
+            model = try Trainer.train(source: source, options: options.training) { epoch, epochs in
+                progress(WorkProgress(phase: .training, done: epoch, total: epochs))
+            }
+            source.releaseResidentPages()   // the sample touched pages all over the input
+            progress(WorkProgress(phase: .training, done: 1, total: 1))
+        }
 
         let threads = options.threads ?? System.processorCount
         var partitionCount = options.partitions ?? BuildOptions.defaultPartitions(rows: source.count)
         if partitionCount == 1 { partitionCount = 0 }
         partitionCount = min(partitionCount, source.count)
-        var centroids: Centroids? = nil
+        if let reused { partitionCount = reused.partitionCount }
+        var centroids: Centroids? = reused?.centroids
         var partitionOf: [Int]? = nil
         var scores: [Float]? = nil
         if partitionCount > 1 {
             progress(WorkProgress(phase: .partitioning, done: 0, total: 1))
-            let c = try Partitioning.train(source, count: partitionCount, sampleSize: options.training.sampleSize,
+            let c: Centroids
+            if let centroids { c = centroids } else {
+                c = try Partitioning.train(source, count: partitionCount, sampleSize: options.training.sampleSize,
                                            seed: options.training.seed)
+            }
             (partitionOf, scores) = try Partitioning.assignScoring(source, to: c)
             centroids = c
             progress(WorkProgress(phase: .partitioning, done: 1, total: 1))
@@ -158,11 +171,11 @@ public enum IndexBuilder {
         progress(WorkProgress(phase: .finishing, done: 0, total: 1))
         var manifest = Manifest(rows: UInt64(source.count), model: model, hasStringIDs: ids != nil,
                         vectorType: options.vectorType, rowsPerBlock: options.rowsPerBlock,
-                        training: TrainingInfo(sampleSize: min(options.training.sampleSize, source.count),
-                                               iterations: options.training.iterations,
-                                               seed: options.training.seed),
+                        training: reused?.training ?? TrainingInfo(sampleSize: min(options.training.sampleSize, source.count),
+                                                                   iterations: options.training.iterations,
+                                                                   seed: options.training.seed),
                         centroids: centroids, shards: records)
-        if model.scheme == .supervised, let supervision = options.training.supervision {
+        if reused == nil, model.scheme == .supervised, let supervision = options.training.supervision {
             let examples: Int, classes: Int
             switch supervision {
             case .labels(let labels): (examples, classes) = (labels.labelledCount, labels.classCount)
@@ -171,8 +184,8 @@ public enum IndexBuilder {
             manifest.training.supervision = SupervisionInfo(kind: supervision.kind, weight: options.training.supervisionWeight,
                                                             epochs: options.training.epochs, examples: examples, classes: classes)
         }
-        manifest.rerank = options.rerank ?? (model.scheme == .supervised ? BuildOptions.supervisedRerank : .cosine)
-        manifest.blendWeight = options.blendWeight
+        manifest.rerank = options.rerank ?? reused?.rerank ?? (model.scheme == .supervised ? BuildOptions.supervisedRerank : .cosine)
+        manifest.blendWeight = options.rerank == nil ? reused?.blendWeight ?? options.blendWeight : options.blendWeight
         manifest.trainedGeneration = generation
         manifest.trainedRows = UInt64(source.count)
         manifest.trainingFit = scores.map { Partitioning.fit($0[...]) } ?? 0

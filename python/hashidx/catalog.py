@@ -1,0 +1,217 @@
+"""Catalogs: several hashidx indexes (groups) built from one trained model, searched as one.
+
+A catalog is a directory (on a disk every node sees, or synced from object storage)::
+
+    CURRENT                  the name of the newest catalog manifest, replaced atomically
+    catalog-<G>.json         generation G: the model index and the groups, by path
+    model-<G>.hidx           the index the model was trained on (a sample of the rows)
+    groups/<name>-<G>.hidx   one ordinary hashidx index per group
+
+Every group is built with the model index's trained model (``build(..., model_from=…)``),
+so each row has the code and the partition it would have in one index over all rows, and
+searching every group and merging the best ``k`` by score is the same search (exactly, with
+all partitions probed and every row re-ranked; at other settings each group keeps its own
+best candidates, so the merge never sees fewer than one index would). Readers open the
+manifest ``CURRENT`` names and the groups it lists; a new generation writes new files and
+then replaces ``CURRENT`` with one rename, so a reader sees the old catalog or the new one,
+never a mix. A group is an ordinary index: ``hashidx query``/``info --verify`` open it.
+"""
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any, Optional, Sequence, Union
+
+import numpy as np
+
+from .errors import CorruptIndexError, HashIdxError, NotAnIndexError
+from .index import Index, PathLike
+
+FORMAT = "hashidx-catalog"
+VERSION = 1
+#: The most groups one catalog names (each is an open index per reader).
+MAX_GROUPS = 4096
+#: The largest manifest a reader parses.
+MAX_MANIFEST_BYTES = 16 << 20
+
+
+@dataclass(frozen=True)
+class Group:
+    """One group of a catalog: its name, its index directory (relative to the catalog) and
+    its row count."""
+
+    name: str
+    path: str
+    rows: int
+
+
+def _fsync_directory(path: str) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def read_manifest(path: PathLike) -> dict:
+    """The manifest of the catalog at ``path`` that ``CURRENT`` names, checked."""
+    root = os.fspath(path)
+    try:
+        with open(os.path.join(root, "CURRENT"), encoding="utf-8") as f:
+            name = f.read(256).strip()
+    except FileNotFoundError:
+        raise NotAnIndexError(f"{root}: no catalog here (no CURRENT file); build one with hashidx.ray.build "
+                              "or hashidx.catalog.commit") from None
+    if not name.startswith("catalog-") or not name.endswith(".json") or "/" in name:
+        raise CorruptIndexError(f"{root}/CURRENT: names {name!r}, not a catalog manifest")
+    manifest_path = os.path.join(root, name)
+    if os.path.getsize(manifest_path) > MAX_MANIFEST_BYTES:
+        raise CorruptIndexError(f"{manifest_path}: larger than {MAX_MANIFEST_BYTES} bytes")
+    try:
+        with open(manifest_path, encoding="utf-8") as f:
+            manifest = json.load(f)
+    except (ValueError, UnicodeDecodeError) as error:
+        raise CorruptIndexError(f"{manifest_path}: not a catalog manifest ({error})") from None
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+        raise CorruptIndexError(f"{manifest_path}: not a hashidx catalog manifest")
+    if manifest.get("version") != VERSION:
+        raise CorruptIndexError(f"{manifest_path}: catalog version {manifest.get('version')}; this hashidx reads {VERSION}")
+    groups = manifest.get("groups")
+    if not isinstance(groups, list) or not 0 < len(groups) <= MAX_GROUPS:
+        raise CorruptIndexError(f"{manifest_path}: needs 1…{MAX_GROUPS} groups")
+    for g in groups:
+        if not (isinstance(g, dict) and isinstance(g.get("name"), str) and isinstance(g.get("path"), str)
+                and isinstance(g.get("rows"), int) and not os.path.isabs(g["path"]) and ".." not in g["path"].split("/")):
+            raise CorruptIndexError(f"{manifest_path}: a group entry is malformed: {str(g)[:200]}")
+    manifest["manifest_name"] = name
+    return manifest
+
+
+def commit(path: PathLike, *, model: str, groups: Sequence[Group], dimension: int, extra: Optional[dict] = None) -> int:
+    """Writes the next generation's manifest naming ``model`` and ``groups`` (paths relative
+    to the catalog, already written and synced) and switches ``CURRENT`` to it with one
+    atomic rename, after syncing the manifest and the directory. Returns the generation."""
+    root = os.fspath(path)
+    os.makedirs(root, exist_ok=True)
+    generation = next_generation(root)
+    manifest = {"format": FORMAT, "version": VERSION, "generation": generation, "dimension": int(dimension),
+                "model": model, "rows": int(sum(g.rows for g in groups)),
+                "groups": [{"name": g.name, "path": g.path, "rows": int(g.rows)} for g in groups],
+                "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+    if extra:
+        manifest.update(extra)
+    name = f"catalog-{generation}.json"
+    temporary = os.path.join(root, name + ".tmp")
+    with open(temporary, "w", encoding="utf-8") as f:
+        json.dump(manifest, f, indent=1)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(temporary, os.path.join(root, name))
+    current = os.path.join(root, "CURRENT.tmp")
+    with open(current, "w", encoding="utf-8") as f:
+        f.write(name + "\n")
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(current, os.path.join(root, "CURRENT"))
+    _fsync_directory(root)
+    return generation
+
+
+def next_generation(path: PathLike) -> int:
+    """One more than the newest generation any manifest in the catalog directory has."""
+    newest = 0
+    for name in os.listdir(os.fspath(path)) if os.path.isdir(os.fspath(path)) else []:
+        if name.startswith("catalog-") and name.endswith(".json"):
+            try:
+                newest = max(newest, int(name[len("catalog-"):-len(".json")]))
+            except ValueError:
+                pass
+    return newest + 1
+
+
+class Catalog:
+    """An open catalog: one snapshot of every group of one generation, searched as one index.
+
+    >>> with hashidx.catalog.Catalog("products.catalog") as catalog:
+    ...     ids, scores = catalog.search(query, k=10, where='in_stock')
+    """
+
+    def __init__(self, path: PathLike) -> None:
+        root = os.fspath(path)
+        for attempt in range(3):   # a generation removed while we opened it: open the newer one
+            manifest = read_manifest(root)
+            try:
+                indexes = [Index(os.path.join(root, g["path"])) for g in manifest["groups"]]
+                break
+            except (NotAnIndexError, HashIdxError):
+                if attempt == 2 or read_manifest(root)["manifest_name"] == manifest["manifest_name"]:
+                    raise
+        self.path = root
+        self.manifest = manifest
+        self.generation: int = manifest["generation"]
+        self.groups = [Group(g["name"], g["path"], g["rows"]) for g in manifest["groups"]]
+        self.indexes = indexes
+        dims = {ix.dimension for ix in indexes}
+        if len(dims) != 1:
+            raise CorruptIndexError(f"{root}: groups of different dimensions {sorted(dims)}")
+        self.dimension = dims.pop()
+        self._pool: Optional[ThreadPoolExecutor] = None
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return sum(len(ix) for ix in self.indexes)
+
+    def close(self) -> None:
+        for ix in self.indexes:
+            ix.close()
+        if self._pool is not None:
+            self._pool.shutdown(wait=False)
+
+    def __enter__(self) -> "Catalog":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def reopen(self) -> "Catalog":
+        """The catalog's newest generation (this one stays open)."""
+        return Catalog(self.path)
+
+    def search(self, queries: Any, k: int = 10, **options: Any) -> tuple[np.ndarray, np.ndarray]:
+        """As :meth:`Index.search`, over every group: each group's best ``k``, merged by
+        score (ties: the earlier group, then the lower row), as one index over all the rows
+        would rank them. Groups are searched on threads (the GIL is released in each)."""
+        per_group = self._each(lambda ix: ix.search(queries, k, **options))
+        return merge([r[0] for r in per_group], [r[1] for r in per_group], k)
+
+    def _each(self, call: Any) -> list:
+        if len(self.indexes) == 1:
+            return [call(self.indexes[0])]
+        with self._lock:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(max_workers=min(len(self.indexes), os.cpu_count() or 1))
+        return list(self._pool.map(call, self.indexes))
+
+
+def merge(ids: Sequence[np.ndarray], scores: Sequence[np.ndarray], k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The best ``k`` of several groups' answers to the same queries (each ``(k,)`` or
+    ``(n, k)``, best first, empty slots -inf), by score; ties go to the earlier group, then the
+    earlier slot (the lower row within a group): what one index over the groups' rows in
+    order returns. Empty slots stay at the end (ids None or -1, scores -inf)."""
+    single = scores[0].ndim == 1
+    all_scores = np.concatenate([s.reshape(-1, s.shape[-1]) for s in scores], axis=1)
+    all_ids = np.concatenate([np.asarray(i, dtype=object).reshape(-1, i.shape[-1]) for i in ids], axis=1)
+    # A stable sort on -score keeps group order, then slot order, among equal scores.
+    order = np.argsort(-all_scores, axis=1, kind="stable")[:, :k]
+    top_scores = np.take_along_axis(all_scores, order, axis=1).astype(np.float32)
+    top_ids = np.take_along_axis(all_ids, order, axis=1)
+    if single:
+        return top_ids[0], top_scores[0]
+    return top_ids, top_scores
+
+
+__all__ = ["Catalog", "Group", "commit", "merge", "read_manifest", "next_generation", "FORMAT", "VERSION"]

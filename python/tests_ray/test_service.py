@@ -1,0 +1,126 @@
+"""The sharded search service on Ray Serve, over HTTP on loopback: the same answers as the
+catalog searched in-process (plain, filtered, by id, batches), hashidx serve's errors, the
+token, and answers that keep coming from the surviving replicas when a node dies."""
+from __future__ import annotations
+
+import json
+import time
+import urllib.error
+import urllib.request
+
+import numpy as np
+import pytest
+
+import hashidx
+import hashidx.ray
+
+PORT = 8123
+TOKEN = "s3cret-token"
+
+
+def call(method: str, path: str, body=None, token: str | None = TOKEN, timeout: float = 30):
+    data = None if body is None else (body if isinstance(body, bytes) else json.dumps(body).encode())
+    request = urllib.request.Request(f"http://127.0.0.1:{PORT}{path}", data=data, method=method)
+    if token:
+        request.add_header("Authorization", f"Bearer {token}")
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+@pytest.fixture(scope="module")
+def service(cluster, words, tmp_path_factory):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    from ray import serve
+    vectors, names = words
+    root = tmp_path_factory.mktemp("served")
+    table = pa.table({"word": names, "length": [len(w) for w in names],
+                      "embedding": pa.FixedSizeListArray.from_arrays(pa.array(vectors.ravel()), vectors.shape[1])})
+    pq.write_table(table, root / "words.parquet", row_group_size=2000)
+    catalog = hashidx.ray.build(str(root / "words.parquet"), root / "words.catalog", id_column="word",
+                                attribute_columns=["length"], groups=4, sample_size=8_000, partitions=200)
+    serve.start(http_options={"host": "127.0.0.1", "port": PORT})
+    hashidx.ray.serve(root / "words.catalog", replicas=2, token=TOKEN, deadline_s=10.0, group_cpus=0)
+    yield catalog
+    serve.shutdown()
+    catalog.close()
+
+
+def hits(answer: dict) -> tuple[list, list]:
+    return [h["id"] for h in answer["results"]], [h["score"] for h in answer["results"]]
+
+
+def test_searches_answer_as_the_catalog_does(service, words):
+    vectors, names = words
+    for q in [vectors[names.index(w)] + 0.01 for w in ("king", "paris", "computer", "river")]:
+        status, answer = call("POST", "/v1/search", {"vector": q.tolist(), "k": 10, "probes": 32, "candidates": 200})
+        assert status == 200 and "partial" not in answer
+        ids, scores = service.search(q.astype(np.float32), k=10, probes=32, candidates=200)
+        assert hits(answer)[0] == ids.tolist()
+        assert np.array_equal(np.array(hits(answer)[1], dtype=np.float32), scores)
+    # Filtered, with fields.
+    q = vectors[names.index("king")]
+    status, answer = call("POST", "/v1/search", {"vector": q.tolist(), "k": 5, "where": "length = 5", "fields": ["length"]})
+    assert status == 200
+    ids, _ = service.search(q, k=5, where="length = 5")
+    assert hits(answer)[0] == ids.tolist() and all(h["attributes"] == {"length": 5} for h in answer["results"])
+    # By id: the item's neighbours without the item.
+    status, answer = call("POST", "/v1/search", {"id": "queen", "k": 5})
+    assert status == 200 and "queen" not in hits(answer)[0] and "king" in hits(answer)[0]
+    # A batch: each response as its search alone.
+    status, batch = call("POST", "/v1/search/batch", {"k": 3, "queries": [{"id": "paris"}, {"vector": q.tolist(), "k": 2}]})
+    assert status == 200 and len(batch["responses"]) == 2 and len(batch["responses"][1]["results"]) == 2
+    assert batch["responses"][0] == call("POST", "/v1/search", {"id": "paris", "k": 3})[1]
+    # Items, info, health.
+    status, item = call("GET", "/v1/items/king?fields=length&vector=true")
+    assert status == 200 and item["attributes"] == {"length": 4} and len(item["vector"]) == vectors.shape[1]
+    assert call("GET", "/v1/info")[1]["items"] == len(vectors)
+    assert call("GET", "/healthz", token=None) == (200, {"status": "ok"})
+
+
+@pytest.mark.parametrize("method, path, body, status, code", [
+    ("POST", "/v1/search", b"{not json", 400, "malformed_json"),
+    ("POST", "/v1/search", {"vector": [1.0, 2.0], "k": 3}, 400, "dimension_mismatch"),
+    ("POST", "/v1/search", {"vektor": [1.0]}, 400, "invalid_request"),
+    ("POST", "/v1/search", {"id": "king", "vector": [1.0]}, 400, "invalid_request"),
+    ("POST", "/v1/search", {"id": "king", "k": 100000}, 400, "limit_exceeded"),
+    ("POST", "/v1/search", {"id": "no-such-word-here"}, 404, "unknown_id"),
+    ("POST", "/v1/search", {"id": "king", "where": "length = "}, 400, "invalid_filter"),
+    ("GET", "/v1/items/no-such-word-here", None, 404, "unknown_id"),
+    ("GET", "/v1/search", None, 405, "method_not_allowed"),
+    ("GET", "/v2/nothing", None, 404, "not_found"),
+])
+def test_errors_are_hashidx_serves(service, method, path, body, status, code):
+    got, answer = call(method, path, body)
+    assert got == status and answer["error"]["code"] == code and answer["error"]["message"]
+
+
+def test_the_token_is_required(service):
+    status, answer = call("POST", "/v1/search", {"id": "king"}, token=None)
+    assert status == 401 and answer["error"]["code"] == "unauthorized"
+    assert call("POST", "/v1/search", {"id": "king"}, token="wrong")[0] == 401
+
+
+def test_a_dead_node_leaves_the_replicas_on_the_others_answering(service, cluster, words):
+    c, workers = cluster
+    vectors, names = words
+    q = (vectors[names.index("music")] + 0.01).tolist()
+    expected = call("POST", "/v1/search", {"vector": q, "k": 10})[1]["results"]
+    c.remove_node(workers[0], allow_graceful=False)   # SIGKILL of a worker node's processes
+    deadline = time.monotonic() + 60
+    answered_after = None
+    while time.monotonic() < deadline:
+        status, answer = call("POST", "/v1/search", {"vector": q, "k": 10}, timeout=15)
+        if status == 200 and "partial" not in answer:
+            answered_after = 60 - (deadline - time.monotonic())
+            assert answer["results"] == expected
+            break
+        time.sleep(0.5)
+    assert answered_after is not None, "no complete answer within 60 s of a node's death"
+    # Every later query answers whole.
+    for _ in range(20):
+        status, answer = call("POST", "/v1/search", {"vector": q, "k": 10})
+        assert status == 200 and "partial" not in answer and answer["results"] == expected
