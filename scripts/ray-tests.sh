@@ -6,9 +6,11 @@
 # package installed from python/ (libHashIdxC built in release, SwiftPM's .build).
 # Needs root or unprivileged user namespaces (unshare --net --map-root-user otherwise).
 # Usage: bash scripts/ray-tests.sh [pytest arguments…]
+#        bash scripts/ray-tests.sh --prepare     # only make the venv ready (Ray, pinned)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/ensure-deps.sh
+prepare=0
+if [ "${1:-}" = --prepare ]; then prepare=1; shift; fi
 venv=$PWD/.build-python/venv-ray
 if ! "$venv/bin/python" -c 'import sys' >/dev/null 2>&1; then
     rm -rf "$venv"
@@ -16,6 +18,8 @@ if ! "$venv/bin/python" -c 'import sys' >/dev/null 2>&1; then
 fi
 export PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_INPUT=1
 "$venv/bin/python" -m pip install -q -r python/tests_ray/requirements.txt
+if [ $prepare = 1 ]; then echo "ray-tests: $venv ready" >&2; exit 0; fi
+bash scripts/ensure-deps.sh
 "$venv/bin/python" -m pip install -q ./python
 namespace=(unshare --net)
 [ "$(id -u)" = 0 ] || namespace=(unshare --net --map-root-user)
@@ -26,4 +30,4 @@ mkdir -p "$RAY_TMPDIR"
 trap 'rm -rf "$RAY_TMPDIR"' EXIT
 cd .build-python
 "${namespace[@]}" bash -c 'ip link set lo up && exec "$0" -m pytest -q -p no:cacheprovider ../python/tests_ray "$@"' \
-    "$venv/bin/python" "$@" </dev/null
+    "$venv/bin/python" -W ignore::DeprecationWarning "$@" </dev/null

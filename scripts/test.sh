@@ -16,7 +16,8 @@
 #           package that depends on HashIdx, checked to resolve and compile nothing else
 #           (scripts/check-dependent.sh); the C interface's test program and the Python
 #           package's pytest suite (scripts/python-tests.sh: libHashIdxC release in .build,
-#           the venv in .build-python).
+#           the venv in .build-python); the distributed tests on a three-node Ray cluster
+#           inside a network namespace of their own (scripts/ray-tests.sh).
 #
 # Each stage writes its log to .build-test-logs/STAGE.log; a failing stage's log is printed.
 # At the end: the time of every stage and of the whole run.
@@ -111,11 +112,17 @@ lane2() {
     # The C interface (its test program, plainly and under ASan + UBSan) and the Python
     # package installed as the README says, with its pytest suite (scripts/python-tests.sh).
     stage python bash scripts/python-tests.sh
+    # The distributed tests on a three-node Ray cluster in a network namespace of their own
+    # (scripts/ray-tests.sh; its venv made ready beside the lanes from the start).
+    while [ ! -f "$logs/ray-venv.rc" ]; do sleep 1; done
+    [ "$(cat "$logs/ray-venv.rc")" = 0 ] || return 1
+    stage ray bash scripts/ray-tests.sh
 }
 
 # The hostile suite's Python venv, made ready beside the lanes from the start (mostly waiting
 # on PyPI); lane 1 waits for it before the suite.
 { rc=0; stage hostile-venv bash scripts/server-tests.sh --prepare || rc=$?; echo $rc > "$logs/hostile-venv.rc"; } &
+{ rc=0; stage ray-venv bash scripts/ray-tests.sh --prepare || rc=$?; echo $rc > "$logs/ray-venv.rc"; } &
 lane1 & pid1=$!
 lane2 & pid2=$!
 status=0

@@ -306,8 +306,9 @@ class Router:
 def serve_catalog(catalog_path: str, *, replicas: int = 2, token: Optional[str] = None, deadline_s: float = 1.0,
                   name: str = "hashidx", route_prefix: str = "/", group_cpus: float = 0.5) -> Any:
     """Deploys the catalog's current generation on the connected Ray cluster: one
-    deployment per group (``replicas`` replicas, at most one per node, so a node's loss
-    leaves the others) and the router at ``route_prefix`` of Serve's HTTP proxy. Returns the
+    deployment per group and the router, each with ``replicas`` replicas at most one per
+    node (so a node's loss leaves the others), the router at ``route_prefix`` of Serve's
+    HTTP proxy (``serve.start(http_options=…)`` chooses its host and port). Returns the
     router's handle. Serving a newer generation replaces the application: requests finish
     on the generation they started on."""
     root = os.path.abspath(catalog_path)
@@ -316,7 +317,8 @@ def serve_catalog(catalog_path: str, *, replicas: int = 2, token: Optional[str] 
     groups = [GroupSearcher.options(name=f"{g['name']}-searcher", num_replicas=replicas, max_replicas_per_node=1,
                                     ray_actor_options={"num_cpus": group_cpus})
               .bind(root, g["name"], generation) for g in manifest["groups"]]
-    app = Router.options(ray_actor_options={"num_cpus": 0}).bind(root, generation, groups, token, deadline_s)
+    app = (Router.options(num_replicas=replicas, max_replicas_per_node=1, ray_actor_options={"num_cpus": 0})
+           .bind(root, generation, groups, token, deadline_s))
     return serve.run(app, name=name, route_prefix=route_prefix)
 
 
