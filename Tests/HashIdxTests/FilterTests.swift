@@ -92,6 +92,18 @@ final class FilterTests: XCTestCase {
         }
     }
 
+    /// An integral float keeps its type through the text form (the fuzz target found
+    /// `n not in (11, 12.0)` printed as `(11, 12)`, which parsed back as two integers).
+    func testIntegralFloatsSurviveTheTextForm() throws {
+        for text in ["n >= 10 and n not in (11, 12.0) or p is not null and b", "price < 12.0", "x in (1.0, 2.5, -3.0)",
+                     "price = 1e3"] {
+            let filter = try Filter(text)
+            let rendered = Filter(filter.node)   // the canonical text, not the text parsed
+            XCTAssertEqual(try Filter(rendered.description), filter, rendered.description)
+        }
+        XCTAssertEqual(Filter(try Filter("price < 12.0").node).description, "price < 12.0")
+    }
+
     func testRandomFiltersReturnOnlyMatchesAndExhaustiveSearchIsExact() throws {
         let f = try build(self)
         let index = try Index(path: f.path)

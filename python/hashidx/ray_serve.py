@@ -97,9 +97,12 @@ class GroupSearcher:
         """The item ``id`` if this group holds it."""
         if id not in self.index:
             return None
-        out: dict = {"id": id, "attributes": self.index.attributes(id, fields)}
-        if vector:
-            out["vector"] = self.index.vector(id).tolist()
+        try:
+            out: dict = {"id": id, "attributes": self.index.attributes(id, fields)}
+            if vector:
+                out["vector"] = self.index.vector(id).tolist()
+        except HashIdxError as error:
+            return {"error": [type(error).__name__, str(error)]}
         return out
 
     def count(self) -> int:
@@ -144,6 +147,8 @@ class Router:
             raise RequestError(404, "not_found", f"no route {path}")
         except RequestError as error:
             return _error(error.status, error.code, error.message)
+        except Exception as error:   # the service's own fault: still a JSON error
+            return _error(500, "internal", f"{type(error).__name__}: {error}")
 
     # -- requests ------------------------------------------------------------------------
 
@@ -291,11 +296,26 @@ class Router:
         return {"responses": responses}
 
     async def _find(self, id: str, fields: Optional[list], vector: bool) -> dict:
-        calls = [g.item.remote(id, fields, vector) for g in self.groups]
-        for answer in await asyncio.wait_for(asyncio.gather(*calls, return_exceptions=True), self.deadline_s):
-            if isinstance(answer, dict):
+        calls = [asyncio.ensure_future(self._item_of(g, id, fields, vector)) for g in self.groups]
+        done, pending = await asyncio.wait(calls, timeout=self.deadline_s)
+        for p in pending:
+            p.cancel()
+        for call in calls:
+            if call in done and call.exception() is None and isinstance(call.result(), dict):
+                answer = call.result()
+                if "error" in answer:
+                    kind, message = answer["error"]
+                    code = next((c for cls, c in _CODES if cls.__name__ == kind), "internal")
+                    raise RequestError(500 if code == "internal" else 400, code, message)
                 return answer
+        missing = [name for name, call in zip(self.names, calls) if call not in done or call.exception() is not None]
+        if missing:
+            raise RequestError(503, "group_unavailable",
+                               f"id \"{id}\" is in none of the groups that answered; {', '.join(missing)} did not answer in time")
         raise RequestError(404, "unknown_id", f"id \"{id}\" is not in the catalog")
+
+    async def _item_of(self, group: Any, id: str, fields: Optional[list], vector: bool) -> Optional[dict]:
+        return await group.item.remote(id, fields, vector)
 
     async def _item(self, id: str, request: Request) -> dict:
         fields = request.query_params.get("fields")

@@ -90,6 +90,7 @@ def test_searches_answer_as_the_catalog_does(service, words):
     ("POST", "/v1/search", {"id": "no-such-word-here"}, 404, "unknown_id"),
     ("POST", "/v1/search", {"id": "king", "where": "length = "}, 400, "invalid_filter"),
     ("GET", "/v1/items/no-such-word-here", None, 404, "unknown_id"),
+    ("GET", "/v1/items/king?fields=weight", None, 400, "invalid_argument"),
     ("GET", "/v1/search", None, 405, "method_not_allowed"),
     ("GET", "/v2/nothing", None, 404, "not_found"),
 ])

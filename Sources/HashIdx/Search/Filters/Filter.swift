@@ -105,12 +105,19 @@ public struct Filter: Sendable, Hashable, CustomStringConvertible {
     /// Hashes the tree.
     public func hash(into h: inout Hasher) { h.combine(node) }
 
+    /// `v` as filter text that parses back to `v`: a float keeps its fraction (`12.0`, not the
+    /// `12` of its JSON form, which would parse back as an integer).
+    private static func literal(_ v: AttributeValue) -> String {
+        if case let .float(x) = v, x == x.rounded(), abs(x) < 1e15 { return String(Int64(x)) + ".0" }
+        return v.description
+    }
+
     private static func render(_ node: Node, into s: inout String, offsets: inout [Int], parenthesise: Bool) {
         switch node {
         case let .compare(a, op, v):
-            offsets.append(s.count); s += "\(a) \(op.rawValue) \(v)"
+            offsets.append(s.count); s += "\(a) \(op.rawValue) \(literal(v))"
         case let .isIn(a, vs):
-            offsets.append(s.count); s += "\(a) in (" + vs.map(\.description).joined(separator: ", ") + ")"
+            offsets.append(s.count); s += "\(a) in (" + vs.map(literal).joined(separator: ", ") + ")"
         case let .contains(a, t):
             offsets.append(s.count); s += "\(a) contains \(JSONText.quoted(t))"
         case let .isNull(a):
