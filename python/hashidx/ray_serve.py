@@ -242,7 +242,21 @@ class Router:
         return answers, missing
 
     async def _ask(self, group: Any, vectors: np.ndarray, o: dict, exclude: Optional[str]) -> dict:
-        return await group.search.remote(vectors, o["k"], o["probes"], o["candidates"], o["where"], o["fields"], exclude)
+        return await self._retrying(lambda: group.search.remote(vectors, o["k"], o["probes"], o["candidates"], o["where"],
+                                                                o["fields"], exclude))
+
+    async def _retrying(self, call: Any) -> Any:
+        """`call()` awaited, asked again (Serve picks another replica) when the replica it
+        reached died, until the caller's deadline cancels it."""
+        delay = 0.02
+        while True:
+            try:
+                return await call()
+            except asyncio.CancelledError:
+                raise
+            except Exception:   # a dead or unreachable replica (RayActorError, ActorUnavailableError, …)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 0.5)
 
     def _merged(self, answers: list, query: int, k: int, with_attributes: bool) -> list:
         live = [a for a in answers if a is not None]
@@ -315,7 +329,7 @@ class Router:
         raise RequestError(404, "unknown_id", f"id \"{id}\" is not in the catalog")
 
     async def _item_of(self, group: Any, id: str, fields: Optional[list], vector: bool) -> Optional[dict]:
-        return await group.item.remote(id, fields, vector)
+        return await self._retrying(lambda: group.item.remote(id, fields, vector))
 
     async def _item(self, id: str, request: Request) -> dict:
         fields = request.query_params.get("fields")
@@ -334,10 +348,13 @@ def serve_catalog(catalog_path: str, *, replicas: int = 2, token: Optional[str] 
     root = os.path.abspath(catalog_path)
     manifest = catalogs.read_manifest(root)
     generation = manifest["generation"]
+    # Health checks every second, a replica that misses them for 3 s is replaced: the window
+    # in which a request may still reach a dead node's replica.
+    checks = {"health_check_period_s": 1, "health_check_timeout_s": 3}
     groups = [GroupSearcher.options(name=f"{g['name']}-searcher", num_replicas=replicas, max_replicas_per_node=1,
-                                    ray_actor_options={"num_cpus": group_cpus})
+                                    ray_actor_options={"num_cpus": group_cpus}, **checks)
               .bind(root, g["name"], generation) for g in manifest["groups"]]
-    app = (Router.options(num_replicas=replicas, max_replicas_per_node=1, ray_actor_options={"num_cpus": 0})
+    app = (Router.options(num_replicas=replicas, max_replicas_per_node=1, ray_actor_options={"num_cpus": 0}, **checks)
            .bind(root, generation, groups, token, deadline_s))
     return serve.run(app, name=name, route_prefix=route_prefix)
 

@@ -3,6 +3,7 @@ catalog searched in-process (plain, filtered, by id, batches), hashidx serve's e
 token, and answers that keep coming from the surviving replicas when a node dies."""
 from __future__ import annotations
 
+import http.client
 import json
 import time
 import urllib.error
@@ -111,18 +112,25 @@ def test_a_dead_node_leaves_the_replicas_on_the_others_answering(service, cluste
     q = (vectors[names.index("music")] + 0.01).tolist()
     expected = call("POST", "/v1/search", {"vector": q, "k": 10})[1]["results"]
     c.remove_node(workers[0], allow_graceful=False)   # SIGKILL of a worker node's processes
-    deadline = time.monotonic() + 60
-    answered_after = None
-    while time.monotonic() < deadline:
-        status, answer = call("POST", "/v1/search", {"vector": q, "k": 10}, timeout=15)
-        if status == 200 and "partial" not in answer:
-            answered_after = 60 - (deadline - time.monotonic())
-            assert answer["results"] == expected
+    killed = time.monotonic()
+    # The window: from the kill to the first of 20 answers in a row that are whole and the
+    # same as before (until Serve's health checks drop the dead replicas, a request may
+    # still reach one: a dropped connection, a proxy error or a partial answer).
+    streak, window = 0, None
+    while time.monotonic() - killed < 90:
+        try:
+            status, answer = call("POST", "/v1/search", {"vector": q, "k": 10}, timeout=15)
+            ok = status == 200 and "partial" not in answer and answer["results"] == expected
+        except (OSError, ValueError, http.client.HTTPException):   # dropped connection, non-JSON proxy error
+            ok = False
+        if not ok:
+            streak, window = 0, None
+            time.sleep(0.2)
+            continue
+        if streak == 0:
+            window = time.monotonic() - killed
+        streak += 1
+        if streak == 20:
             break
-        time.sleep(0.5)
-    assert answered_after is not None, "no complete answer within 60 s of a node's death"
-    print(f"complete answers again {answered_after:.1f} s after a worker node was killed")
-    # Every later query answers whole.
-    for _ in range(20):
-        status, answer = call("POST", "/v1/search", {"vector": q, "k": 10})
-        assert status == 200 and "partial" not in answer and answer["results"] == expected
+    assert streak == 20, "no 20 whole answers in a row within 90 s of a node's death"
+    print(f"whole answers in a row from {window:.1f} s after a worker node was killed")
