@@ -31,6 +31,7 @@ from . import catalog as catalogs
 from .errors import (DimensionError, HashIdxError, InvalidArgumentError, InvalidFilterError, NonFiniteError,
                      UnknownIDError, ZeroVectorError)
 from .index import Index
+from .ray_writes import GroupWriter, WriteRoutes
 
 #: The router's bounds on what a request may ask (as `hashidx serve`'s --max-… flags).
 LIMITS = {"max_body_bytes": 16 << 20, "max_k": 1000, "max_batch": 1000, "max_batch_results": 100_000,
@@ -71,13 +72,30 @@ class GroupSearcher:
             with open(os.path.join(catalog_path, f"catalog-{generation}.json"), encoding="utf-8") as f:
                 manifest = json.load(f)
         entry = next(g for g in manifest["groups"] if g["name"] == group)
-        self.index = Index(os.path.join(catalog_path, entry["path"]))
+        self.path = os.path.join(catalog_path, entry["path"])
+        self.index = Index(self.path)
         self.group = group
+        self.seen = self._current()
+
+    def _current(self) -> tuple:
+        """The group's CURRENT file as (inode, modification time): it changes at each commit."""
+        st = os.stat(os.path.join(self.path, "CURRENT"))
+        return st.st_ino, st.st_mtime_ns
+
+    def _refresh(self) -> None:
+        """Moves to the group's newest generation when a writer committed one (one stat per
+        request), so that a client reads its acknowledged writes."""
+        now = self._current()
+        if now != self.seen:
+            old, self.index = self.index, self.index.reopen()
+            old.close()   # (waits for searches still running on it)
+            self.seen = now
 
     def search(self, vectors: np.ndarray, k: int, probes: Optional[int], candidates: Optional[int],
                where: Optional[str], fields: Optional[list[str]], exclude: Optional[str]) -> dict:
         """The group's best ``k`` (``k + 1`` when ``exclude`` is set, which is then left out)
         for each row of ``vectors``, with the ``fields`` of each result."""
+        self._refresh()
         try:
             ids, scores = self.index.search(vectors, k + (1 if exclude else 0), probes=probes, candidates=candidates,
                                             where=where)
@@ -95,6 +113,7 @@ class GroupSearcher:
 
     def item(self, id: str, fields: Optional[list[str]], vector: bool) -> Optional[dict]:
         """The item ``id`` if this group holds it."""
+        self._refresh()
         if id not in self.index:
             return None
         try:
@@ -106,19 +125,21 @@ class GroupSearcher:
         return out
 
     def count(self) -> int:
+        self._refresh()
         return len(self.index)
 
 
 @serve.deployment(max_ongoing_requests=256)
-class Router:
+class Router(WriteRoutes):
     """The HTTP face of a served catalog."""
 
-    def __init__(self, catalog_path: str, generation: int, groups: list, token: Optional[str],
-                 deadline_s: float) -> None:
+    def __init__(self, catalog_path: str, generation: int, groups: list, writers: Optional[list],
+                 token: Optional[str], deadline_s: float) -> None:
         with open(os.path.join(catalog_path, f"catalog-{generation}.json"), encoding="utf-8") as f:
             self.manifest = json.load(f)
         self.names = [g["name"] for g in self.manifest["groups"]]
         self.groups = groups
+        self.writers = writers or []
         self.dimension = int(self.manifest["dimension"])
         self.generation = generation
         self.token = token
@@ -140,8 +161,14 @@ class Router:
             if path.startswith("/v1/items/") and request.method == "GET":
                 return JSONResponse(await self._item(unquote(path[len("/v1/items/"):]), request))
             if path == "/v1/info" and request.method == "GET":
-                return JSONResponse({"dimension": self.dimension, "items": self.manifest["rows"], "generation": self.generation,
-                                     "groups": self.names, "read_only": True, "limits": LIMITS})
+                return JSONResponse({"dimension": self.dimension, "items": await self._items(), "generation": self.generation,
+                                     "groups": self.names, "read_only": not self.writers, "limits": LIMITS})
+            if self.writers:
+                answer = await self._write_route(request, path, RequestError)
+                if answer is not None:
+                    return JSONResponse(answer)
+            elif request.method in ("PUT", "DELETE") or path == "/v1/items:delete":
+                raise RequestError(403, "read_only", "this catalog is served read-only (serve it with writable=True)")
             if path in ("/v1/search", "/v1/search/batch", "/v1/info") or path.startswith("/v1/items/"):
                 raise RequestError(405, "method_not_allowed", f"{request.method} is not allowed on {path}")
             raise RequestError(404, "not_found", f"no route {path}")
@@ -151,6 +178,11 @@ class Router:
             return _error(500, "internal", f"{type(error).__name__}: {error}")
 
     # -- requests ------------------------------------------------------------------------
+
+    async def _items(self) -> int:
+        """Live items now: the groups' counts."""
+        counts = await asyncio.gather(*[self._retrying(lambda g=g: g.count.remote()) for g in self.groups])
+        return int(sum(counts))
 
     def _authorize(self, request: Request) -> None:
         if self.token is None:
@@ -338,11 +370,13 @@ class Router:
 
 
 def serve_catalog(catalog_path: str, *, replicas: int = 2, token: Optional[str] = None, deadline_s: float = 1.0,
-                  name: str = "hashidx", route_prefix: str = "/", group_cpus: float = 0.5) -> Any:
+                  name: str = "hashidx", route_prefix: str = "/", group_cpus: float = 0.5, writable: bool = False) -> Any:
     """Deploys the catalog's current generation on the connected Ray cluster: one
     deployment per group and the router, each with ``replicas`` replicas at most one per
     node (so a node's loss leaves the others), the router at ``route_prefix`` of Serve's
-    HTTP proxy (``serve.start(http_options=…)`` chooses its host and port). Returns the
+    HTTP proxy (``serve.start(http_options=…)`` chooses its host and port). With
+    ``writable``, one ``GroupWriter`` per group takes ``PUT /v1/items``, ``DELETE
+    /v1/items/{id}`` and ``POST /v1/items:delete`` (:mod:`hashidx.ray_writes`). Returns the
     router's handle. Serving a newer generation replaces the application: requests finish
     on the generation they started on."""
     root = os.path.abspath(catalog_path)
@@ -354,8 +388,10 @@ def serve_catalog(catalog_path: str, *, replicas: int = 2, token: Optional[str] 
     groups = [GroupSearcher.options(name=f"{g['name']}-searcher", num_replicas=replicas, max_replicas_per_node=1,
                                     ray_actor_options={"num_cpus": group_cpus}, **checks)
               .bind(root, g["name"], generation) for g in manifest["groups"]]
+    writers = [GroupWriter.options(name=f"{g['name']}-writer", num_replicas=1, ray_actor_options={"num_cpus": 0}, **checks)
+               .bind(root, g["name"], generation) for g in manifest["groups"]] if writable else None
     app = (Router.options(num_replicas=replicas, max_replicas_per_node=1, ray_actor_options={"num_cpus": 0}, **checks)
-           .bind(root, generation, groups, token, deadline_s))
+           .bind(root, generation, groups, writers, token, deadline_s))
     return serve.run(app, name=name, route_prefix=route_prefix)
 
 

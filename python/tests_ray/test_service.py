@@ -44,7 +44,7 @@ def service(cluster, words, tmp_path_factory):
     catalog = hashidx.ray.build(str(root / "words.parquet"), root / "words.catalog", id_column="word",
                                 attribute_columns=["length"], groups=4, sample_size=8_000, partitions=200)
     serve.start(http_options={"host": "127.0.0.1", "port": PORT})
-    hashidx.ray.serve(root / "words.catalog", replicas=2, token=TOKEN, deadline_s=10.0, group_cpus=0)
+    hashidx.ray.serve(root / "words.catalog", replicas=2, token=TOKEN, deadline_s=10.0, group_cpus=0, writable=True)
     yield catalog
     serve.shutdown()
     catalog.close()
@@ -106,6 +106,49 @@ def test_the_token_is_required(service):
     assert call("POST", "/v1/search", {"id": "king"}, token="wrong")[0] == 401
 
 
+def test_writes_go_to_one_group_and_are_read_back_at_once(service, words):
+    vectors, names = words
+    rng = np.random.default_rng(5)
+    new = (rng.normal(size=(3, vectors.shape[1])) * 2).astype(np.float32)
+    status, answer = call("PUT", "/v1/items", {"items": [
+        {"id": "zz-new-0", "vector": new[0].tolist(), "attributes": {"length": 8}},
+        {"id": "zz-new-1", "vector": new[1].tolist()},
+        {"id": "king", "vector": new[2].tolist(), "attributes": {"length": 4}}]})   # an upsert of an existing id
+    assert status == 200 and answer["upserted"] == 3 and answer["count"] == len(vectors) + 2
+    # Read your writes: the next search finds them, each in exactly one group.
+    for i in range(3):
+        status, found = call("POST", "/v1/search", {"vector": new[i].tolist(), "k": 1})
+        assert found["results"][0]["id"] == ["zz-new-0", "zz-new-1", "king"][i]
+        assert found["results"][0]["score"] == pytest.approx(1.0, abs=2e-3)
+    assert call("GET", "/v1/items/zz-new-0?fields=length")[1]["attributes"] == {"length": 8}
+    # Deletes: one by path, several by body; unknown ids refused unless ignored.
+    assert call("DELETE", "/v1/items/zz-new-1")[1]["deleted"] == 1
+    assert call("GET", "/v1/items/zz-new-1")[0] == 404
+    status, answer = call("POST", "/v1/items:delete", {"ids": ["zz-new-0", "nobody-has-this"]})
+    assert status == 404 and answer["error"]["code"] == "unknown_id"
+    status, answer = call("POST", "/v1/items:delete", {"ids": ["zz-new-0", "nobody-has-this"], "ignore_missing": True})
+    assert status == 200 and answer["deleted"] == 1 and answer["count"] == len(vectors)
+    # King is back as it was (a second upsert) for the tests that follow.
+    call("PUT", "/v1/items", {"items": [{"id": "king", "vector": vectors[names.index("king")].tolist(),
+                                         "attributes": {"length": 4}}]})
+
+
+@pytest.mark.parametrize("body, code", [
+    ({"items": [{"id": "a", "vector": [1.0]}]}, "dimension_mismatch"),
+    ({"items": [{"id": "", "vector": [1.0] * 50}]}, "invalid_id"),
+    ({"items": [{"id": "a", "vector": [1.0] * 50}, {"id": "a", "vector": [1.0] * 50}]}, "duplicate_id"),
+    ({"items": [{"id": "a", "vector": [1.0] * 50, "attributes": {"length": "long"}}]}, "invalid_attributes"),
+    ({"items": [{"id": "a", "vector": [0.0] * 50}]}, "zero_vector"),
+    ({"items": []}, "invalid_request"),
+    ({"itemz": []}, "invalid_request"),
+])
+def test_bad_writes_change_nothing(service, words, body, code):
+    before = call("GET", "/v1/info")[1]["items"]
+    status, answer = call("PUT", "/v1/items", body)
+    assert status == 400 and answer["error"]["code"] == code, answer
+    assert call("GET", "/v1/info")[1]["items"] == before
+
+
 def test_a_dead_node_leaves_the_replicas_on_the_others_answering(service, cluster, words):
     c, workers = cluster
     vectors, names = words
@@ -134,3 +177,39 @@ def test_a_dead_node_leaves_the_replicas_on_the_others_answering(service, cluste
             break
     assert streak == 20, "no 20 whole answers in a row within 90 s of a node's death"
     print(f"whole answers in a row from {window:.1f} s after a worker node was killed")
+
+
+def test_acknowledged_writes_survive_a_node_death(service, cluster, words):
+    """Writes run while the last worker node is killed: every write the service
+    acknowledged is there afterwards (the writer replicas restart on the head node)."""
+    c, workers = cluster
+    vectors, _ = words
+    rng = np.random.default_rng(9)
+    acknowledged = {}
+    slowest = 0.0
+    for n in range(40):
+        if n == 15:
+            c.remove_node(workers[1], allow_graceful=False)
+        v = (rng.normal(size=vectors.shape[1]) * 2).astype(np.float32)
+        started = time.monotonic()
+        try:
+            status, answer = call("PUT", "/v1/items", {"items": [{"id": f"durable-{n}", "vector": v.tolist()}]}, timeout=90)
+        except (OSError, http.client.HTTPException):
+            continue   # not acknowledged: may or may not be there
+        slowest = max(slowest, time.monotonic() - started)
+        if status == 200:
+            acknowledged[f"durable-{n}"] = v
+    assert len(acknowledged) >= 20
+    for id, v in acknowledged.items():
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                status, item = call("GET", f"/v1/items/{id}?vector=true")
+            except (OSError, http.client.HTTPException):
+                status = None
+            if status == 200 or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
+        assert status == 200, f"acknowledged write {id} is gone"
+        assert np.allclose(item["vector"], v, atol=2e-3 * np.linalg.norm(v))
+    print(f"{len(acknowledged)} of 40 writes acknowledged across a node's death (slowest {slowest:.1f} s); all read back")

@@ -1,0 +1,193 @@
+"""Writes to a served catalog: one writer per group, the router's write routes.
+
+An id lives in exactly one group: the one that holds it, else (a new id) the group its
+stable hash names (CRC-32 of its UTF-8 bytes, modulo the group count). Each group has one
+``GroupWriter`` replica holding the group's ``hashidx.Writer`` (and its lock); a write is
+committed — data, manifest and ``CURRENT`` synced on the catalog's filesystem — before it
+is acknowledged, so an acknowledged write survives the death of any node, and the replica
+Serve starts elsewhere reopens the group where the last commit left it. Search replicas
+notice the group's new generation on their next request (a ``stat`` of its ``CURRENT``),
+so a client reads its own acknowledged writes.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+import os
+import threading
+import zlib
+from typing import Any, Optional
+
+import numpy as np
+from ray import serve
+from starlette.requests import Request
+
+from .errors import HashIdxError
+from .index import Index
+from .writer import Writer
+
+#: Items per PUT, ids per delete.
+MAX_WRITE_ITEMS = 10_000
+
+
+def owner(id: str, groups: int) -> int:
+    """The group a new id goes to: a hash every router and every version computes alike."""
+    return zlib.crc32(id.encode("utf-8")) % groups
+
+
+def group_path(catalog_path: str, group: str, generation: int) -> str:
+    """The index directory of `group` in catalog generation `generation`."""
+    with open(os.path.join(catalog_path, f"catalog-{generation}.json"), encoding="utf-8") as f:
+        manifest = json.load(f)
+    entry = next(g for g in manifest["groups"] if g["name"] == group)
+    return os.path.join(catalog_path, entry["path"])
+
+
+@serve.deployment(max_ongoing_requests=64)
+class GroupWriter:
+    """The one writer of one group (deploy with one replica)."""
+
+    def __init__(self, catalog_path: str, group: str, generation: int) -> None:
+        self.path = group_path(catalog_path, group, generation)
+        self.writer = Writer(self.path)
+        self.lock = threading.Lock()
+
+    def holds(self, ids: list[str]) -> list[str]:
+        """The ids of `ids` this group holds now."""
+        with self.lock, Index(self.path) as index:
+            return [i for i in ids if i in index]
+
+    def upsert(self, ids: list[str], vectors: np.ndarray, attributes: Optional[list]) -> dict:
+        with self.lock:
+            try:
+                self.writer.upsert(vectors, ids, attributes)
+                summary = self.writer.commit()
+            except HashIdxError as error:
+                self.writer.rollback()
+                return {"error": [type(error).__name__, str(error)]}
+            return {"generation": summary.generation, "count": summary.count}
+
+    def delete(self, ids: list[str]) -> dict:
+        with self.lock:
+            try:
+                self.writer.delete(ids, ignore_missing=True)
+                summary = self.writer.commit()
+            except HashIdxError as error:
+                self.writer.rollback()
+                return {"error": [type(error).__name__, str(error)]}
+            return {"generation": summary.generation, "count": summary.count}
+
+    def count(self) -> int:
+        with self.lock, Index(self.path) as index:
+            return len(index)
+
+
+class WriteRoutes:
+    """The router's write routes (mixed into ``Router``, which provides ``writers``,
+    ``names``, ``dimension``, ``generation``, ``_json``, ``_retrying``; ``RequestError`` is
+    passed in to keep one definition)."""
+
+    write_deadline_s = 60.0
+
+    async def _write_route(self, request: Request, path: str, RequestError: Any) -> Optional[dict]:
+        if path == "/v1/items" and request.method == "PUT":
+            return await self._put(await self._json(request), RequestError)
+        if path == "/v1/items:delete" and request.method == "POST":
+            body = await self._json(request)
+            unknown = set(body) - {"ids", "ignore_missing"}
+            if unknown:
+                raise RequestError(400, "invalid_request", f"unknown field(s) {sorted(unknown)}")
+            ids = body.get("ids")
+            ignore = body.get("ignore_missing", False)
+            if not isinstance(ignore, bool):
+                raise RequestError(400, "invalid_request", "ignore_missing must be true or false")
+            return await self._delete(ids, ignore, RequestError)
+        if path.startswith("/v1/items/") and request.method == "DELETE":
+            from urllib.parse import unquote
+            return await self._delete([unquote(path[len("/v1/items/"):])], False, RequestError)
+        return None
+
+    async def _holders(self, ids: list[str]) -> dict:
+        """Which group holds each id that exists (asked of every group's writer)."""
+        answers = await asyncio.wait_for(asyncio.gather(*[self._retrying(lambda w=w: w.holds.remote(ids))
+                                                          for w in self.writers]), self.write_deadline_s)
+        return {i: g for g, held in enumerate(answers) for i in held}
+
+    async def _put(self, body: dict, RequestError: Any) -> dict:
+        items = body.get("items")
+        if set(body) - {"items"}:
+            raise RequestError(400, "invalid_request", f"unknown field(s) {sorted(set(body) - {'items'})}")
+        if not isinstance(items, list) or not items:
+            raise RequestError(400, "invalid_request", "items must be a non-empty list of {id, vector, attributes?}")
+        if len(items) > MAX_WRITE_ITEMS:
+            raise RequestError(400, "limit_exceeded", f"{len(items)} items; a PUT holds at most {MAX_WRITE_ITEMS}")
+        ids, vectors, attributes, seen = [], [], [], {}
+        for n, item in enumerate(items):
+            if not isinstance(item, dict) or set(item) - {"id", "vector", "attributes"}:
+                raise RequestError(400, "invalid_request", f"items[{n}] must be an object with id, vector, attributes")
+            id, vector, attrs = item.get("id"), item.get("vector"), item.get("attributes", {})
+            if not isinstance(id, str) or not id:
+                raise RequestError(400, "invalid_id", f"items[{n}].id must be a non-empty string")
+            if id in seen:
+                raise RequestError(400, "duplicate_id", f"items[{seen[id]}] and items[{n}] both have the id \"{id}\"")
+            seen[id] = n
+            if not isinstance(vector, list) or not all(isinstance(x, (int, float)) and not isinstance(x, bool)
+                                                       for x in vector):
+                raise RequestError(400, "invalid_request", f"items[{n}].vector must be a list of numbers")
+            if len(vector) != self.dimension:
+                raise RequestError(400, "dimension_mismatch",
+                                   f"items[{n}].vector has dimension {len(vector)} but the catalog has {self.dimension}")
+            if not all(math.isfinite(x) and abs(x) <= 3.4e38 for x in vector):
+                raise RequestError(400, "non_finite_value", f"items[{n}].vector holds a number beyond a 32-bit float")
+            if not isinstance(attrs, dict):
+                raise RequestError(400, "invalid_attributes", f"items[{n}].attributes must be an object")
+            ids.append(id)
+            vectors.append(vector)
+            attributes.append(attrs)
+        holders = await self._holders(ids)
+        by_group: dict = {}
+        for n, id in enumerate(ids):
+            by_group.setdefault(holders.get(id, owner(id, len(self.writers))), []).append(n)
+        calls = []
+        for g, rows in by_group.items():
+            block = np.asarray([vectors[n] for n in rows], dtype=np.float32)
+            calls.append(self._retrying(lambda w=self.writers[g], r=rows, b=block: w.upsert.remote(
+                [ids[n] for n in r], b, [attributes[n] for n in r])))
+        answers = await asyncio.wait_for(asyncio.gather(*calls), self.write_deadline_s)
+        self._raise_first(answers, RequestError)
+        return {"upserted": len(ids), "generation": self.generation, "count": await self._count()}
+
+    async def _delete(self, ids: Any, ignore_missing: bool, RequestError: Any) -> dict:
+        if not isinstance(ids, list) or not ids or not all(isinstance(i, str) and i for i in ids):
+            raise RequestError(400, "invalid_request", "ids must be a non-empty list of ids")
+        if len(ids) > MAX_WRITE_ITEMS:
+            raise RequestError(400, "limit_exceeded", f"{len(ids)} ids; a delete holds at most {MAX_WRITE_ITEMS}")
+        unique = list(dict.fromkeys(ids))
+        holders = await self._holders(unique)
+        missing = [i for i in unique if i not in holders]
+        if missing and not ignore_missing:
+            raise RequestError(404, "unknown_id", f"id \"{missing[0]}\" is not in the catalog ({len(missing)} ids are not); "
+                               "nothing was deleted (ignore_missing: true deletes the others)")
+        by_group: dict = {}
+        for i, g in holders.items():
+            by_group.setdefault(g, []).append(i)
+        calls = [self._retrying(lambda w=self.writers[g], d=d: w.delete.remote(d)) for g, d in by_group.items()]
+        answers = await asyncio.wait_for(asyncio.gather(*calls), self.write_deadline_s)
+        self._raise_first(answers, RequestError)
+        return {"deleted": len(holders), "generation": self.generation, "count": await self._count()}
+
+    async def _count(self) -> int:
+        counts = await asyncio.gather(*[self._retrying(lambda w=w: w.count.remote()) for w in self.writers])
+        return int(sum(counts))
+
+    @staticmethod
+    def _raise_first(answers: list, RequestError: Any) -> None:
+        for answer in answers:
+            if isinstance(answer, dict) and "error" in answer:
+                kind, message = answer["error"]
+                codes = {"InvalidAttributesError": "invalid_attributes", "InvalidIDError": "invalid_id",
+                         "DimensionError": "dimension_mismatch", "NonFiniteError": "non_finite_value",
+                         "ZeroVectorError": "zero_vector", "DuplicateIDError": "duplicate_id"}
+                code = codes.get(kind)
+                raise RequestError(400 if code else 500, code or "commit_failed", message)
