@@ -75,6 +75,8 @@ class GroupSearcher:
         self.path = os.path.join(catalog_path, entry["path"])
         self.index = Index(self.path)
         self.group = group
+        self.groups = len(manifest["groups"])
+        self.default_candidates = int(self.index.info["default_candidates"])
         self.seen = self._current()
 
     def _current(self) -> tuple:
@@ -96,9 +98,11 @@ class GroupSearcher:
         """The group's best ``k`` (``k + 1`` when ``exclude`` is set, which is then left out)
         for each row of ``vectors``, with the ``fields`` of each result."""
         self._refresh()
+        wanted = k + (1 if exclude else 0)
+        # This group's share of what one index would re-rank (catalog.group_candidates).
+        each = catalogs.group_candidates(candidates or self.default_candidates, wanted, self.groups)
         try:
-            ids, scores = self.index.search(vectors, k + (1 if exclude else 0), probes=probes, candidates=candidates,
-                                            where=where)
+            ids, scores = self.index.search(vectors, wanted, probes=probes, candidates=each, where=where)
         except HashIdxError as error:
             return {"error": [type(error).__name__, str(error)]}
         out_ids, out_scores, out_attributes = [], [], []
