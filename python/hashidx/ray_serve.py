@@ -151,7 +151,11 @@ class Router(WriteRoutes):
 
     async def __call__(self, request: Request) -> Response:
         try:
-            path = request.url.path.rstrip("/") or "/"
+            path = request.url.path
+            prefix = request.scope.get("root_path", "")
+            if prefix and path.startswith(prefix):   # served under a route prefix
+                path = path[len(prefix):]
+            path = path.rstrip("/") or "/"
             if path in ("/healthz", "/readyz"):
                 if request.method != "GET":
                     raise RequestError(405, "method_not_allowed", f"{path} takes GET")

@@ -149,6 +149,51 @@ def test_bad_writes_change_nothing(service, words, body, code):
     assert call("GET", "/v1/info")[1]["items"] == before
 
 
+def test_a_catalog_swap_mid_query_never_mixes_generations(service, words, tmp_path):
+    """A second catalog served under /swap: generation 1's ids start "g1-", generation 2's
+    "g2-". While one thread searches without pause, generation 2 is built and served in
+    place of 1: every answer is wholly one generation's, and the answers end on 2's."""
+    import threading
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    vectors, names = words
+    part = vectors[:4000]
+    for g in (1, 2):
+        table = pa.table({"id": [f"g{g}-{w}" for w in names[:4000]],
+                          "embedding": pa.FixedSizeListArray.from_arrays(pa.array(part.ravel()), part.shape[1])})
+        pq.write_table(table, tmp_path / f"gen{g}.parquet")
+    root = tmp_path / "swap.catalog"
+    hashidx.ray.build(str(tmp_path / "gen1.parquet"), root, id_column="id", groups=2).close()
+    hashidx.ray.serve(root, name="swap", route_prefix="/swap", replicas=1, token=TOKEN, group_cpus=0)
+    q = part[names.index("music")].tolist()
+    seen, mixed, failed, stop = [], [], [0], threading.Event()
+
+    def search() -> None:
+        while not stop.is_set():
+            try:
+                status, answer = call("POST", "/swap/v1/search", {"vector": q, "k": 10}, timeout=30)
+            except (OSError, ValueError, http.client.HTTPException):
+                failed[0] += 1
+                continue
+            if status != 200 or "partial" in answer:
+                failed[0] += 1
+                continue
+            prefixes = {h["id"][:3] for h in answer["results"]}
+            (seen if len(prefixes) == 1 else mixed).append(prefixes)
+
+    searcher = threading.Thread(target=search)
+    searcher.start()
+    time.sleep(1)
+    hashidx.ray.build(str(tmp_path / "gen2.parquet"), root, id_column="id", groups=2).close()
+    hashidx.ray.serve(root, name="swap", route_prefix="/swap", replicas=1, token=TOKEN, group_cpus=0)
+    time.sleep(2)
+    stop.set()
+    searcher.join()
+    print(f"swap: {len(seen)} whole answers, {len(mixed)} mixed, {failed[0]} failed")
+    assert mixed == []
+    assert {"g1-"} in seen and seen[-1] == {"g2-"}
+
+
 def test_a_dead_node_leaves_the_replicas_on_the_others_answering(service, cluster, words):
     c, workers = cluster
     vectors, names = words
