@@ -288,11 +288,12 @@ class Router(WriteRoutes):
     async def _retrying(self, call: Any) -> Any:
         """`call()` awaited, asked again (Serve picks another replica) when the replica it
         reached died, until the caller's deadline cancels it."""
+        from ray.exceptions import RayTaskError
         delay = 0.02
         while True:
             try:
                 return await call()
-            except asyncio.CancelledError:
+            except (asyncio.CancelledError, RayTaskError):   # cancelled, or the group's own error: no retry
                 raise
             except Exception:   # a dead or unreachable replica (RayActorError, ActorUnavailableError, …)
                 await asyncio.sleep(delay)
