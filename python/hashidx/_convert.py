@@ -177,4 +177,18 @@ def positive_or_default(value: int | None, *, name: str, limit: int = 2**31 - 1)
     return int(value)
 
 
+def rerank_code(value: Any) -> int:
+    """A ranking name ('cosine', 'learned', 'blend' or None: the index's) as the C enum."""
+    if value not in _native.RERANK:
+        raise InvalidArgumentError(f"rerank: must be 'cosine', 'learned', 'blend' or None, got {value!r}")
+    return _native.RERANK[value]
+
+
+def unit_interval(value: Any, *, name: str) -> float:
+    """A number in [0, 1] (a weight), as a float."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) or not 0 <= value <= 1:
+        raise InvalidArgumentError(f"{name}: must be a number between 0 and 1, got {value!r}")
+    return float(value)
+
+
 __all__ = ["HashIdxError"]

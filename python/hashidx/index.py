@@ -200,13 +200,9 @@ class Index:
         o.candidates = _convert.positive_or_default(candidates, name="candidates")
         o.shortlist = _convert.positive_or_default(shortlist, name="shortlist")
         o.threads = _convert.positive_or_default(threads, name="threads")
-        if rerank not in _native.RERANK:
-            raise InvalidArgumentError(f"rerank: must be 'cosine', 'learned', 'blend' or None, got {rerank!r}")
-        o.rerank = _native.RERANK[rerank]
+        o.rerank = _convert.rerank_code(rerank)
         if blend_weight is not None:
-            if not 0 <= blend_weight <= 1:
-                raise InvalidArgumentError(f"blend_weight: must be between 0 and 1, got {blend_weight}")
-            o.blend_weight = float(blend_weight)
+            o.blend_weight = _convert.unit_interval(blend_weight, name="blend_weight")
         if where is not None:
             o.filter = _convert.text(where, name="where")
         if len(self._options_cache) > 64:
@@ -465,13 +461,9 @@ def build(path: PathLike, vectors: ArrayLike, *, ids: Optional[Sequence[Union[st
         if not 0 < target_recall <= 1:
             raise InvalidArgumentError(f"target_recall: must be a recall@10 in (0, 1], e.g. 0.95, got {target_recall}")
         o.target_recall = float(target_recall)
-    if rerank not in _native.RERANK:
-        raise InvalidArgumentError(f"rerank: must be 'cosine', 'learned', 'blend' or None, got {rerank!r}")
-    o.rerank = _native.RERANK[rerank]
+    o.rerank = _convert.rerank_code(rerank)
     if supervision_weight is not None:
-        if not 0 <= supervision_weight <= 1:
-            raise InvalidArgumentError(f"supervision_weight: must be between 0 and 1, got {supervision_weight}")
-        o.supervision_weight = float(supervision_weight)
+        o.supervision_weight = _convert.unit_interval(supervision_weight, name="supervision_weight")
     if model_from is not None:
         o.model_from = _path(model_from.path if isinstance(model_from, Index) else model_from)
     if label_bytes is not None:

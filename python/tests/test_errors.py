@@ -28,7 +28,7 @@ def test_bad_queries(index, query, error):
 
 @pytest.mark.parametrize("options", [
     {"k": 0}, {"k": -1}, {"k": 2.5}, {"probes": 0}, {"probes": -3}, {"candidates": "many"}, {"shortlist": 10_000},
-    {"rerank": "magic"}, {"blend_weight": 2.0}, {"threads": 0},
+    {"rerank": "magic"}, {"blend_weight": 2.0}, {"blend_weight": "half"}, {"threads": 0},
 ])
 def test_bad_options(index, queries, options):
     with pytest.raises(hashidx.InvalidArgumentError):
