@@ -339,13 +339,10 @@ class Index:
         except UnknownIDError:
             return False
 
-    def _row_of(self, id: Union[str, int]) -> int:
-        return self.row(id)
-
     def vector(self, id: Union[str, int]) -> np.ndarray:
         """The stored vector of item ``id`` (float32; rebuilt from its direction and norm,
         so a float16 index gives it to about 1e-3 of its length)."""
-        row = self._row_of(id)
+        row = self.row(id)
         out = np.empty(self.dimension, dtype=np.float32)
         pointer = self._handle.acquire()
         try:
@@ -358,7 +355,7 @@ class Index:
 
     def attributes(self, id: Union[str, int], fields: Optional[Sequence[str]] = None) -> dict:
         """The attributes of item ``id`` (only ``fields`` when given; absent ones left out)."""
-        row = self._row_of(id)
+        row = self.row(id)
         names = None
         if fields is not None:
             if isinstance(fields, str):

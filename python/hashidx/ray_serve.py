@@ -28,9 +28,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from . import catalog as catalogs
-from .errors import (DimensionError, HashIdxError, InvalidArgumentError, InvalidFilterError, NonFiniteError,
-                     UnknownIDError, ZeroVectorError)
+from .errors import HashIdxError
 from .index import Index
+from .ray_errors import READ_ERRORS, RequestError, group_error
 from .ray_writes import GroupWriter, WriteRoutes
 
 #: The router's bounds on what a request may ask (as `hashidx serve`'s --max-… flags).
@@ -38,28 +38,11 @@ LIMITS = {"max_body_bytes": 16 << 20, "max_k": 1000, "max_batch": 1000, "max_bat
           "max_filter_bytes": 1 << 20}
 
 
-class RequestError(Exception):
-    """A client's fault: an HTTP status, a stable code and a message."""
-
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(message)
-        self.status, self.code, self.message = status, code, message
-
-
-_CODES = [(DimensionError, "dimension_mismatch"), (NonFiniteError, "non_finite_value"), (ZeroVectorError, "zero_vector"),
-          (InvalidFilterError, "invalid_filter"), (UnknownIDError, "unknown_id"), (InvalidArgumentError, "invalid_argument")]
-
-
 def _error(status: int, code: str, message: str) -> JSONResponse:
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
     return JSONResponse({"error": {"code": code, "message": message}}, status_code=status, headers=headers)
 
 
-def _as_request_error(error: HashIdxError) -> RequestError:
-    for kind, code in _CODES:
-        if isinstance(error, kind):
-            return RequestError(404 if code == "unknown_id" else 400, code, str(error))
-    return RequestError(500, "internal", str(error))
 
 
 @serve.deployment(max_ongoing_requests=32)
@@ -172,7 +155,7 @@ class Router(WriteRoutes):
                 return JSONResponse({"dimension": self.dimension, "items": await self._items(), "generation": self.generation,
                                      "groups": self.names, "read_only": not self.writers, "limits": LIMITS})
             if self.writers:
-                answer = await self._write_route(request, path, RequestError)
+                answer = await self._write_route(request, path)
                 if answer is not None:
                     return JSONResponse(answer)
             elif request.method in ("PUT", "DELETE") or path == "/v1/items:delete":
@@ -272,9 +255,7 @@ class Router(WriteRoutes):
             if call in done and call.exception() is None:
                 answer = call.result()
                 if "error" in answer:
-                    kind, message = answer["error"]
-                    code = next((c for cls, c in _CODES if cls.__name__ == kind), "internal")
-                    raise RequestError(404 if code == "unknown_id" else 400 if code != "internal" else 500, code, message)
+                    raise group_error(answer["error"], READ_ERRORS, "internal")
                 answers.append(answer)
             else:
                 answers.append(None)
@@ -359,9 +340,7 @@ class Router(WriteRoutes):
             if call in done and call.exception() is None and isinstance(call.result(), dict):
                 answer = call.result()
                 if "error" in answer:
-                    kind, message = answer["error"]
-                    code = next((c for cls, c in _CODES if cls.__name__ == kind), "internal")
-                    raise RequestError(500 if code == "internal" else 400, code, message)
+                    raise group_error(answer["error"], READ_ERRORS, "internal")
                 return answer
         missing = [name for name, call in zip(self.names, calls) if call not in done or call.exception() is not None]
         if missing:

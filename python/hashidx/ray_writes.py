@@ -24,6 +24,7 @@ from ray import serve
 from starlette.requests import Request
 
 from .errors import HashIdxError
+from .ray_errors import WRITE_ERRORS, RequestError, group_error
 from .index import Index
 from .writer import Writer
 
@@ -85,14 +86,13 @@ class GroupWriter:
 
 class WriteRoutes:
     """The router's write routes (mixed into ``Router``, which provides ``writers``,
-    ``names``, ``dimension``, ``generation``, ``_json``, ``_retrying``; ``RequestError`` is
-    passed in to keep one definition)."""
+    ``names``, ``dimension``, ``generation``, ``_json``, ``_retrying``)."""
 
     write_deadline_s = 60.0
 
-    async def _write_route(self, request: Request, path: str, RequestError: Any) -> Optional[dict]:
+    async def _write_route(self, request: Request, path: str) -> Optional[dict]:
         if path == "/v1/items" and request.method == "PUT":
-            return await self._put(await self._json(request), RequestError)
+            return await self._put(await self._json(request))
         if path == "/v1/items:delete" and request.method == "POST":
             body = await self._json(request)
             unknown = set(body) - {"ids", "ignore_missing"}
@@ -102,10 +102,10 @@ class WriteRoutes:
             ignore = body.get("ignore_missing", False)
             if not isinstance(ignore, bool):
                 raise RequestError(400, "invalid_request", "ignore_missing must be true or false")
-            return await self._delete(ids, ignore, RequestError)
+            return await self._delete(ids, ignore)
         if path.startswith("/v1/items/") and request.method == "DELETE":
             from urllib.parse import unquote
-            return await self._delete([unquote(path[len("/v1/items/"):])], False, RequestError)
+            return await self._delete([unquote(path[len("/v1/items/"):])], False)
         return None
 
     async def _holders(self, ids: list[str]) -> dict:
@@ -114,7 +114,7 @@ class WriteRoutes:
                                                           for w in self.writers]), self.write_deadline_s)
         return {i: g for g, held in enumerate(answers) for i in held}
 
-    async def _put(self, body: dict, RequestError: Any) -> dict:
+    async def _put(self, body: dict) -> dict:
         items = body.get("items")
         if set(body) - {"items"}:
             raise RequestError(400, "invalid_request", f"unknown field(s) {sorted(set(body) - {'items'})}")
@@ -155,10 +155,10 @@ class WriteRoutes:
             calls.append(self._retrying(lambda w=self.writers[g], r=rows, b=block: w.upsert.remote(
                 [ids[n] for n in r], b, [attributes[n] for n in r])))
         answers = await asyncio.wait_for(asyncio.gather(*calls), self.write_deadline_s)
-        self._raise_first(answers, RequestError)
+        self._raise_first(answers)
         return {"upserted": len(ids), "generation": self.generation, "count": await self._count()}
 
-    async def _delete(self, ids: Any, ignore_missing: bool, RequestError: Any) -> dict:
+    async def _delete(self, ids: Any, ignore_missing: bool) -> dict:
         if not isinstance(ids, list) or not ids or not all(isinstance(i, str) and i for i in ids):
             raise RequestError(400, "invalid_request", "ids must be a non-empty list of ids")
         if len(ids) > MAX_WRITE_ITEMS:
@@ -174,7 +174,7 @@ class WriteRoutes:
             by_group.setdefault(g, []).append(i)
         calls = [self._retrying(lambda w=self.writers[g], d=d: w.delete.remote(d)) for g, d in by_group.items()]
         answers = await asyncio.wait_for(asyncio.gather(*calls), self.write_deadline_s)
-        self._raise_first(answers, RequestError)
+        self._raise_first(answers)
         return {"deleted": len(holders), "generation": self.generation, "count": await self._count()}
 
     async def _count(self) -> int:
@@ -182,12 +182,7 @@ class WriteRoutes:
         return int(sum(counts))
 
     @staticmethod
-    def _raise_first(answers: list, RequestError: Any) -> None:
+    def _raise_first(answers: list) -> None:
         for answer in answers:
             if isinstance(answer, dict) and "error" in answer:
-                kind, message = answer["error"]
-                codes = {"InvalidAttributesError": "invalid_attributes", "InvalidIDError": "invalid_id",
-                         "DimensionError": "dimension_mismatch", "NonFiniteError": "non_finite_value",
-                         "ZeroVectorError": "zero_vector", "DuplicateIDError": "duplicate_id"}
-                code = codes.get(kind)
-                raise RequestError(400 if code else 500, code or "commit_failed", message)
+                raise group_error(answer["error"], WRITE_ERRORS, "commit_failed")
