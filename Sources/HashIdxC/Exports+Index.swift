@@ -91,3 +91,13 @@ func typeName(_ type: AttributeType) -> String {
     case .boolean: "boolean"
     }
 }
+
+/// `hashidx_verify`: see include/hashidx.h and docs/C-API.md.
+@_cdecl("hashidx_verify")
+public func cVerify(_ handle: OpaquePointer?, _ files: UnsafePointer<CChar>?, _ filesLength: Int,
+                    _ error: UnsafeMutablePointer<hashidx_error>?) -> hashidx_status {
+    reporting(error) {
+        let chosen = try lines(files, length: filesLength, name: "files").map { Set($0.filter { !$0.isEmpty }) }
+        try index(handle).verify(files: chosen)
+    }
+}

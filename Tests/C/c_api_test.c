@@ -94,6 +94,12 @@ int main(void) {
     CHECK(strstr(info, "\"count\":3000") && strstr(info, "\"colour\":\"string\""), "info %s", info);
     free(info);
 
+    /* Verify: every shard, then a list naming one that is not in the index (skipped). */
+    OK(hashidx_verify(index, NULL, 0, &e_));
+    static const char other[] = "shard-999999-000000.hidx\n";
+    OK(hashidx_verify(index, other, sizeof other - 1, &e_));
+    FAILS(HASHIDX_ERR_INVALID_ARGUMENT, hashidx_verify(NULL, NULL, 0, &e));
+
     /* Exact answers when every partition is probed and every row re-ranked. */
     hashidx_search_options so;
     hashidx_search_options_init(&so);

@@ -13,8 +13,9 @@ stored vectors. NumPy in, NumPy out.
 
 Main names: :func:`build`, :func:`open` / :class:`Index`, :class:`Writer`, the exceptions in
 :mod:`hashidx.errors` (all subclasses of :class:`HashIdxError`); past one index,
-:mod:`hashidx.catalog` (groups built from one model, searched as one) and :mod:`hashidx.ray`
-(catalogs built by Ray tasks).
+:mod:`hashidx.catalog` (groups built from one model, searched as one), :mod:`hashidx.storage`
+(indexes and catalogs on S3-compatible object stores, cached and verified on local disk) and
+:mod:`hashidx.ray` (catalogs built and served on Ray).
 """
 from __future__ import annotations
 
@@ -22,10 +23,11 @@ from . import _native
 from .errors import (ClosedError, CorruptIndexError, DimensionError, DuplicateIDError, EmptyInputError, HashIdxError,
                      IDCountError, IDExistsError, IndexIOError, InvalidArgumentError, InvalidAttributesError,
                      InvalidFilterError, InvalidIDError, MalformedInputError, NonFiniteError, NotAnIndexError,
-                     PendingChangesError, UnknownFormatError, UnknownIDError, UnsupportedVersionError, ZeroVectorError)
+                     PendingChangesError, StorageError, UnknownFormatError, UnknownIDError, UnsupportedVersionError,
+                     ZeroVectorError)
 from .index import BuildSummary, Index, Item, build, open
 from .writer import CommitSummary, Writer
-from . import catalog   # noqa: E402  (hashidx.ray is imported on demand: it needs Ray)
+from . import catalog, storage   # noqa: E402,F401  (hashidx.ray is imported on demand: it needs Ray)
 
 __version__: str = _native.lib.hashidx_version().decode()
 
@@ -34,5 +36,5 @@ __all__ = [
     "HashIdxError", "IndexIOError", "UnknownFormatError", "MalformedInputError", "EmptyInputError", "NonFiniteError",
     "ZeroVectorError", "DimensionError", "IDCountError", "DuplicateIDError", "IDExistsError", "InvalidIDError",
     "InvalidArgumentError", "UnknownIDError", "NotAnIndexError", "CorruptIndexError", "UnsupportedVersionError",
-    "InvalidAttributesError", "InvalidFilterError", "PendingChangesError", "ClosedError",
+    "InvalidAttributesError", "InvalidFilterError", "PendingChangesError", "StorageError", "ClosedError",
 ]

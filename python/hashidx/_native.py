@@ -115,6 +115,7 @@ def _load() -> ctypes.CDLL:
         "hashidx_dimension": (c_int64, [handle]),
         "hashidx_has_string_ids": (c_int32, [handle]),
         "hashidx_info_json": (status, [handle, c_void_p, c_size_t, POINTER(c_size_t), err]),
+        "hashidx_verify": (status, [handle, c_char_p, c_size_t, err]),
         "hashidx_search_options_init": (None, [POINTER(SearchOptions)]),
         "hashidx_search": (status, [handle, c_void_p, c_int32, c_int64, c_int64, POINTER(SearchOptions), c_void_p, c_void_p,
                                     c_void_p, err]),

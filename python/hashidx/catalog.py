@@ -1,6 +1,8 @@
 """Catalogs: several hashidx indexes (groups) built from one trained model, searched as one.
 
-A catalog is a directory (on a disk every node sees, or synced from object storage)::
+A catalog is a directory on a disk every node sees, or the same files under a prefix of an
+object store (S3 or compatible; :mod:`hashidx.storage`), whose groups each node opens from
+verified copies in its local cache::
 
     CURRENT                  the name of the newest catalog manifest, replaced atomically
     catalog-<G>.json         generation G: the model index and the groups, by path
@@ -14,7 +16,8 @@ all partitions probed and every row re-ranked; at other settings each group keep
 best candidates, so the merge never sees fewer than one index would). Readers open the
 manifest ``CURRENT`` names and the groups it lists; a new generation writes new files and
 then replaces ``CURRENT`` with one rename, so a reader sees the old catalog or the new one,
-never a mix. A group is an ordinary index: ``hashidx query``/``info --verify`` open it.
+never a mix (on an object store, ``CURRENT`` is replaced by one PUT). A group is an ordinary
+index: ``hashidx query``/``info --verify`` open it (or a cached copy of it).
 """
 from __future__ import annotations
 
@@ -29,6 +32,7 @@ from typing import Any, Optional, Sequence, Union
 
 import numpy as np
 
+from . import storage
 from .errors import CorruptIndexError, HashIdxError, NotAnIndexError
 from .index import Index, PathLike
 
@@ -50,54 +54,63 @@ class Group:
     rows: int
 
 
-def _fsync_directory(path: str) -> None:
-    fd = os.open(path, os.O_RDONLY)
+def read_manifest(where: Union[PathLike, storage.Location], generation: Optional[int] = None, *,
+                  filesystem: Any = None) -> dict:
+    """The manifest of the catalog at ``where`` (a path, an ``s3://`` URL with
+    ``filesystem``, or a :mod:`hashidx.storage` location): the one ``CURRENT`` names, or
+    generation ``generation``'s. Checked; ``manifest_name`` is added."""
+    root = storage.location(where, filesystem)
+    if generation is None:
+        data = root.read("CURRENT", 256)
+        if data is None:
+            raise NotAnIndexError(f"{root.url}: no catalog here (no CURRENT file); build one with hashidx.ray.build "
+                                  "or hashidx.catalog.commit")
+        name = data.decode("utf-8", "replace").strip()
+        if not name.startswith("catalog-") or not name.endswith(".json") or "/" in name:
+            raise CorruptIndexError(f"{root.url}/CURRENT: names {name[:80]!r}, not a catalog manifest")
+    else:
+        name = f"catalog-{int(generation)}.json"
+    where_text = f"{root.url}/{name}"
+    data = root.read(name, MAX_MANIFEST_BYTES)
+    if data is None:
+        raise NotAnIndexError(f"{where_text}: no such catalog generation (removed, or never committed)")
     try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def read_manifest(path: PathLike) -> dict:
-    """The manifest of the catalog at ``path`` that ``CURRENT`` names, checked."""
-    root = os.fspath(path)
-    try:
-        with open(os.path.join(root, "CURRENT"), encoding="utf-8") as f:
-            name = f.read(256).strip()
-    except FileNotFoundError:
-        raise NotAnIndexError(f"{root}: no catalog here (no CURRENT file); build one with hashidx.ray.build "
-                              "or hashidx.catalog.commit") from None
-    if not name.startswith("catalog-") or not name.endswith(".json") or "/" in name:
-        raise CorruptIndexError(f"{root}/CURRENT: names {name!r}, not a catalog manifest")
-    manifest_path = os.path.join(root, name)
-    if os.path.getsize(manifest_path) > MAX_MANIFEST_BYTES:
-        raise CorruptIndexError(f"{manifest_path}: larger than {MAX_MANIFEST_BYTES} bytes")
-    try:
-        with open(manifest_path, encoding="utf-8") as f:
-            manifest = json.load(f)
+        manifest = json.loads(data)
     except (ValueError, UnicodeDecodeError) as error:
-        raise CorruptIndexError(f"{manifest_path}: not a catalog manifest ({error})") from None
+        raise CorruptIndexError(f"{where_text}: not a catalog manifest ({error})") from None
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
-        raise CorruptIndexError(f"{manifest_path}: not a hashidx catalog manifest")
+        raise CorruptIndexError(f"{where_text}: not a hashidx catalog manifest")
     if manifest.get("version") != VERSION:
-        raise CorruptIndexError(f"{manifest_path}: catalog version {manifest.get('version')}; this hashidx reads {VERSION}")
+        raise CorruptIndexError(f"{where_text}: catalog version {manifest.get('version')}; this hashidx reads {VERSION}")
+    if not isinstance(manifest.get("generation"), int) or not isinstance(manifest.get("dimension"), int):
+        raise CorruptIndexError(f"{where_text}: needs an integer generation and dimension")
     groups = manifest.get("groups")
     if not isinstance(groups, list) or not 0 < len(groups) <= MAX_GROUPS:
-        raise CorruptIndexError(f"{manifest_path}: needs 1…{MAX_GROUPS} groups")
+        raise CorruptIndexError(f"{where_text}: needs 1…{MAX_GROUPS} groups")
     for g in groups:
         if not (isinstance(g, dict) and isinstance(g.get("name"), str) and isinstance(g.get("path"), str)
                 and isinstance(g.get("rows"), int) and not os.path.isabs(g["path"]) and ".." not in g["path"].split("/")):
-            raise CorruptIndexError(f"{manifest_path}: a group entry is malformed: {str(g)[:200]}")
+            raise CorruptIndexError(f"{where_text}: a group entry is malformed: {str(g)[:200]}")
     manifest["manifest_name"] = name
     return manifest
 
 
-def commit(path: PathLike, *, model: str, groups: Sequence[Group], dimension: int, extra: Optional[dict] = None) -> int:
+def group_entry(manifest: dict, group: str) -> dict:
+    """The entry of the group named ``group`` in ``manifest``."""
+    for g in manifest["groups"]:
+        if g["name"] == group:
+            return g
+    raise NotAnIndexError(f"catalog generation {manifest['generation']} has no group {group!r}")
+
+
+def commit(where: Union[PathLike, storage.Location], *, model: str, groups: Sequence[Group], dimension: int,
+           extra: Optional[dict] = None, filesystem: Any = None) -> int:
     """Writes the next generation's manifest naming ``model`` and ``groups`` (paths relative
-    to the catalog, already written and synced) and switches ``CURRENT`` to it with one
-    atomic rename, after syncing the manifest and the directory. Returns the generation."""
-    root = os.fspath(path)
-    os.makedirs(root, exist_ok=True)
+    to the catalog, already written: synced on a filesystem, uploaded to a store) and then
+    replaces ``CURRENT`` with its name — a rename after syncing on a filesystem, one PUT on
+    an object store: either way readers see the old catalog or the new one. Returns the
+    generation."""
+    root = storage.location(where, filesystem)
     generation = next_generation(root)
     manifest = {"format": FORMAT, "version": VERSION, "generation": generation, "dimension": int(dimension),
                 "model": model, "rows": int(sum(g.rows for g in groups)),
@@ -106,32 +119,29 @@ def commit(path: PathLike, *, model: str, groups: Sequence[Group], dimension: in
     if extra:
         manifest.update(extra)
     name = f"catalog-{generation}.json"
-    temporary = os.path.join(root, name + ".tmp")
-    with open(temporary, "w", encoding="utf-8") as f:
-        json.dump(manifest, f, indent=1)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(temporary, os.path.join(root, name))
-    current = os.path.join(root, "CURRENT.tmp")
-    with open(current, "w", encoding="utf-8") as f:
-        f.write(name + "\n")
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(current, os.path.join(root, "CURRENT"))
-    _fsync_directory(root)
+    root.write(name, json.dumps(manifest, indent=1).encode())
+    root.write("CURRENT", f"{name}\n".encode())
     return generation
 
 
-def next_generation(path: PathLike) -> int:
-    """One more than the newest generation any manifest in the catalog directory has."""
+def next_generation(where: Union[PathLike, storage.Location], *, filesystem: Any = None) -> int:
+    """One more than the newest generation any manifest in the catalog has."""
     newest = 0
-    for name in os.listdir(os.fspath(path)) if os.path.isdir(os.fspath(path)) else []:
+    for name in storage.location(where, filesystem).list():
         if name.startswith("catalog-") and name.endswith(".json"):
             try:
                 newest = max(newest, int(name[len("catalog-"):-len(".json")]))
             except ValueError:
                 pass
     return newest + 1
+
+
+def open_group(root: storage.Location, relative: str, cache: Optional[storage.IndexCache] = None) -> Index:
+    """The index at ``relative`` in the catalog at ``root``: opened in place on a
+    filesystem, from ``cache``'s verified copy (default cache) on an object store."""
+    if isinstance(root, storage.LocalFolder):
+        return Index(root.local_path(relative))
+    return (cache or storage.IndexCache()).open(root.child(relative))
 
 
 class Catalog:
@@ -141,17 +151,27 @@ class Catalog:
     ...     ids, scores = catalog.search(query, k=10, where='in_stock')
     """
 
-    def __init__(self, path: PathLike) -> None:
-        root = os.fspath(path)
+    def __init__(self, path: Union[PathLike, storage.Location], *, filesystem: Any = None,
+                 cache: Optional[storage.IndexCache] = None) -> None:
+        """Opens the catalog at ``path``: a directory, or an object store (``s3://…`` URL
+        with ``filesystem``, or a :class:`hashidx.storage.ObjectStore`) whose groups are
+        opened from verified copies in ``cache`` (default :class:`~hashidx.storage.IndexCache`)."""
+        root = storage.location(path, filesystem)
+        self._cache = cache
         for attempt in range(3):   # a generation removed while we opened it: open the newer one
             manifest = read_manifest(root)
+            indexes: list[Index] = []
             try:
-                indexes = [Index(os.path.join(root, g["path"])) for g in manifest["groups"]]
+                for g in manifest["groups"]:
+                    indexes.append(open_group(root, g["path"], cache))
                 break
             except (NotAnIndexError, HashIdxError):
+                for ix in indexes:
+                    ix.close()
                 if attempt == 2 or read_manifest(root)["manifest_name"] == manifest["manifest_name"]:
                     raise
-        self.path = root
+        self.location = root
+        self.path = root.url
         self.manifest = manifest
         self.generation: int = manifest["generation"]
         self.groups = [Group(g["name"], g["path"], g["rows"]) for g in manifest["groups"]]
@@ -180,7 +200,7 @@ class Catalog:
 
     def reopen(self) -> "Catalog":
         """The catalog's newest generation (this one stays open)."""
-        return Catalog(self.path)
+        return Catalog(self.location, cache=self._cache)
 
     def search(self, queries: Any, k: int = 10, *, candidates: Optional[int] = None,
                **options: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -238,4 +258,4 @@ def merge(ids: Sequence[np.ndarray], scores: Sequence[np.ndarray], k: int) -> tu
     return top_ids, top_scores
 
 
-__all__ = ["Catalog", "Group", "commit", "merge", "group_candidates", "read_manifest", "next_generation", "FORMAT", "VERSION"]
+__all__ = ["Catalog", "Group", "commit", "open_group", "group_entry", "merge", "group_candidates", "read_manifest", "next_generation", "FORMAT", "VERSION"]

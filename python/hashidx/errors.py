@@ -98,6 +98,11 @@ class PendingChangesError(HashIdxError):
     """The writer holds uncommitted changes: commit or roll them back first."""
 
 
+class StorageError(HashIdxError, OSError):
+    """The object store failed a request (unreachable, denied, missing bucket); the message
+    names the object and the store's own words."""
+
+
 class ClosedError(HashIdxError, ValueError):
     """The index or writer was closed."""
 

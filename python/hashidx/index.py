@@ -5,7 +5,7 @@ import ctypes
 import json
 import os
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, NamedTuple, Optional, Union
 
 import numpy as np
@@ -177,6 +177,26 @@ class Index:
         """What ``hashidx info`` shows, as a dict: count, dimension, bits, partitions,
         shards, default_probes, default_candidates, attributes (name → type), …"""
         return json.loads(self._string_call(lambda p, buf, cap, needed, err: lib.hashidx_info_json(p, buf, cap, needed, err)))
+
+    def verify(self, files: Optional[Iterable[str]] = None) -> None:
+        """Reads the shards and checks every block's checksum (``hashidx info --verify``;
+        opening checks everything else). ``files``: shard file names to check
+        (``"shard-000003-000000.hidx"``), by default all; names not in this generation are
+        skipped. Raises :class:`CorruptIndexError` naming the file that does not match."""
+        if files is None:
+            text, length = None, 0
+        else:
+            names = [files] if isinstance(files, str) else list(files)
+            if not all(isinstance(n, str) and n and "\n" not in n and "/" not in n for n in names):
+                raise InvalidArgumentError("files: shard file names (no '/', no newline)")
+            text = "\n".join(names).encode("utf-8")
+            length = len(text)
+        pointer = self._handle.acquire()
+        try:
+            error = error_struct()
+            check(lib.hashidx_verify(pointer, text, length, error), error)
+        finally:
+            self._handle.release()
 
     def __repr__(self) -> str:
         state = "closed" if self.closed else f"{self._count} items × {self.dimension}"

@@ -17,8 +17,6 @@ import asyncio
 import hmac
 import json
 import math
-import os
-import time
 from typing import Any, Optional
 from urllib.parse import unquote
 
@@ -28,8 +26,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from . import catalog as catalogs
+from . import storage
 from .errors import HashIdxError
-from .index import Index
 from .ray_errors import READ_ERRORS, RequestError, group_error
 from .ray_writes import GroupWriter, WriteRoutes
 
@@ -49,43 +47,28 @@ def _error(status: int, code: str, message: str) -> JSONResponse:
 class GroupSearcher:
     """One group of one catalog generation: searches it, reads its items."""
 
-    def __init__(self, catalog_path: str, group: str, generation: int) -> None:
-        manifest = catalogs.read_manifest(catalog_path)
-        if manifest["generation"] != generation:   # a newer catalog: read the one we were made for
-            with open(os.path.join(catalog_path, f"catalog-{generation}.json"), encoding="utf-8") as f:
-                manifest = json.load(f)
-        entry = next(g for g in manifest["groups"] if g["name"] == group)
-        self.path = os.path.join(catalog_path, entry["path"])
-        self.index = Index(self.path)
+    def __init__(self, catalog: storage.Location, group: str, generation: int, cache_dir: Optional[str],
+                 refresh_s: float = 1.0) -> None:
+        manifest = catalogs.read_manifest(catalog, generation)   # the generation we were made for
+        where = catalog.child(catalogs.group_entry(manifest, group)["path"])
+        cache = storage.IndexCache(cache_dir) if isinstance(where, storage.ObjectStore) else None
+        self.follower = storage.Follower(where, cache, refresh_s)
         self.group = group
         self.groups = len(manifest["groups"])
-        self.default_candidates = int(self.index.info["default_candidates"])
-        self.seen = self._current()
-
-    def _current(self) -> tuple:
-        """The group's CURRENT file as (inode, modification time): it changes at each commit."""
-        st = os.stat(os.path.join(self.path, "CURRENT"))
-        return st.st_ino, st.st_mtime_ns
-
-    def _refresh(self) -> None:
-        """Moves to the group's newest generation when a writer committed one (one stat per
-        request), so that a client reads its acknowledged writes."""
-        now = self._current()
-        if now != self.seen:
-            old, self.index = self.index, self.index.reopen()
-            old.close()   # (waits for searches still running on it)
-            self.seen = now
+        self.default_candidates = int(self.follower.index.info["default_candidates"])
 
     def search(self, vectors: np.ndarray, k: int, probes: Optional[int], candidates: Optional[int],
-               where: Optional[str], fields: Optional[list[str]], exclude: Optional[str]) -> dict:
+               where: Optional[str], fields: Optional[list[str]], exclude: Optional[str],
+               at_least: Optional[str] = None) -> dict:
         """The group's best ``k`` (``k + 1`` when ``exclude`` is set, which is then left out)
-        for each row of ``vectors``, with the ``fields`` of each result."""
-        self._refresh()
+        for each row of ``vectors``, with the ``fields`` of each result, from the group's
+        newest generation (at least ``at_least``, a manifest the caller saw committed)."""
+        index = self.follower.refresh(at_least)
         wanted = k + (1 if exclude else 0)
         # This group's share of what one index would re-rank (catalog.group_candidates).
         each = catalogs.group_candidates(candidates or self.default_candidates, wanted, self.groups)
         try:
-            ids, scores = self.index.search(vectors, wanted, probes=probes, candidates=each, where=where)
+            ids, scores = index.search(vectors, wanted, probes=probes, candidates=each, where=where)
         except HashIdxError as error:
             return {"error": [type(error).__name__, str(error)]}
         out_ids, out_scores, out_attributes = [], [], []
@@ -95,35 +78,36 @@ class GroupSearcher:
             out_ids.append([str(i) for i, _ in pairs])
             out_scores.append([s for _, s in pairs])
             if fields is not None:
-                out_attributes.append([self.index.attributes(i, None if fields == ["*"] else fields) for i, _ in pairs])
+                out_attributes.append([index.attributes(i, None if fields == ["*"] else fields) for i, _ in pairs])
         return {"ids": out_ids, "scores": out_scores, "attributes": out_attributes if fields is not None else None}
 
-    def item(self, id: str, fields: Optional[list[str]], vector: bool) -> Optional[dict]:
+    def item(self, id: str, fields: Optional[list[str]], vector: bool, at_least: Optional[str] = None) -> Optional[dict]:
         """The item ``id`` if this group holds it."""
-        self._refresh()
-        if id not in self.index:
+        index = self.follower.refresh(at_least)
+        if id not in index:
             return None
         try:
-            out: dict = {"id": id, "attributes": self.index.attributes(id, fields)}
+            out: dict = {"id": id, "attributes": index.attributes(id, fields)}
             if vector:
-                out["vector"] = self.index.vector(id).tolist()
+                out["vector"] = index.vector(id).tolist()
         except HashIdxError as error:
             return {"error": [type(error).__name__, str(error)]}
         return out
 
-    def count(self) -> int:
-        self._refresh()
-        return len(self.index)
+    def count(self, at_least: Optional[str] = None) -> int:
+        return len(self.follower.refresh(at_least))
 
 
 @serve.deployment(max_ongoing_requests=256)
 class Router(WriteRoutes):
     """The HTTP face of a served catalog."""
 
-    def __init__(self, catalog_path: str, generation: int, groups: list, writers: Optional[list],
+    def __init__(self, catalog: storage.Location, generation: int, groups: list, writers: Optional[list],
                  token: Optional[str], deadline_s: float) -> None:
-        with open(os.path.join(catalog_path, f"catalog-{generation}.json"), encoding="utf-8") as f:
-            self.manifest = json.load(f)
+        self.manifest = catalogs.read_manifest(catalog, generation)
+        #: Per group, the newest manifest a write through this router committed: searches
+        #: ask for at least that generation, so a client reads its acknowledged writes.
+        self.committed: dict[int, str] = {}
         self.names = [g["name"] for g in self.manifest["groups"]]
         self.groups = groups
         self.writers = writers or []
@@ -172,7 +156,8 @@ class Router(WriteRoutes):
 
     async def _items(self) -> int:
         """Live items now: the groups' counts."""
-        counts = await asyncio.gather(*[self._retrying(lambda g=g: g.count.remote()) for g in self.groups])
+        counts = await asyncio.gather(*[self._retrying(lambda g=g, n=n: g.count.remote(self.committed.get(n)))
+                                        for n, g in enumerate(self.groups)])
         return int(sum(counts))
 
     def _authorize(self, request: Request) -> None:
@@ -246,7 +231,7 @@ class Router(WriteRoutes):
     async def _fan_out(self, vectors: np.ndarray, o: dict, exclude: Optional[str]) -> tuple[list, list]:
         """Every group's answer within the deadline: (answers in group order, None where a
         group missed it), and the names of the groups that missed it."""
-        calls = [asyncio.ensure_future(self._ask(g, vectors, o, exclude)) for g in self.groups]
+        calls = [asyncio.ensure_future(self._ask(n, vectors, o, exclude)) for n in range(len(self.groups))]
         done, pending = await asyncio.wait(calls, timeout=self.deadline_s)
         for p in pending:
             p.cancel()
@@ -262,9 +247,10 @@ class Router(WriteRoutes):
                 missing.append(name)
         return answers, missing
 
-    async def _ask(self, group: Any, vectors: np.ndarray, o: dict, exclude: Optional[str]) -> dict:
-        return await self._retrying(lambda: group.search.remote(vectors, o["k"], o["probes"], o["candidates"], o["where"],
-                                                                o["fields"], exclude))
+    async def _ask(self, n: int, vectors: np.ndarray, o: dict, exclude: Optional[str]) -> dict:
+        return await self._retrying(lambda: self.groups[n].search.remote(vectors, o["k"], o["probes"], o["candidates"],
+                                                                         o["where"], o["fields"], exclude,
+                                                                         self.committed.get(n)))
 
     async def _retrying(self, call: Any) -> Any:
         """`call()` awaited, asked again (Serve picks another replica) when the replica it
@@ -332,7 +318,7 @@ class Router(WriteRoutes):
         return {"responses": responses}
 
     async def _find(self, id: str, fields: Optional[list], vector: bool) -> dict:
-        calls = [asyncio.ensure_future(self._item_of(g, id, fields, vector)) for g in self.groups]
+        calls = [asyncio.ensure_future(self._item_of(n, id, fields, vector)) for n in range(len(self.groups))]
         done, pending = await asyncio.wait(calls, timeout=self.deadline_s)
         for p in pending:
             p.cancel()
@@ -348,8 +334,8 @@ class Router(WriteRoutes):
                                f"id \"{id}\" is in none of the groups that answered; {', '.join(missing)} did not answer in time")
         raise RequestError(404, "unknown_id", f"id \"{id}\" is not in the catalog")
 
-    async def _item_of(self, group: Any, id: str, fields: Optional[list], vector: bool) -> Optional[dict]:
-        return await self._retrying(lambda: group.item.remote(id, fields, vector))
+    async def _item_of(self, n: int, id: str, fields: Optional[list], vector: bool) -> Optional[dict]:
+        return await self._retrying(lambda: self.groups[n].item.remote(id, fields, vector, self.committed.get(n)))
 
     async def _item(self, id: str, request: Request) -> dict:
         fields = request.query_params.get("fields")
@@ -357,8 +343,9 @@ class Router(WriteRoutes):
         return await self._find(id, names, request.query_params.get("vector") == "true")
 
 
-def serve_catalog(catalog_path: str, *, replicas: int = 2, token: Optional[str] = None, deadline_s: float = 1.0,
-                  name: str = "hashidx", route_prefix: str = "/", group_cpus: float = 0.5, writable: bool = False) -> Any:
+def serve_catalog(catalog: Any, *, replicas: int = 2, token: Optional[str] = None, deadline_s: float = 1.0,
+                  name: str = "hashidx", route_prefix: str = "/", group_cpus: float = 0.5, writable: bool = False,
+                  filesystem: Any = None, cache_dir: Optional[str] = None, refresh_s: float = 1.0) -> Any:
     """Deploys the catalog's current generation on the connected Ray cluster: one
     deployment per group and the router, each with ``replicas`` replicas at most one per
     node (so a node's loss leaves the others), the router at ``route_prefix`` of Serve's
@@ -366,8 +353,16 @@ def serve_catalog(catalog_path: str, *, replicas: int = 2, token: Optional[str] 
     ``writable``, one ``GroupWriter`` per group takes ``PUT /v1/items``, ``DELETE
     /v1/items/{id}`` and ``POST /v1/items:delete`` (:mod:`hashidx.ray_writes`). Returns the
     router's handle. Serving a newer generation replaces the application: requests finish
-    on the generation they started on."""
-    root = os.path.abspath(catalog_path)
+    on the generation they started on.
+
+    ``catalog``: a directory every node sees, or an object store (``s3://…`` with
+    ``filesystem``, or a :class:`hashidx.storage.ObjectStore`); then each replica opens its
+    group from a verified copy in the node's cache at ``cache_dir`` (default
+    :class:`hashidx.storage.IndexCache`'s). A write to such a catalog is visible to searches
+    through the router replica that acknowledged it at once, and through every replica
+    within ``refresh_s`` seconds (each search replica reads its group's ``CURRENT`` from the
+    store at most that often); on a filesystem, at once everywhere."""
+    root = storage.location(catalog, filesystem)
     manifest = catalogs.read_manifest(root)
     generation = manifest["generation"]
     # Health checks every second, a replica that misses them for 3 s is replaced: the window
@@ -375,9 +370,11 @@ def serve_catalog(catalog_path: str, *, replicas: int = 2, token: Optional[str] 
     checks = {"health_check_period_s": 1, "health_check_timeout_s": 3}
     groups = [GroupSearcher.options(name=f"{g['name']}-searcher", num_replicas=replicas, max_replicas_per_node=1,
                                     ray_actor_options={"num_cpus": group_cpus}, **checks)
-              .bind(root, g["name"], generation) for g in manifest["groups"]]
+              .bind(root, g["name"], generation, cache_dir, refresh_s) for g in manifest["groups"]]
+    if not 0 < refresh_s <= 3600:
+        raise ValueError(f"refresh_s: seconds in (0, 3600], got {refresh_s!r}")
     writers = [GroupWriter.options(name=f"{g['name']}-writer", num_replicas=1, ray_actor_options={"num_cpus": 0}, **checks)
-               .bind(root, g["name"], generation) for g in manifest["groups"]] if writable else None
+               .bind(root, g["name"], generation, cache_dir) for g in manifest["groups"]] if writable else None
     app = (Router.options(num_replicas=replicas, max_replicas_per_node=1, ray_actor_options={"num_cpus": 0}, **checks)
            .bind(root, generation, groups, writers, token, deadline_s))
     return serve.run(app, name=name, route_prefix=route_prefix)

@@ -5,16 +5,17 @@ stable hash names (CRC-32 of its UTF-8 bytes, modulo the group count). Each grou
 ``GroupWriter`` replica holding the group's ``hashidx.Writer`` (and its lock); a write is
 committed — data, manifest and ``CURRENT`` synced on the catalog's filesystem — before it
 is acknowledged, so an acknowledged write survives the death of any node, and the replica
-Serve starts elsewhere reopens the group where the last commit left it. Search replicas
-notice the group's new generation on their next request (a ``stat`` of its ``CURRENT``),
-so a client reads its own acknowledged writes.
+Serve starts elsewhere reopens the group where the last commit left it. On an object store
+the commit is uploaded (new files, then the group's ``CURRENT``) before the acknowledgement,
+and the restarted writer starts from the store's copy. Search replicas notice the group's
+new generation on their next request (a ``stat`` of its ``CURRENT`` on a filesystem; on an
+object store, the generation the router saw acknowledged, else a read of ``CURRENT`` at most
+every second), so a client reads its own acknowledged writes.
 """
 from __future__ import annotations
 
 import asyncio
-import json
 import math
-import os
 import threading
 import zlib
 from typing import Any, Optional
@@ -23,6 +24,8 @@ import numpy as np
 from ray import serve
 from starlette.requests import Request
 
+from . import catalog as catalogs
+from . import storage
 from .errors import HashIdxError
 from .ray_errors import WRITE_ERRORS, RequestError, group_error
 from .index import Index
@@ -37,22 +40,24 @@ def owner(id: str, groups: int) -> int:
     return zlib.crc32(id.encode("utf-8")) % groups
 
 
-def group_path(catalog_path: str, group: str, generation: int) -> str:
-    """The index directory of `group` in catalog generation `generation`."""
-    with open(os.path.join(catalog_path, f"catalog-{generation}.json"), encoding="utf-8") as f:
-        manifest = json.load(f)
-    entry = next(g for g in manifest["groups"] if g["name"] == group)
-    return os.path.join(catalog_path, entry["path"])
-
-
 @serve.deployment(max_ongoing_requests=64)
 class GroupWriter:
-    """The one writer of one group (deploy with one replica)."""
+    """The one writer of one group (deploy with one replica). On a filesystem it writes the
+    group in place; on an object store it writes a private copy (from the node's verified
+    cache) and publishes each commit to the store (:func:`hashidx.storage.publish`: the new
+    files, then ``CURRENT``) before it acknowledges it."""
 
-    def __init__(self, catalog_path: str, group: str, generation: int) -> None:
-        self.path = group_path(catalog_path, group, generation)
+    def __init__(self, catalog: storage.Location, group: str, generation: int, cache_dir: Optional[str]) -> None:
+        manifest = catalogs.read_manifest(catalog, generation)
+        where = catalog.child(catalogs.group_entry(manifest, group)["path"])
+        self.store = where if isinstance(where, storage.ObjectStore) else None
+        if self.store is not None:
+            self.path, self.present = storage.IndexCache(cache_dir).writable_copy(self.store)
+        else:
+            self.path, self.present = where.local_path(), {}
         self.writer = Writer(self.path)
         self.lock = threading.Lock()
+        self.published = storage.read_current(where)
 
     def holds(self, ids: list[str]) -> list[str]:
         """The ids of `ids` this group holds now."""
@@ -67,7 +72,7 @@ class GroupWriter:
             except HashIdxError as error:
                 self.writer.rollback()
                 return {"error": [type(error).__name__, str(error)]}
-            return {"generation": summary.generation, "count": summary.count}
+            return self._published(summary)
 
     def delete(self, ids: list[str]) -> dict:
         with self.lock:
@@ -77,16 +82,29 @@ class GroupWriter:
             except HashIdxError as error:
                 self.writer.rollback()
                 return {"error": [type(error).__name__, str(error)]}
-            return {"generation": summary.generation, "count": summary.count}
+            return self._published(summary)
 
     def count(self) -> int:
         with self.lock, Index(self.path) as index:
             return len(index)
 
+    def _published(self, summary: Any) -> dict:
+        """The answer to a committed write, once it is durable where every node reads it:
+        on an object store, after the commit's files and ``CURRENT`` are uploaded (a failed
+        upload is not acknowledged; the next commit uploads what is missing)."""
+        manifest = f"MANIFEST-{summary.generation:06d}"
+        if self.store is not None:
+            try:
+                manifest = storage.publish(self.path, self.store, present=self.present)
+            except HashIdxError as error:
+                return {"error": [type(error).__name__, f"committed on {self.path} but not stored: {error}"]}
+        self.published = manifest
+        return {"generation": summary.generation, "count": summary.count, "manifest": manifest}
+
 
 class WriteRoutes:
     """The router's write routes (mixed into ``Router``, which provides ``writers``,
-    ``names``, ``dimension``, ``generation``, ``_json``, ``_retrying``)."""
+    ``names``, ``dimension``, ``generation``, ``committed``, ``_json``, ``_retrying``)."""
 
     write_deadline_s = 60.0
 
@@ -155,7 +173,7 @@ class WriteRoutes:
             calls.append(self._retrying(lambda w=self.writers[g], r=rows, b=block: w.upsert.remote(
                 [ids[n] for n in r], b, [attributes[n] for n in r])))
         answers = await asyncio.wait_for(asyncio.gather(*calls), self.write_deadline_s)
-        self._raise_first(answers)
+        self._note_commits(list(by_group), answers)
         return {"upserted": len(ids), "generation": self.generation, "count": await self._count()}
 
     async def _delete(self, ids: Any, ignore_missing: bool) -> dict:
@@ -174,15 +192,20 @@ class WriteRoutes:
             by_group.setdefault(g, []).append(i)
         calls = [self._retrying(lambda w=self.writers[g], d=d: w.delete.remote(d)) for g, d in by_group.items()]
         answers = await asyncio.wait_for(asyncio.gather(*calls), self.write_deadline_s)
-        self._raise_first(answers)
+        self._note_commits(list(by_group), answers)
         return {"deleted": len(holders), "generation": self.generation, "count": await self._count()}
 
     async def _count(self) -> int:
         counts = await asyncio.gather(*[self._retrying(lambda w=w: w.count.remote()) for w in self.writers])
         return int(sum(counts))
 
-    @staticmethod
-    def _raise_first(answers: list) -> None:
+    def _note_commits(self, groups: list, answers: list) -> None:
+        """Remembers each group's newest committed manifest (searches ask for at least it),
+        then raises the first group's error."""
+        for g, answer in zip(groups, answers):
+            manifest = answer.get("manifest") if isinstance(answer, dict) else None
+            if manifest and (storage.generation_of(manifest) or 0) > (storage.generation_of(self.committed.get(g, "")) or 0):
+                self.committed[g] = manifest
         for answer in answers:
             if isinstance(answer, dict) and "error" in answer:
                 raise group_error(answer["error"], WRITE_ERRORS, "commit_failed")

@@ -165,6 +165,14 @@ int32_t hashidx_has_string_ids(const hashidx_index *index);
 hashidx_status hashidx_info_json(const hashidx_index *index, char *buffer, size_t capacity, size_t *needed,
                                  hashidx_error *error);
 
+/* Reads every vector and id block of the index's shards and checks its checksum (what
+   `hashidx info --verify` does; opening checks everything else). `files`: NULL for every
+   shard, or shard file names (`shard-000003-000000.hidx`) one per line, `files_length`
+   bytes, to check only those (names not in this generation are skipped). Returns
+   HASHIDX_ERR_CORRUPT_INDEX naming the file and the part that does not match. Reads the whole
+   shards: as slow as reading them from disk. */
+hashidx_status hashidx_verify(const hashidx_index *index, const char *files, size_t files_length, hashidx_error *error);
+
 /* ---------- Searching ---------- */
 
 typedef struct hashidx_search_options {

@@ -35,14 +35,23 @@ extension Index {
     /// Reads every vector and id block and checks its checksum. Open already checks
     /// everything else; queries check each block the first time they read it. `progress`
     /// hears the rows checked (``WorkProgress/Phase/reading``), a shard at a time.
-    public func verify(progress: (WorkProgress) -> Void = { _ in }) throws(HashIdxError) {
-        let total = shards.reduce(0) { $0 + $1.rows }
+    ///
+    /// - Parameter files: the shard files to check, by file name (`shard-000003-000000.hidx`);
+    ///   `nil` checks every shard. A name that is not a shard of this generation is skipped,
+    ///   so a copy that fetched only some files of a new generation checks just those.
+    public func verify(files: Set<String>? = nil, progress: (WorkProgress) -> Void = { _ in }) throws(HashIdxError) {
+        let chosen = shards.filter { files?.contains(Self.fileName(of: $0.path)) ?? true }
+        let total = chosen.reduce(0) { $0 + $1.rows }
         var done = 0
         progress(WorkProgress(phase: .reading, done: 0, total: total))
-        for s in shards {
+        for s in chosen {
             try s.verifyAll()
             done += s.rows
             progress(WorkProgress(phase: .reading, done: done, total: total))
         }
+    }
+
+    private static func fileName(of path: String) -> String {
+        path.split(separator: "/", omittingEmptySubsequences: false).last.map(String.init) ?? path
     }
 }
