@@ -12,7 +12,15 @@ struct Compact: ParsableCommand {
         Examples:
 
           hashidx compact words.hidx
+          hashidx compact words.hidx --maintain    # partitions fitted to the items now
           hashidx compact words.hidx --retrain     # new model and partitions
+
+        --maintain fits the partitions again to the live items without retraining
+        the hash function: lists that grew split in two, lists that shrank merge
+        into their neighbours, every shard is rewritten into them (--partitions N
+        sets their count; by default the index's, scaled with the square root of
+        how much it grew or shrank). Commits do this on their own once the count
+        is off by 1.15x (`hashidx add`/`delete` without --no-merge).
 
         --retrain trains a new hash function and new partitions on the live items
         and rewrites every shard: use it when `hashidx info` reports drift. It holds
@@ -30,6 +38,12 @@ struct Compact: ParsableCommand {
     @Flag(help: "Train a new model and new partitions on the live items.")
     var retrain = false
 
+    @Flag(help: "Fit the partitions again to the live items (split grown lists, merge shrunk ones); no retraining.")
+    var maintain = false
+
+    @Option(help: "With --maintain: the partition count (default: scaled with the square root of the growth).")
+    var partitions: Int?
+
     @Option(name: .customLong("shard-size"), help: "Rows per rewritten shard.")
     var shardSize: Int = BuildOptions.defaultShardSize
 
@@ -45,8 +59,15 @@ struct Compact: ParsableCommand {
             defer { writer.rollback(); try? writer.close() }   // an error drops what was not committed
             // The rewritten shards keep the index's vector type; retraining takes it too.
             options.vectorType = try Index(path: index).vectorType
+            guard !(maintain && retrain) else {
+                throw .invalidArgument(name: "maintain", reason: "--maintain and --retrain exclude each other (--retrain refits the partitions too)")
+            }
+            guard partitions == nil || maintain else {
+                throw .invalidArgument(name: "partitions", reason: "--partitions goes with --maintain")
+            }
             let progress = ProgressReporter()
-            let s = try writer.compact(retrain: retrain, options: options) { progress.report($0) }
+            let s = maintain ? try writer.maintainPartitions(partitions: partitions) { progress.report($0) }
+                             : try writer.compact(retrain: retrain, options: options) { progress.report($0) }
             progress.finish()
             if s.rewrittenShards == 0 {
                 print("nothing to compact in \(index): no deletions and no small shards to merge")
@@ -54,7 +75,7 @@ struct Compact: ParsableCommand {
             }
             print("""
             committed generation \(s.generation) of \(index)
-              rewritten shards: \(s.rewrittenShards)
+              rewritten shards: \(s.rewrittenShards)\(s.partitions.map { "\n  partitions:       \($0.before) -> \($0.after)" } ?? "")
               shards now:       \(s.shards)
               bytes before:     \(formatBytes(s.bytesBefore))
               bytes after:      \(formatBytes(s.bytesAfter))

@@ -9,8 +9,11 @@ struct Compactor {
     let committer: Committer
 
     /// Writes `generation` with the shards `rewrite` of the base rewritten (with `retrain`,
-    /// every shard, retrained with `options`): the manifest to commit.
-    func write(rewrite: [Int], retrain: Bool, options: BuildOptions, generation: UInt64,
+    /// every shard, retrained with `options`): the manifest to commit. With `centroids`
+    /// (partitions fitted again by ``PartitionMaintainer``; `rewrite` must then be every
+    /// shard), rows go to the new partitions and the manifest's training reference (trained
+    /// rows and fit) becomes the rewritten rows'.
+    func write(rewrite: [Int], retrain: Bool, centroids: Centroids? = nil, options: BuildOptions, generation: UInt64,
                written: inout [String], progress: @escaping @Sendable (WorkProgress) -> Void) throws(HashIdxError) -> Manifest {
         let manifest = base.manifest
         // An index whose ids are row numbers gets string ids once rows are dropped.
@@ -33,6 +36,10 @@ struct Compactor {
         var next = manifest
         next.formatVersion = Format.version
         next.hasStringIDs = stringIDs
+        if let centroids {
+            precondition(rewrite == Array(manifest.shards.indices), "new partitions need every shard rewritten")
+            next.centroids = centroids
+        }
         let rewriting = Set(rewrite)
         next.shards = manifest.shards.indices.filter { !rewriting.contains($0) }.map { manifest.shards[$0] }
         var rowsSoFar: UInt64 = 0
@@ -80,6 +87,12 @@ struct Compactor {
             pendingRows += live
         }
         try flush()
+        if centroids != nil {   // every row now sits in partitions fitted to it
+            for i in next.shards.indices { next.shards[i].addedRows = 0; next.shards[i].addedFit = 0 }
+            next.trainedRows = next.rows
+            let rows = next.shards.reduce(0.0) { $0 + Double($1.rows) }
+            next.trainingFit = rows > 0 ? Float(next.shards.reduce(0.0) { $0 + Double($1.fit) * Double($1.rows) } / rows) : 0
+        }
         return next
     }
 

@@ -39,5 +39,21 @@ extension IndexWriter {
         public var bytesAfter: Int
         /// Seconds it took.
         public var seconds: Double
+        /// Partitions before and after, when it fitted them again to the live rows
+        /// (``IndexWriter/maintainPartitions(progress:)``); `nil` otherwise.
+        public var partitions: (before: Int, after: Int)? {
+            get { partitionCounts.map { ($0[0], $0[1]) } }
+            set { partitionCounts = newValue.map { [$0.before, $0.after] } }
+        }
+        private var partitionCounts: [Int]? = nil
+
+        init(generation: UInt64, rewrittenShards: Int, shards: Int, bytesBefore: Int, bytesAfter: Int, seconds: Double) {
+            self.generation = generation
+            self.rewrittenShards = rewrittenShards
+            self.shards = shards
+            self.bytesBefore = bytesBefore
+            self.bytesAfter = bytesAfter
+            self.seconds = seconds
+        }
     }
 }

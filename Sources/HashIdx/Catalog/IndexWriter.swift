@@ -170,4 +170,20 @@ public final class IndexWriter: Sendable {
                         progress: @escaping @Sendable (WorkProgress) -> Void = { _ in }) throws(HashIdxError) -> CompactionSummary {
         try core.withLock { (core) throws(HashIdxError) in try core.compact(retrain: retrain, options: options, progress: progress) }
     }
+
+    /// Fits the partitions again to the items the index holds now, without retraining its
+    /// hash function, and commits: lists that grew split in two (a local 2-means on their
+    /// rows), lists that shrank merge into their neighbours, boundaries are refined by a few
+    /// rounds of k-means on a sample of the live items, and every shard is rewritten so
+    /// that each item sits in its nearest partition. `partitions`: how many (default: the
+    /// index's count scaled with √(items now ÷ items it was fitted to), so that lists keep
+    /// the length the index was built with). The ``mergePolicy`` does this after a commit
+    /// once the count is off by ``MergePolicy/partitionDrift``. Costs about a compaction
+    /// of every shard; readers keep their snapshots; a crash leaves the previous generation.
+    /// Throws when there are uncommitted changes or the index has no partitions.
+    @discardableResult
+    public func maintainPartitions(partitions: Int? = nil,
+                                   progress: @escaping @Sendable (WorkProgress) -> Void = { _ in }) throws(HashIdxError) -> CompactionSummary {
+        try core.withLock { (core) throws(HashIdxError) in try core.maintainPartitions(partitions: partitions, progress: progress) }
+    }
 }

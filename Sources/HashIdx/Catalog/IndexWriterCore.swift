@@ -171,8 +171,11 @@ final class IndexWriterCore {
                                                     count: base.count, seconds: 0)
             rollback()
             if let policy = mergePolicy, base.hasStringIDs {
-                let rewrite = policy.shardsToMerge(in: base.manifest, shardSize: BuildOptions.defaultShardSize)
-                let merge = try compact(rewrite: rewrite, retrain: false, options: BuildOptions(), progress: { _ in })
+                // Partitions fitted again (every shard rewritten: the merges too), else merges.
+                let merge = PartitionMaintainer.isDue(base.manifest, ratio: policy.partitionDrift)
+                    ? try maintainPartitions(progress: { _ in })
+                    : try compact(rewrite: policy.shardsToMerge(in: base.manifest, shardSize: BuildOptions.defaultShardSize),
+                                  retrain: false, options: BuildOptions(), progress: { _ in })
                 if merge.rewrittenShards > 0 { summary.merged = merge }
             }
             summary.seconds = System.monotonicSeconds() - start
@@ -208,8 +211,31 @@ final class IndexWriterCore {
         return try compact(rewrite: rewrite, retrain: retrain, options: options, progress: progress)
     }
 
-    /// Rewrites the shards `rewrite` (nothing when empty) and commits.
-    private func compact(rewrite: [Int], retrain: Bool, options: BuildOptions,
+    /// Fits the partitions again to the live rows (``PartitionMaintainer``) — as many as the
+    /// live rows ask for, or `partitions` — and rewrites every shard into them.
+    func maintainPartitions(partitions: Int? = nil,
+                            progress: @escaping @Sendable (WorkProgress) -> Void) throws(HashIdxError) -> IndexWriter.CompactionSummary {
+        try checkOpen()
+        guard pending.isEmpty else {
+            throw .invalidArgument(name: "maintain", reason: "the writer has uncommitted changes; commit or roll them back first")
+        }
+        guard let before = base.manifest.centroids?.count, let (live, wanted) = PartitionMaintainer.target(of: base.manifest) else {
+            throw .invalidArgument(name: "maintain", reason: "the index has no partitions, or too few live items to fit them to (at least \(2 * PartitionMaintenance.minimumRowsPerList))")
+        }
+        if let partitions, !(2...min(1 << 20, live / 2)).contains(partitions) {
+            throw .invalidArgument(name: "partitions", reason: "must be 2…\(min(1 << 20, live / 2)) for \(live) live items, got \(partitions)")
+        }
+        progress(WorkProgress(phase: .partitioning, done: 0, total: 1))
+        let centroids = try PartitionMaintainer(base: base, threads: threads ?? System.processorCount).refit(partitions: partitions ?? wanted)
+        progress(WorkProgress(phase: .partitioning, done: 1, total: 1))
+        var summary = try compact(rewrite: Array(base.manifest.shards.indices), retrain: false, centroids: centroids,
+                                  options: BuildOptions(), progress: progress)
+        summary.partitions = (before, centroids.count)
+        return summary
+    }
+
+    /// Rewrites the shards `rewrite` (nothing when empty), into `centroids` when given, and commits.
+    private func compact(rewrite: [Int], retrain: Bool, centroids: Centroids? = nil, options: BuildOptions,
                          progress: @escaping @Sendable (WorkProgress) -> Void) throws(HashIdxError) -> IndexWriter.CompactionSummary {
         let start = System.monotonicSeconds()
         let before = base.bytesOnDisk
@@ -221,7 +247,8 @@ final class IndexWriterCore {
         var written: [String] = []
         do throws(HashIdxError) {
             let compactor = Compactor(base: base, committer: Committer(directory: directory, threads: threads))
-            let next = try compactor.write(rewrite: rewrite, retrain: retrain, options: options, generation: generation,
+            let next = try compactor.write(rewrite: rewrite, retrain: retrain, centroids: centroids, options: options,
+                                           generation: generation,
                                            written: &written, progress: progress)
             progress(WorkProgress(phase: .finishing, done: 0, total: 1))
             try commit(next, generation: generation, written: &written)

@@ -1,0 +1,167 @@
+import XCTest
+@testable import HashIdx
+import HashIdxTestSupport
+
+/// Online partition maintenance (issue 27): partitions fitted again to the live items as an
+/// index grows or shrinks, by the merge policy after a commit or by `maintainPartitions`.
+final class PartitionMaintenanceTests: XCTestCase {
+    private let dim = 12
+
+    private func build(_ path: String, rows: [[Float]], partitions: Int) throws {
+        try IndexBuilder.build(source: try InMemoryVectors(rows: rows), ids: rows.indices.map { "r\($0)" }, to: path,
+                               options: BuildOptions(training: TrainingOptions(bits: 64), shardSize: 1500, rowsPerBlock: 16,
+                                                     partitions: partitions, threads: 2, vectorType: .float32))
+    }
+
+    private func cosine(_ a: [Float], _ b: [Float]) -> Double {
+        var d = 0.0, na = 0.0, nb = 0.0
+        for i in a.indices { d += Double(a[i]) * Double(b[i]); na += Double(a[i]) * Double(a[i]); nb += Double(b[i]) * Double(b[i]) }
+        return d / (na.squareRoot() * nb.squareRoot())
+    }
+
+    /// Every live item sits in the partition whose centroid is nearest to it; every id of
+    /// `live` is found with its vector; exhaustive searches are the exact top 10.
+    private func check(_ path: String, live: [String: [Float]], queries: [[Float]],
+                       file: StaticString = #filePath, line: UInt = #line) throws {
+        let index = try Index(path: path)
+        XCTAssertEqual(index.count, live.count, "items", file: file, line: line)
+        let centroids = try XCTUnwrap(index.manifest.centroids)
+        let misplaced = Locked(0)
+        try LiveRows(index).forEach(threads: 2) { (_, item, reader) throws(HashIdxError) in
+            var unit = [Float](repeating: 0, count: centroids.dimension)
+            try unit.withUnsafeMutableBufferPointer { (u) throws(HashIdxError) in try reader.unitVector(of: item, into: u.baseAddress!) }
+            var best = 0, bestScore = -Float.infinity
+            for j in 0..<centroids.count {
+                var s: Float = 0
+                for i in 0..<centroids.dimension { s += unit[i] * centroids.rows[j * centroids.dimension + i] }
+                if s > bestScore + 1e-5 { best = j; bestScore = s }
+            }
+            if best != item.partition { misplaced.withLock { $0 += 1 } }
+        }
+        // (Rows within 1e-5 of two centroids may go either way: float rounding.)
+        XCTAssertLessThanOrEqual(misplaced.withLock { $0 }, live.count / 1000, "rows not in their nearest partition", file: file, line: line)
+        for (id, v) in live.prefix(50) {
+            let row = try XCTUnwrap(try index.row(forID: id), "id \(id)", file: file, line: line)
+            let stored = try index.vector(ofRow: row)
+            for i in v.indices { XCTAssertEqual(stored[i], v[i], accuracy: 1e-4 * max(1, abs(v[i])), file: file, line: line) }
+        }
+        let items = live.sorted { $0.key < $1.key }
+        for q in queries {
+            let got = try index.search(q, options: SearchOptions(k: 10, candidates: index.rowCount, probes: 1 << 20))
+            let exact = items.map { ($0.key, cosine(q, $0.value)) }.sorted { $0.1 > $1.1 }.prefix(10)
+            XCTAssertEqual(got.map(\.id), exact.map(\.0), file: file, line: line)
+        }
+    }
+
+    /// An index built on 2,000 rows and grown to 5,000 by commits: the merge policy splits
+    /// its lists as the rows pass 1.15² of what they were fitted to, lists keep about their
+    /// built length, and nothing is lost.
+    func testAGrowingIndexSplitsItsListsAndLosesNothing() throws {
+        let path = makeTemporaryDirectory(self) + "/g.hidx"
+        let rows = clusteredVectors(count: 5000, dim: dim, clusters: 30, seed: 21)
+        try build(path, rows: Array(rows[0..<2000]), partitions: 16)
+        let writer = try IndexWriter(path: path)
+        var maintained: [(before: Int, after: Int)] = []
+        for batch in 0..<6 {
+            let range = (2000 + batch * 500)..<(2500 + batch * 500)
+            try writer.add(try InMemoryVectors(rows: Array(rows[range])), ids: range.map { "r\($0)" })
+            let summary = try writer.commit()
+            if let p = summary.merged?.partitions { maintained.append(p) }
+        }
+        try writer.close()
+        XCTAssertFalse(maintained.isEmpty, "the merge policy never fitted the partitions again")
+        XCTAssertTrue(maintained.allSatisfy { $0.after > $0.before }, "\(maintained)")
+        let index = try Index(path: path)
+        // 16 lists for 2,000 rows: about 16·√(5000/2000) ≈ 25 for 5,000, within the 1.15 slack.
+        XCTAssertGreaterThanOrEqual(index.partitionCount, Int(25 / 1.15))
+        XCTAssertLessThanOrEqual(index.partitionCount, 26)
+        XCTAssertEqual(try XCTUnwrap(index.growth), 5000.0 / Double(index.manifest.trainedRows), accuracy: 1e-9)
+        var live: [String: [Float]] = [:]
+        for i in 0..<5000 { live["r\(i)"] = rows[i] }
+        try check(path, live: live, queries: [rows[3], rows[2700], rows[4999]])
+    }
+
+    /// `maintainPartitions` after two thirds are deleted: fewer, merged lists; the deleted
+    /// rows are gone; an explicit count is honoured.
+    func testMaintainingAfterDeletesMergesLists() throws {
+        let path = makeTemporaryDirectory(self) + "/d.hidx"
+        let rows = clusteredVectors(count: 3000, dim: dim, clusters: 30, seed: 22)
+        try build(path, rows: rows, partitions: 24)
+        let writer = try IndexWriter(path: path)
+        writer.mergePolicy = nil
+        try writer.delete(ids: (0..<3000).filter { $0 % 3 != 0 }.map { "r\($0)" })
+        try writer.commit()
+        let summary = try writer.maintainPartitions()
+        XCTAssertEqual(summary.partitions?.before, 24)
+        XCTAssertEqual(summary.partitions?.after, 14)            // 24·√(1000/3000) = 13.9
+        XCTAssertEqual(try Index(path: path).deletedCount, 0)
+        var live: [String: [Float]] = [:]
+        for i in stride(from: 0, to: 3000, by: 3) { live["r\(i)"] = rows[i] }
+        try check(path, live: live, queries: [rows[0], rows[1500]])
+        XCTAssertEqual(try writer.maintainPartitions(partitions: 40).partitions?.after, 40)
+        XCTAssertEqual(try Index(path: path).partitionCount, 40)
+        try check(path, live: live, queries: [rows[2]])
+        try writer.close()
+    }
+
+    /// What maintenance refuses, and why.
+    func testBadMaintenanceIsRefused() throws {
+        let dir = makeTemporaryDirectory(self)
+        let rows = clusteredVectors(count: 600, dim: dim, clusters: 10, seed: 23)
+        try build(dir + "/flat.hidx", rows: rows, partitions: 0)
+        let flat = try IndexWriter(path: dir + "/flat.hidx")
+        XCTAssertThrowsError(try flat.maintainPartitions()) {
+            guard case .invalidArgument(name: "maintain", _) = $0 as? HashIdxError else { return XCTFail("\($0)") }
+        }
+        try flat.close()
+        try build(dir + "/p.hidx", rows: rows, partitions: 8)
+        let writer = try IndexWriter(path: dir + "/p.hidx")
+        for bad in [1, 301, 1 << 21] {
+            XCTAssertThrowsError(try writer.maintainPartitions(partitions: bad)) {
+                guard case .invalidArgument(name: "partitions", _) = $0 as? HashIdxError else { return XCTFail("\($0)") }
+            }
+        }
+        try writer.add(try InMemoryVectors(rows: [rows[0]]), ids: ["new"])
+        XCTAssertThrowsError(try writer.maintainPartitions()) {
+            guard case .invalidArgument(name: "maintain", _) = $0 as? HashIdxError else { return XCTFail("\($0)") }
+        }
+        writer.rollback()
+        try writer.close()
+        XCTAssertEqual(try Index(path: dir + "/p.hidx").partitionCount, 8, "nothing changed")
+    }
+
+    /// The split and merge steps alone: a list three times the mean is split even at the
+    /// target count, and lists under a quarter of the mean merge away.
+    func testRefitSplitsTheLargeAndMergesTheSmall() {
+        var rng = SplitMix64(seed: 5)
+        let d = 8
+        // Three clusters of 1,000, 1,000 and 4,000 rows, in 3 + 1 (tiny) partitions.
+        let raw = clusteredVectors(count: 6000, dim: d, clusters: 6, seed: 24)
+        var sample = [Float](), assignment = [Int]()
+        for (r, v) in raw.enumerated() {
+            let n = v.reduce(0) { $0 + $1 * $1 }.squareRoot()
+            sample += v.map { $0 / n }
+            assignment.append(r % 6 == 0 ? 0 : r % 6 == 1 ? 1 : r == 5 ? 3 : 2)
+        }
+        var centres = [Float](repeating: 0, count: 4 * d)
+        for (r, p) in assignment.enumerated() { for i in 0..<d { centres[p * d + i] += sample[r * d + i] } }
+        for p in 0..<4 {
+            let n = (0..<d).reduce(Float(0)) { $0 + centres[p * d + $1] * centres[p * d + $1] }.squareRoot()
+            for i in 0..<d { centres[p * d + i] /= n }
+        }
+        let refit = PartitionMaintenance.refit(sample: sample, n: 6000, d: d, assignment: assignment,
+                                               old: Centroids(rows: centres, count: 4, dimension: d), target: 4,
+                                               rng: &rng, threads: 2)
+        // The tiny list (1 row) merged away, the 4,000-row list (2.7× the mean of 1,500 over
+        // 4) split until none is over 3× the mean: at least 4 lists.
+        XCTAssertGreaterThanOrEqual(refit.count, 4)
+        var sizes = [Int](repeating: 0, count: refit.count)
+        sample.withUnsafeBufferPointer { x in
+            var out = [Int](repeating: 0, count: 6000)
+            out.withUnsafeMutableBufferPointer { SphericalKMeans.assign(x.baseAddress!, n: 6000, to: refit, into: $0.baseAddress!) }
+            for p in out { sizes[p] += 1 }
+        }
+        XCTAssertLessThanOrEqual(Double(sizes.max()!), PartitionMaintenance.splitAbove * 6000 / Double(refit.count) + 1, "\(sizes)")
+        XCTAssertGreaterThan(sizes.min()!, 0, "\(sizes)")
+    }
+}
