@@ -39,6 +39,7 @@ extension Index {
     /// - Parameter files: the shard files to check, by file name (`shard-000003-000000.hidx`);
     ///   `nil` checks every shard. A name that is not a shard of this generation is skipped,
     ///   so a copy that fetched only some files of a new generation checks just those.
+    /// - Parameter progress: hears the rows checked so far.
     public func verify(files: Set<String>? = nil, progress: (WorkProgress) -> Void = { _ in }) throws(HashIdxError) {
         let chosen = shards.filter { files?.contains(Self.fileName(of: $0.path)) ?? true }
         let total = chosen.reduce(0) { $0 + $1.rows }

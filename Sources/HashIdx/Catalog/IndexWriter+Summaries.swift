@@ -40,7 +40,7 @@ extension IndexWriter {
         /// Seconds it took.
         public var seconds: Double
         /// Partitions before and after, when it fitted them again to the live rows
-        /// (``IndexWriter/maintainPartitions(progress:)``); `nil` otherwise.
+        /// (``IndexWriter/maintainPartitions(partitions:progress:)``); `nil` otherwise.
         public var partitions: (before: Int, after: Int)? {
             get { partitionCounts.map { ($0[0], $0[1]) } }
             set { partitionCounts = newValue.map { [$0.before, $0.after] } }

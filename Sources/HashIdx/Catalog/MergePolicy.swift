@@ -15,7 +15,7 @@ extension IndexWriter {
         /// Shards below half the shard size are merged once there are more than this many.
         public var smallShards: Int
         /// The partitions are fitted again to the live rows and every shard rewritten into
-        /// them (``IndexWriter/maintainPartitions(progress:)``) once the partition count the
+        /// them (``IndexWriter/maintainPartitions(partitions:progress:)``) once the partition count the
         /// live rows ask for — the index's, scaled with √(live rows ÷ rows it was fitted
         /// to), so that lists keep their length — is this ratio times the index's or more
         /// (the rows grew by its square), or under the square of its inverse (the rows
