@@ -45,6 +45,9 @@ struct Add: ParsableCommand {
     @Flag(name: .customLong("no-merge"), help: "Do not compact after the commit, whatever the merge policy says (a third of a shard deleted, or more than 4 small shards).")
     var noMerge = false
 
+    @Flag(name: .customLong("no-maintain"), help: "Do not fit the partitions again after the commit, even when the items grew or shrank well past what they were fitted to (`hashidx compact --maintain` does it later).")
+    var noMaintain = false
+
     func run() throws {
         try runReportingErrors { () throws(HashIdxError) in
             let source = try VectorFile(path: vectors)
@@ -57,8 +60,10 @@ struct Add: ParsableCommand {
             let writer = try IndexWriter(path: index, threads: threads, holder: "hashidx add")
             defer { writer.rollback(); try? writer.close() }   // an error drops what was not committed
             if noMerge { writer.mergePolicy = nil }
+            if noMaintain, var policy = writer.mergePolicy { policy.partitionDrift = .infinity; writer.mergePolicy = policy }
             var s = IndexWriter.CommitSummary(generation: writer.generation, added: 0, deleted: 0, count: writer.count, seconds: 0)
             var commits = 0, merges = 0
+            var partitions: [String] = []
             let start = ProgressReporter.now()
             let progress = ProgressReporter()
             defer { progress.finish() }
@@ -85,6 +90,7 @@ struct Add: ParsableCommand {
                 s.generation = c.generation; s.added += c.added; s.deleted += c.deleted; s.count = c.count; s.seconds += c.seconds
                 commits += 1
                 if c.merged != nil { merges += 1 }
+                if let p = c.merged?.partitions { partitions.append("\(p.before) -> \(p.after)") }
                 lo = hi
             }
             let elapsed = ProgressReporter.now() - start
@@ -96,7 +102,7 @@ struct Add: ParsableCommand {
               added:    \(s.added)
               replaced: \(s.deleted)
               items:    \(s.count)
-              merges:   \(merges) (compactions the merge policy ran after a commit)
+              merges:   \(merges) (compactions the merge policy ran after a commit)\(partitions.isEmpty ? "" : "\n  partitions fitted again: " + partitions.joined(separator: ", "))
               seconds:  \(formatFixed(elapsed, 3))
             """)
         }

@@ -34,6 +34,9 @@ struct Delete: ParsableCommand {
     @Flag(name: .customLong("no-merge"), help: "Do not compact after the commit, whatever the merge policy says (a third of a shard deleted, or more than 4 small shards).")
     var noMerge = false
 
+    @Flag(name: .customLong("no-maintain"), help: "Do not fit the partitions again after the commit, even when the items grew or shrank well past what they were fitted to (`hashidx compact --maintain` does it later).")
+    var noMaintain = false
+
     func run() throws {
         try runReportingErrors { () throws(HashIdxError) in
             var list = id
@@ -42,6 +45,7 @@ struct Delete: ParsableCommand {
             let writer = try IndexWriter(path: index, holder: "hashidx delete")
             defer { writer.rollback(); try? writer.close() }   // an error drops what was not committed
             if noMerge { writer.mergePolicy = nil }
+            if noMaintain, var policy = writer.mergePolicy { policy.partitionDrift = .infinity; writer.mergePolicy = policy }
             let missing = try writer.delete(ids: list, ignoringMissing: ignoreMissing)
             for m in missing.prefix(20) { writeStderr("hashidx: no item has id \(m)\n") }
             if missing.count > 20 { writeStderr("hashidx: … and \(missing.count - 20) more unknown ids\n") }

@@ -170,13 +170,18 @@ final class IndexWriterCore {
             var summary = IndexWriter.CommitSummary(generation: generation, added: added, deleted: deleted,
                                                     count: base.count, seconds: 0)
             rollback()
-            if let policy = mergePolicy, base.hasStringIDs {
+            if let policy = mergePolicy {
                 // Partitions fitted again (every shard rewritten: the merges too), else merges.
-                let merge = PartitionMaintainer.isDue(base.manifest, ratio: policy.partitionDrift)
-                    ? try maintainPartitions(progress: { _ in })
-                    : try compact(rewrite: policy.shardsToMerge(in: base.manifest, shardSize: BuildOptions.defaultShardSize),
-                                  retrain: false, options: BuildOptions(), progress: { _ in })
-                if merge.rewrittenShards > 0 { summary.merged = merge }
+                // (Row-number ids stay as they are when no row is deleted: every shard is
+                // rewritten in order. Otherwise only indexes with string ids are rewritten.)
+                let keepsIDs = base.hasStringIDs || !base.manifest.shards.contains { $0.deleted > 0 }
+                if keepsIDs && PartitionMaintainer.isDue(base.manifest, ratio: policy.partitionDrift) {
+                    summary.merged = try maintainPartitions(progress: { _ in })
+                } else if base.hasStringIDs {
+                    let merge = try compact(rewrite: policy.shardsToMerge(in: base.manifest, shardSize: BuildOptions.defaultShardSize),
+                                            retrain: false, options: BuildOptions(), progress: { _ in })
+                    if merge.rewrittenShards > 0 { summary.merged = merge }
+                }
             }
             summary.seconds = System.monotonicSeconds() - start
             return summary

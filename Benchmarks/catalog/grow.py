@@ -1,0 +1,119 @@
+"""An index built on half of a data set and grown by adds to all of it, against a full
+build: queries/s at equal recall@10 (each index's recall/QPS curve over a probes ×
+candidates sweep, its upper envelope interpolated at the target recalls), with the
+partitions fitted again by the merge policy (the default) and without (`--no-maintain`).
+
+    python3 Benchmarks/catalog/grow.py /work/data/glove --queries 2000 --batches 10 --runs 3
+
+DATA_DIR holds base.npy, queries.npy and gt.npy (exact top-k row numbers of base), as
+../shared/datasets/*.py write them. Single-thread QPS from `hashidx eval`; every setting is
+the best of --runs evaluations.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+
+import numpy as np
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+HASHIDX = os.environ.get("HASHIDX", os.path.join(ROOT, ".build", "release", "hashidx"))
+PROBES = [8, 12, 16, 24, 32, 48, 64, 96, 128, 192]
+CANDIDATES = [50, 100, 200]
+TARGETS = [0.90, 0.95, 0.99]
+
+
+def run(*args: str) -> tuple[str, float]:
+    start = time.perf_counter()
+    done = subprocess.run([HASHIDX, *args], capture_output=True, text=True)
+    if done.returncode != 0:
+        raise SystemExit(f"hashidx {' '.join(args)} failed:\n{done.stderr[-2000:]}")
+    return done.stdout, time.perf_counter() - start
+
+
+def curve(index: str, queries: str, gt: str, runs: int) -> list[tuple[float, float, int, int]]:
+    """(recall, qps, probes, candidates) per setting, the best QPS of `runs` evaluations."""
+    best: dict = {}
+    for _ in range(runs):
+        out, _ = run("eval", index, "--queries", queries, "--ground-truth", gt, "--k", "10",
+                     "--probes", ",".join(map(str, PROBES)), "--candidates", ",".join(map(str, CANDIDATES)),
+                     "--threads", "1", "--format", "json")
+        for s in json.loads(out)["settings"]:
+            key = (s["probes"], s["candidates"])
+            if key not in best or s["qps"] > best[key][1]:
+                best[key] = (s["recall"], s["qps"], *key)
+    return sorted(best.values())
+
+
+def qps_at(points: list, target: float) -> float | None:
+    """QPS at `target` recall on the upper envelope (the fastest setting at or above each
+    recall), interpolated linearly in recall between the two envelope points around it."""
+    envelope = []
+    for recall, qps, *_ in sorted(points, key=lambda p: -p[0]):
+        if not envelope or qps > envelope[-1][1]:
+            envelope.append((recall, qps))
+    envelope.reverse()   # ascending recall, descending qps
+    for (r0, q0), (r1, q1) in zip(envelope, envelope[1:]):
+        if r0 <= target <= r1:
+            return q0 + (q1 - q0) * (target - r0) / (r1 - r0) if r1 > r0 else max(q0, q1)
+    above = [q for r, q in envelope if r >= target]
+    return max(above) if above else None
+
+
+def info(index: str) -> dict:
+    out, _ = run("info", index)
+    fields = dict(line.split(":", 1) for line in out.splitlines() if ":" in line)
+    return {k.strip(): v.strip() for k, v in fields.items()}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("data")
+    parser.add_argument("--queries", type=int, default=2000)
+    parser.add_argument("--batches", type=int, default=10)
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args()
+    base = np.load(os.path.join(args.data, "base.npy"), mmap_mode="r")
+    work = tempfile.mkdtemp(prefix="hashidx-grow-")
+    try:
+        half = len(base) // 2
+        np.save(os.path.join(work, "half.npy"), np.ascontiguousarray(base[:half]))
+        np.save(os.path.join(work, "rest.npy"), np.ascontiguousarray(base[half:]))
+        np.save(os.path.join(work, "q.npy"), np.load(os.path.join(args.data, "queries.npy"))[:args.queries])
+        np.save(os.path.join(work, "gt.npy"), np.load(os.path.join(args.data, "gt.npy"))[:args.queries, :10])
+        q, gt = os.path.join(work, "q.npy"), os.path.join(work, "gt.npy")
+        batch = str(-(-(len(base) - half) // args.batches))
+        rows = []
+        full = os.path.join(work, "full.hidx")
+        _, t = run("build", os.path.join(args.data, "base.npy"), "-o", full)
+        rows.append(("full build", t, full))
+        for name, flags in [("50 % + adds, partitions maintained", []), ("50 % + adds, --no-maintain", ["--no-maintain"])]:
+            path = os.path.join(work, name.split(",")[1].strip().replace(" ", "-").replace("--", "") + ".hidx")
+            _, t0 = run("build", os.path.join(work, "half.npy"), "-o", path)
+            out, t1 = run("add", path, os.path.join(work, "rest.npy"), "--commit-every", batch, *flags)
+            fitted = [line.strip() for line in out.splitlines() if "partitions fitted again" in line]
+            rows.append((name + (f" ({fitted[0].split(': ', 1)[1]})" if fitted else ""), t0 + t1, path))
+        curves = {path: curve(path, q, gt, args.runs) for _, _, path in rows}
+        full_curve = curves[full]
+        print(f"# Grow 50 % → 100 % of {os.path.basename(os.path.abspath(args.data))} ({len(base):,} rows), "
+              f"{args.queries} queries, best of {args.runs}\n")
+        print("| index | build + adds (s) | partitions | shards | " + " | ".join(f"QPS @ {t}" for t in TARGETS) + " | "
+              + " | ".join(f"÷ full @ {t}" for t in TARGETS) + " |")
+        print("|---|---|---|---|" + "---|" * (2 * len(TARGETS)))
+        for name, seconds, path in rows:
+            i = info(path)
+            at = [qps_at(curves[path], t) for t in TARGETS]
+            ratios = [f"{a / f:.2f}" if a and f else "–" for a, f in zip(at, [qps_at(full_curve, t) for t in TARGETS])]
+            print(f"| {name} | {seconds:.1f} | {i.get('partitions')} | {i.get('shards')} | "
+                  + " | ".join(f"{a:,.0f}" if a else "–" for a in at) + " | " + " | ".join(ratios) + " |")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
