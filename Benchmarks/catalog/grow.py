@@ -1,7 +1,13 @@
-"""An index built on half of a data set and grown by adds to all of it, against a full
-build: queries/s at equal recall@10 (each index's recall/QPS curve over a probes ×
-candidates sweep, its upper envelope interpolated at the target recalls), with the
-partitions fitted again by the merge policy (the default) and without (`--no-maintain`).
+"""Indexes that grew or shrank, against a fresh build of the same rows, at equal recall@10
+(each index's recall/QPS curve over a probes × candidates sweep, its upper envelope
+interpolated at the target recalls):
+
+- grow: built on half of the rows and grown by adds (in --batches commits) to all of them,
+  with the partitions fitted again by the merge policy (the default) and without
+  (`--no-maintain`), against a full build;
+- shrink: a full build (ids: the row numbers as text) with a random half deleted by one
+  `hashidx delete` — no explicit compaction, only the merge policy's — against a fresh
+  build of the live rows (in the same order, so with the same row numbers).
 
     python3 Benchmarks/catalog/grow.py /work/data/glove --queries 2000 --batches 10 --runs 3
 
@@ -24,7 +30,7 @@ import numpy as np
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 HASHIDX = os.environ.get("HASHIDX", os.path.join(ROOT, ".build", "release", "hashidx"))
 PROBES = [8, 12, 16, 24, 32, 48, 64, 96, 128, 192]
-CANDIDATES = [50, 100, 200]
+CANDIDATES = [50, 100, 200, 400]
 TARGETS = [0.90, 0.95, 0.99]
 
 
@@ -71,46 +77,84 @@ def info(index: str) -> dict:
     return {k.strip(): v.strip() for k, v in fields.items()}
 
 
+def report(title: str, rows: list, q: str, gt: str, args: argparse.Namespace) -> None:
+    """Prints the table of `rows` (name, seconds, index path); ratios to the first."""
+    curves = {path: curve(path, q, gt, args.runs) for _, _, path in rows}
+    reference = [qps_at(curves[rows[0][2]], t) for t in TARGETS]
+    print(f"## {title}: {args.queries} queries, best of {args.runs}\n")
+    print("| index | seconds | partitions | shards | " + " | ".join(f"QPS @ {t}" for t in TARGETS) + " | "
+          + " | ".join(f"÷ first @ {t}" for t in TARGETS) + " |")
+    print("|---|---|---|---|" + "---|" * (2 * len(TARGETS)))
+    for name, seconds, path in rows:
+        i = info(path)
+        at = [qps_at(curves[path], t) for t in TARGETS]
+        ratios = [f"{a / f:.2f}" if a and f else "–" for a, f in zip(at, reference)]
+        print(f"| {name} | {seconds:.1f} | {i.get('partitions')} | {i.get('shards')} | "
+              + " | ".join(f"{a:,.0f}" if a else "–" for a in at) + " | " + " | ".join(ratios) + " |")
+    print(flush=True)
+
+
+def grow(base: np.ndarray, args: argparse.Namespace, work: str, q: str, gt: str) -> None:
+    half = len(base) // 2
+    np.save(os.path.join(work, "half.npy"), np.ascontiguousarray(base[:half]))
+    np.save(os.path.join(work, "rest.npy"), np.ascontiguousarray(base[half:]))
+    batch = str(-(-(len(base) - half) // args.batches))
+    full = os.path.join(work, "full.hidx")
+    _, t = run("build", os.path.join(args.data, "base.npy"), "-o", full)
+    rows = [("full build", t, full)]
+    for name, flags in [("50 % + adds, partitions maintained", []), ("50 % + adds, --no-maintain", ["--no-maintain"])]:
+        path = os.path.join(work, f"grown-{len(rows)}.hidx")
+        _, t0 = run("build", os.path.join(work, "half.npy"), "-o", path)
+        out, t1 = run("add", path, os.path.join(work, "rest.npy"), "--commit-every", batch, *flags)
+        fitted = [line.strip() for line in out.splitlines() if "partitions fitted again" in line]
+        rows.append((name + (f" ({fitted[0].split(': ', 1)[1]})" if fitted else ""), t0 + t1, path))
+    report(f"Grow 50 % → 100 % in {args.batches} commits", rows, q, gt, args)
+
+
+def shrink(base: np.ndarray, args: argparse.Namespace, work: str, q: str) -> None:
+    rng = np.random.default_rng(3)
+    live = np.sort(rng.choice(len(base), len(base) // 2, replace=False))
+    gone = np.setdiff1d(np.arange(len(base)), live)
+    np.save(os.path.join(work, "live.npy"), np.ascontiguousarray(base[live]))
+    with open(os.path.join(work, "ids.txt"), "w") as f:
+        f.write("\n".join(map(str, range(len(base)))) + "\n")
+    with open(os.path.join(work, "gone.txt"), "w") as f:
+        f.write("\n".join(map(str, gone)) + "\n")
+    unit = base[live] / np.linalg.norm(base[live], axis=1, keepdims=True)
+    queries = np.load(q)
+    qu = queries / np.linalg.norm(queries, axis=1, keepdims=True)
+    gt = os.path.join(work, "gt-live.npy")   # row numbers among the live rows
+    np.save(gt, np.argsort(-(qu @ unit.T), axis=1)[:, :10].astype(np.int64))
+    fresh = os.path.join(work, "fresh-live.hidx")
+    _, t = run("build", os.path.join(work, "live.npy"), "-o", fresh)
+    shrunk = os.path.join(work, "deleted.hidx")
+    _, t0 = run("build", os.path.join(args.data, "base.npy"), "--ids", os.path.join(work, "ids.txt"), "-o", shrunk)
+    _, t1 = run("delete", shrunk, "--ids", os.path.join(work, "gone.txt"))
+    report("Delete a random 50 % (no explicit compaction)",
+           [("fresh build of the live rows", t, fresh), ("full build, then `hashidx delete` of half", t0 + t1, shrunk)],
+           q, gt, args)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("data")
     parser.add_argument("--queries", type=int, default=2000)
     parser.add_argument("--batches", type=int, default=10)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--only", choices=["grow", "shrink"], help="run one of the two scenarios")
     args = parser.parse_args()
     base = np.load(os.path.join(args.data, "base.npy"), mmap_mode="r")
     work = tempfile.mkdtemp(prefix="hashidx-grow-")
     try:
-        half = len(base) // 2
-        np.save(os.path.join(work, "half.npy"), np.ascontiguousarray(base[:half]))
-        np.save(os.path.join(work, "rest.npy"), np.ascontiguousarray(base[half:]))
-        np.save(os.path.join(work, "q.npy"), np.load(os.path.join(args.data, "queries.npy"))[:args.queries])
-        np.save(os.path.join(work, "gt.npy"), np.load(os.path.join(args.data, "gt.npy"))[:args.queries, :10])
         q, gt = os.path.join(work, "q.npy"), os.path.join(work, "gt.npy")
-        batch = str(-(-(len(base) - half) // args.batches))
-        rows = []
-        full = os.path.join(work, "full.hidx")
-        _, t = run("build", os.path.join(args.data, "base.npy"), "-o", full)
-        rows.append(("full build", t, full))
-        for name, flags in [("50 % + adds, partitions maintained", []), ("50 % + adds, --no-maintain", ["--no-maintain"])]:
-            path = os.path.join(work, name.split(",")[1].strip().replace(" ", "-").replace("--", "") + ".hidx")
-            _, t0 = run("build", os.path.join(work, "half.npy"), "-o", path)
-            out, t1 = run("add", path, os.path.join(work, "rest.npy"), "--commit-every", batch, *flags)
-            fitted = [line.strip() for line in out.splitlines() if "partitions fitted again" in line]
-            rows.append((name + (f" ({fitted[0].split(': ', 1)[1]})" if fitted else ""), t0 + t1, path))
-        curves = {path: curve(path, q, gt, args.runs) for _, _, path in rows}
-        full_curve = curves[full]
-        print(f"# Grow 50 % → 100 % of {os.path.basename(os.path.abspath(args.data))} ({len(base):,} rows), "
-              f"{args.queries} queries, best of {args.runs}\n")
-        print("| index | build + adds (s) | partitions | shards | " + " | ".join(f"QPS @ {t}" for t in TARGETS) + " | "
-              + " | ".join(f"÷ full @ {t}" for t in TARGETS) + " |")
-        print("|---|---|---|---|" + "---|" * (2 * len(TARGETS)))
-        for name, seconds, path in rows:
-            i = info(path)
-            at = [qps_at(curves[path], t) for t in TARGETS]
-            ratios = [f"{a / f:.2f}" if a and f else "–" for a, f in zip(at, [qps_at(full_curve, t) for t in TARGETS])]
-            print(f"| {name} | {seconds:.1f} | {i.get('partitions')} | {i.get('shards')} | "
-                  + " | ".join(f"{a:,.0f}" if a else "–" for a in at) + " | " + " | ".join(ratios) + " |")
+        np.save(q, np.load(os.path.join(args.data, "queries.npy"))[:args.queries])
+        np.save(gt, np.load(os.path.join(args.data, "gt.npy"))[:args.queries, :10])
+        print(f"# {os.path.basename(os.path.abspath(args.data))} ({len(base):,} × {base.shape[1]}): grown and shrunk "
+              f"indexes against fresh builds\n")
+        if args.only in (None, "grow"):
+            grow(base, args, work, q, gt)
+        if args.only in (None, "shrink"):
+            shrink(base, args, work, q)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

@@ -81,6 +81,52 @@ final class PartitionMaintenanceTests: XCTestCase {
         try check(path, live: live, queries: [rows[3], rows[2700], rows[4999]])
     }
 
+    /// Rows from clusters the partitions never saw (a fifth of the items, fitting their lists
+    /// far worse): the merge policy refits the lists, which the new clusters get their own
+    /// of, and the drift figure starts again.
+    func testRowsFromNewClustersGetListsOfTheirOwn() throws {
+        let path = makeTemporaryDirectory(self) + "/c.hidx"
+        let old = clusteredVectors(count: 2400, dim: dim, clusters: 8, seed: 26)
+        let new = clusteredVectors(count: 600, dim: dim, clusters: 4, spread: 0.3, seed: 27)
+        try build(path, rows: old, partitions: 16)
+        let writer = try IndexWriter(path: path)
+        try writer.add(try InMemoryVectors(rows: new), ids: new.indices.map { "n\($0)" })
+        let refit = try XCTUnwrap(try writer.commit().merged?.partitions, "the drift did not refit the partitions")
+        try writer.close()
+        XCTAssertEqual(refit.before, 16)
+        let index = try Index(path: path)
+        XCTAssertNil(index.drift, "every row now sits in lists fitted to it")
+        var live: [String: [Float]] = [:]
+        for (i, v) in old.enumerated() { live["r\(i)"] = v }
+        for (i, v) in new.enumerated() { live["n\(i)"] = v }
+        try check(path, live: live, queries: [new[0], new[599], old[5]])
+    }
+
+    /// An index whose ids are its row numbers is maintained too while nothing is deleted:
+    /// every shard is rewritten in order, so every row keeps its number (its id).
+    func testRowNumberIDsSurviveMaintenance() throws {
+        let path = makeTemporaryDirectory(self) + "/n.hidx"
+        let rows = clusteredVectors(count: 4000, dim: dim, clusters: 30, seed: 25)
+        try IndexBuilder.build(source: try InMemoryVectors(rows: Array(rows[0..<1500])), ids: nil, to: path,
+                               options: BuildOptions(training: TrainingOptions(bits: 64), shardSize: 1500, rowsPerBlock: 16,
+                                                     partitions: 12, threads: 2, vectorType: .float32))
+        let writer = try IndexWriter(path: path)
+        try writer.add(try InMemoryVectors(rows: Array(rows[1500..<4000])), ids: nil)
+        XCTAssertEqual(try writer.commit().merged?.partitions?.before, 12)
+        try writer.close()
+        let index = try Index(path: path)
+        XCTAssertFalse(index.hasStringIDs)
+        XCTAssertGreaterThan(index.partitionCount, 12)
+        for r in stride(from: 0, to: 4000, by: 97) {
+            XCTAssertEqual(try index.id(ofRow: r), String(r))
+            let stored = try index.vector(ofRow: r)
+            for i in 0..<dim { XCTAssertEqual(stored[i], rows[r][i], accuracy: 1e-4 * max(1, abs(rows[r][i]))) }
+        }
+        var live: [String: [Float]] = [:]
+        for i in 0..<4000 { live[String(i)] = rows[i] }
+        try check(path, live: live, queries: [rows[10], rows[3999]])
+    }
+
     /// `maintainPartitions` after two thirds are deleted: fewer, merged lists; the deleted
     /// rows are gone; an explicit count is honoured.
     func testMaintainingAfterDeletesMergesLists() throws {

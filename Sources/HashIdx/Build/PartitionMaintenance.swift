@@ -36,11 +36,15 @@ enum PartitionMaintenance {
         for (r, p) in assignment.enumerated() { members[p].append(r) }
         let centres: [[Float]] = (0..<old.count).map { Array(old.rows[($0 * d)..<(($0 + 1) * d)]) }
 
-        // Merge: lists far under the mean leave (their rows join the nearest remaining list
-        // in the refinement's first assignment); the largest lists are kept first.
+        // Merge: lists far under the mean leave, and the smallest while there are more than
+        // `target` (their rows join the nearest remaining list in the refinement's first
+        // assignment).
         let mean = Double(n) / Double(target)
-        var keep = members.indices.filter { Double(members[$0].count) >= mergeBelow * mean }
-        if keep.count < 2 { keep = Array(members.indices.sorted { members[$0].count > members[$1].count }.prefix(2)) }
+        let bySize = members.indices.sorted { members[$0].count > members[$1].count || (members[$0].count == members[$1].count && $0 < $1) }
+        var keep = bySize.filter { Double(members[$0].count) >= mergeBelow * mean }
+        if keep.count > target { keep = Array(keep.prefix(target)) }   // the smallest merge until `target` are left
+        if keep.count < 2 { keep = Array(bySize.prefix(2)) }
+        keep.sort()
         var lists = keep.map { (centre: centres[$0], rows: members[$0]) }
 
         // Split: the largest list, by a local 2-means on its own rows, until there are

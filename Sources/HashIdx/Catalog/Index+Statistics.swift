@@ -85,8 +85,12 @@ extension Index {
 
     /// The drift of the rows added since training, or `nil` when the index has no
     /// partitions, no such rows, or predates the figure (format version 2).
-    public var drift: Drift? {
-        let m = manifest
+    public var drift: Drift? { Drift.of(manifest) }
+}
+
+extension Index.Drift {
+    /// The drift of `m`'s rows added since training (see ``Index/drift``).
+    static func of(_ m: Manifest) -> Index.Drift? {
         guard m.centroids != nil, m.trainingFit > 0 else { return nil }
         var rows = 0.0, sum = 0.0
         for s in m.shards where s.addedRows > 0 {
@@ -94,8 +98,11 @@ extension Index {
             sum += Double(s.addedFit) * Double(s.addedRows)
         }
         guard rows > 0 else { return nil }
-        return Drift(trainingFit: Double(m.trainingFit), recentFit: sum / rows, recentRows: Int(rows))
+        return Index.Drift(trainingFit: Double(m.trainingFit), recentFit: sum / rows, recentRows: Int(rows))
     }
+}
+
+extension Index {
 
     /// Items now over rows when the partitions were trained (`nil` when unknown or without
     /// partitions). Each probe scans about this many times the rows it did after training;

@@ -20,7 +20,9 @@ extension IndexWriter {
         /// to), so that lists keep their length — is this ratio times the index's or more
         /// (the rows grew by its square), or under the square of its inverse (the rows
         /// shrank to under its fourth power's inverse: shorter lists cost queries less, so
-        /// lists merge later than they split). `.infinity`: never after a commit.
+        /// lists merge later than they split); also once a tenth of the live rows were added
+        /// since and fit their partitions worse by ``Index/Drift/retrainAbove`` (rows from
+        /// new clusters). `.infinity`: never after a commit.
         public var partitionDrift: Double
 
         /// The default: a third deleted, more than 4 small shards, partitions fitted again

@@ -27,14 +27,23 @@ struct PartitionMaintainer {
     /// Whether the partition count the live rows ask for (√(live ÷ fitted) times the
     /// index's) is `ratio` times the index's or more — the rows grew by `ratio`² — or under
     /// 1/`ratio`² of it: shorter lists cost queries less than longer ones, so shrinking
-    /// waits until the rows fell to 1/`ratio`⁴ (by default 57 %) before lists merge.
+    /// waits until the rows fell to 1/`ratio`⁴ (by default 57 %) before lists merge. Or
+    /// whether the rows added since (a tenth of the live ones or more) drifted from the
+    /// partitions (``Index/Drift/retrainAbove``).
     static func isDue(_ manifest: Manifest, ratio: Double) -> Bool {
         guard ratio.isFinite, ratio > 1, manifest.centroids != nil, target(of: manifest) != nil else { return false }
         let live = manifest.shards.reduce(0) { $0 + Int($1.rows - $1.deleted) }
         let fitted = manifest.trainedRows > 0 ? Int(manifest.trainedRows)
                                               : manifest.shards.reduce(0) { $0 + Int($1.rows - $1.addedRows) }
         let off = (Double(live) / Double(max(1, fitted))).squareRoot()
-        return off >= ratio || off <= 1 / (ratio * ratio)
+        if off >= ratio || off <= 1 / (ratio * ratio) { return true }
+        // Rows unlike those the partitions were fitted to (new clusters): once a tenth of
+        // the live rows came since and fit their lists worse by the drift that makes `hashidx
+        // info` advise retraining, the lists are refitted (new clusters get lists of their own).
+        if let drift = Index.Drift.of(manifest), drift.recentRows * 10 >= live, drift.ratio >= Index.Drift.retrainAbove {
+            return true
+        }
+        return false
     }
 
     /// Centroids fitted to the live rows for `partitions` partitions.
