@@ -89,8 +89,9 @@ final class CrashSafetyTests: XCTestCase {
         XCTAssertTrue(files.allSatisfy { $0 == "CURRENT" || $0 == "LOCK" || Format.generation(ofFile: $0) != nil }, "\(files.sorted())")
     }
 
-    /// `hashidx add`, `delete` and `compact` killed with SIGKILL at random moments, at least
-    /// 20 times each (issue 11): the index then opens at the previous generation or the new
+    /// `hashidx add`, `delete`, `compact` and `compact --maintain` (partitions split or
+    /// merged, every shard rewritten: issue 27) killed with SIGKILL at random moments, 20
+    /// times each (issue 11): the index then opens at the previous generation or the new
     /// one, verifies, and answers exactly like one of them; the next writer cleans up.
     func testWritersKilledAtRandomMomentsLeaveThePreviousOrTheNewGeneration() throws {
         let dir = makeTemporaryDirectory(self)
@@ -117,15 +118,16 @@ final class CrashSafetyTests: XCTestCase {
             try p.run()
             return p
         }
-        var p = try launch(["build", dir + "/base.npy", "--ids", dir + "/base.txt", "-o", path, "--shard-size", "500", "--threads", "2"])
+        var p = try launch(["build", dir + "/base.npy", "--ids", dir + "/base.txt", "-o", path, "--shard-size", "500",
+                            "--partitions", "8", "--threads", "2"])
         p.waitUntilExit()
         XCTAssertEqual(p.terminationStatus, 0)
 
         var live = Set((0..<1200).map { "b\($0)" })
         var nextID = 0
-        var outcome = ["add": [0, 0], "delete": [0, 0], "compact": [0, 0]]   // [kept the old, had the new]
-        for run in 0..<66 {
-            let kind = ["add", "delete", "compact"][run % 3]
+        var outcome = ["add": [0, 0], "delete": [0, 0], "compact": [0, 0], "maintain": [0, 0]]   // [kept the old, had the new]
+        for run in 0..<80 {
+            let kind = ["add", "delete", "compact", "maintain"][run % 4]
             var arguments: [String]
             var added: [String] = [], deleted: [String] = []
             switch kind {
@@ -138,6 +140,8 @@ final class CrashSafetyTests: XCTestCase {
                 deleted = Array(live.sorted().shuffled(using: &rng).prefix(100))
                 try deleted.joined(separator: "\n").appending("\n").write(toFile: dir + "/delete.txt", atomically: true, encoding: .utf8)
                 arguments = ["delete", path, "--ids", dir + "/delete.txt", "--no-merge"]
+            case "maintain":
+                arguments = ["compact", path, "--maintain", "--partitions", String(6 + run % 7)]
             default:
                 arguments = ["compact", path, "--shard-size", "500"]
             }

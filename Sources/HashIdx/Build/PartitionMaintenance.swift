@@ -13,7 +13,7 @@ enum PartitionMaintenance {
     /// Rounds of the local 2-means that splits a list.
     static let splitRounds = 6
     /// Rounds of spherical k-means over the whole sample after the splits and merges.
-    static let refineRounds = 3
+    static let refineRounds = 10
     /// Maintenance keeps at least this many rows a list on average.
     static let minimumRowsPerList = 32
 

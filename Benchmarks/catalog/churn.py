@@ -1,0 +1,102 @@
+"""A long churn run: an index built on the rows of half of the data set's k-means clusters,
+then --rounds rounds of "insert 5 % (rows of the other clusters: clusters appear), delete
+5 % at random", each through `hashidx add` / `hashidx delete` with the default merge policy
+(or --no-maintain). After every round, the churned index and a fresh build of the same live
+rows answer the same queries at their default settings: recall@10 (by ids) and
+single-thread QPS (best of 3 `hashidx eval` runs), and the ratios.
+
+    python3 Benchmarks/catalog/churn.py /work/data/glove --rounds 20 --queries 2000
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import sys
+import tempfile
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import catalog as bench  # noqa: E402  (run, write_rows, exact_gt, evaluate_by_id)
+
+
+def partitions(index: str) -> str:
+    out, _ = bench.run("info", index)
+    m = re.search(r"partitions:\s+(\d+)", out)
+    return m.group(1) if m else "?"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("data")
+    parser.add_argument("--rounds", type=int, default=20)
+    parser.add_argument("--queries", type=int, default=2000)
+    parser.add_argument("--no-maintain", action="store_true", help="adds and deletes with --no-maintain")
+    args = parser.parse_args()
+    base = np.load(os.path.join(args.data, "base.npy"))
+    n = len(base)
+    unit = base / np.linalg.norm(base, axis=1, keepdims=True)
+    queries = np.load(os.path.join(args.data, "queries.npy"))[:args.queries].astype(np.float32)
+    qunit = queries / np.linalg.norm(queries, axis=1, keepdims=True)
+    rng = np.random.default_rng(17)
+    # 20 k-means clusters; the index starts with the rows of every other one (by size).
+    k = 20
+    c = unit[rng.choice(n, k, replace=False)]
+    for _ in range(8):
+        assign = np.argmax(unit @ c.T, axis=1)
+        for j in range(k):
+            m = unit[assign == j]
+            if len(m):
+                c[j] = m.sum(0) / np.linalg.norm(m.sum(0))
+    seen = set(np.argsort(np.bincount(assign, minlength=k))[::2].tolist())
+    inside = np.isin(assign, list(seen))
+    initial, pool = rng.permutation(np.nonzero(inside)[0]), rng.permutation(np.nonzero(~inside)[0])
+    work = tempfile.mkdtemp(prefix="hashidx-churn-")
+    flags = ["--no-maintain"] if args.no_maintain else []
+    try:
+        qpath = os.path.join(work, "q.npy")
+        np.save(qpath, queries)
+        idx = os.path.join(work, "churned.hidx")
+        npy, txt = bench.write_rows(os.path.join(work, "initial"), base, initial)
+        bench.run("build", npy, "--ids", txt, "-o", idx)
+        live = set(initial.tolist())
+        step = len(initial) // 20
+        print(f"# Churn on {os.path.basename(os.path.abspath(args.data))}: {args.rounds} rounds of +5 % (new clusters) / "
+              f"−5 % (random){' with --no-maintain' if args.no_maintain else ''}\n")
+        print(f"Start: {len(initial):,} rows of {len(seen)} of {k} k-means clusters; each round adds {step:,} rows of the "
+              f"other clusters and deletes {step:,} live rows at random. Default search settings; {args.queries} queries.\n")
+        print("| round | live | new-cluster rows | partitions (churned / fresh) | recall churned | recall fresh | "
+              "QPS churned | QPS fresh | recall ÷ | QPS ÷ |")
+        print("|---|---|---|---|---|---|---|---|---|---|", flush=True)
+        for r in range(args.rounds):
+            new = pool[r * step:(r + 1) * step]
+            if len(new) < step:
+                print(f"(the pool of new-cluster rows ran out after {r} rounds)")
+                break
+            npy, txt = bench.write_rows(os.path.join(work, "add"), base, new)
+            bench.run("add", idx, npy, "--ids", txt, *flags)
+            live.update(new.tolist())
+            gone = rng.choice(np.array(sorted(live)), step, replace=False)
+            with open(os.path.join(work, "gone.txt"), "w") as f:
+                f.write("".join(f"w{g}\n" for g in gone))
+            bench.run("delete", idx, "--ids", os.path.join(work, "gone.txt"), *flags)
+            live.difference_update(gone.tolist())
+            rows = np.array(sorted(live))
+            fresh = os.path.join(work, "fresh.hidx")
+            shutil.rmtree(fresh, ignore_errors=True)
+            npy, txt = bench.write_rows(os.path.join(work, "live"), base, rows)
+            bench.run("build", npy, "--ids", txt, "-o", fresh)
+            gt_ids = [[f"w{b}" for b in row] for row in rows[bench.exact_gt(unit, rows, qunit)]]
+            rc, qc = bench.evaluate_by_id(idx, qpath, gt_ids, work)
+            rf, qf = bench.evaluate_by_id(fresh, qpath, gt_ids, work)
+            outside = int(np.sum(~inside[rows]))
+            print(f"| {r + 1} | {len(rows):,} | {outside / len(rows):.0%} | {partitions(idx)} / {partitions(fresh)} | "
+                  f"{rc:.4f} | {rf:.4f} | {qc:,.0f} | {qf:,.0f} | {rc / rf:.3f} | {qc / qf:.2f} |", flush=True)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
