@@ -22,10 +22,11 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import catalog as bench  # noqa: E402  (run, write_rows, exact_gt, evaluate_by_id)
 
 
-def partitions(index: str) -> str:
+def shape(index: str) -> tuple[str, str]:
+    """The index's partitions and shards, as `hashidx info` shows them."""
     out, _ = bench.run("info", index)
-    m = re.search(r"partitions:\s+(\d+)", out)
-    return m.group(1) if m else "?"
+    p, s = re.search(r"partitions:\s+(\d+)", out), re.search(r"shards:\s+(\d+)", out)
+    return (p.group(1) if p else "?"), (s.group(1) if s else "?")
 
 
 def main() -> None:
@@ -67,9 +68,9 @@ def main() -> None:
               f"−5 % (random){' with --no-maintain' if args.no_maintain else ''}\n")
         print(f"Start: {len(initial):,} rows of {len(seen)} of {k} k-means clusters; each round adds {step:,} rows of the "
               f"other clusters and deletes {step:,} live rows at random. Default search settings; {args.queries} queries.\n")
-        print("| round | live | new-cluster rows | partitions (churned / fresh) | recall churned | recall fresh | "
-              "QPS churned | QPS fresh | recall ÷ | QPS ÷ |")
-        print("|---|---|---|---|---|---|---|---|---|---|", flush=True)
+        print("| round | live | new-cluster rows | partitions (churned / fresh) | shards (churned) | recall churned | "
+              "recall fresh | QPS churned | QPS fresh | recall ÷ | QPS ÷ |")
+        print("|---|---|---|---|---|---|---|---|---|---|---|", flush=True)
         for r in range(args.rounds):
             new = pool[r * step:(r + 1) * step]
             if len(new) < step:
@@ -92,7 +93,8 @@ def main() -> None:
             rc, qc = bench.evaluate_by_id(idx, qpath, gt_ids, work)
             rf, qf = bench.evaluate_by_id(fresh, qpath, gt_ids, work)
             outside = int(np.sum(~inside[rows]))
-            print(f"| {r + 1} | {len(rows):,} | {outside / len(rows):.0%} | {partitions(idx)} / {partitions(fresh)} | "
+            (pc, sc), (pf, _) = shape(idx), shape(fresh)
+            print(f"| {r + 1} | {len(rows):,} | {outside / len(rows):.0%} | {pc} / {pf} | {sc} | "
                   f"{rc:.4f} | {rf:.4f} | {qc:,.0f} | {qf:,.0f} | {rc / rf:.3f} | {qc / qf:.2f} |", flush=True)
     finally:
         shutil.rmtree(work, ignore_errors=True)
