@@ -32,6 +32,8 @@ final class GroupCommitWriter: @unchecked Sendable {
     // Used on the writer thread only.
     private var writer: IndexWriter?
     private var lastWrite = 0.0
+    /// What the writer merges after each group (the library's default policy).
+    private let mergePolicy = IndexWriter.MergePolicy()
 
     init(path: String, options: ServiceOptions, onCommit: @escaping @Sendable () -> Void) {
         self.path = path
@@ -124,7 +126,7 @@ final class GroupCommitWriter: @unchecked Sendable {
             return
         }
         for g in group { results.append(apply(g.request, to: writer)) }
-        var summary: IndexWriter.CommitSummary
+        let summary: IndexWriter.CommitSummary
         do {
             summary = try writer.commit()
         } catch {
@@ -133,12 +135,16 @@ final class GroupCommitWriter: @unchecked Sendable {
             for g in group { g.reply(.failure(e)) }
             return
         }
-        if let merged = summary.merged { summary.generation = merged.generation }
         onCommit()
         lastWrite = ProcessInfo.processInfo.systemUptime
         for (g, r) in zip(group, results) {
             g.reply(r.map { WriteSummary(kind: $0.kind, items: $0.items, generation: summary.generation, count: summary.count) })
         }
+        // Then the merge policy (merges, a partition refit), as a commit of its own after the
+        // answers: acknowledged writes never wait for a compaction; the next group waits for
+        // it instead. A merge that fails changes nothing (the next group's tries again).
+        if (try? writer.merge(policy: mergePolicy)) != nil { onCommit() }
+        lastWrite = ProcessInfo.processInfo.systemUptime
     }
 
     private func openWriter() throws(ServiceError) -> IndexWriter {
@@ -148,6 +154,7 @@ final class GroupCommitWriter: @unchecked Sendable {
             do {
                 let w = try IndexWriter(path: path, threads: options.writerThreads,
                                         holder: "hashidx serve (pid \(ProcessInfo.processInfo.processIdentifier))")
+                w.mergePolicy = nil   // run after the group's answers (apply)
                 writer = w
                 return w
             } catch {

@@ -129,6 +129,26 @@ final class CatalogServiceTests: XCTestCase {
         XCTAssertEqual(before.count, 300)
     }
 
+    /// Writes one after another, each its own group and its own small shard: the merge
+    /// policy's merges run after the answers (a commit of their own), so the shards do not
+    /// pile up, and every answered write is there.
+    func testMergesRunAfterTheAnswersAndLoseNothing() async throws {
+        let (service, vectors) = try makeService()
+        var answered: [UInt64] = []
+        for w in 0..<12 {
+            let item = IndexItem(id: "m-\(w)", vector: vectors[w].map { $0 * 2 + 0.1 }, attributes: ["group": .string("m")])
+            answered.append(try await service.write(.upsert([item])).generation)
+        }
+        XCTAssertEqual(answered, answered.sorted())
+        service.close()
+        let index = try Index(path: service.path)
+        XCTAssertEqual(index.count, 312)
+        for w in 0..<12 { XCTAssertNotNil(try index.row(forID: "m-\(w)"), "m-\(w)") }
+        XCTAssertLessThan(index.shardCount, 1 + 12, "the small shards were never merged")
+        // Each merge is a generation of its own between two answered commits.
+        XCTAssertGreaterThan(answered.last! - answered.first!, 11, "\(answered)")
+    }
+
     func testClosedServiceCommitsWhatItTookAndRefusesMore() async throws {
         let (service, vectors) = try makeService()
         let summary = try await service.write(.upsert([IndexItem(id: "last", vector: vectors[9])]))

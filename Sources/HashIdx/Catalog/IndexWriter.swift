@@ -181,6 +181,16 @@ public final class IndexWriter: Sendable {
     /// once the count is off by ``MergePolicy/partitionDrift``. Costs about a compaction
     /// of every shard; readers keep their snapshots; a crash leaves the previous generation.
     /// Throws when there are uncommitted changes or the index has no partitions.
+    /// Runs now what `policy` runs after a commit — a partition refit when one is due, else
+    /// the merges it asks for — and commits it; `nil` when nothing is due. For a writer that
+    /// commits with ``mergePolicy`` `nil`, so that a commit's caller does not wait for the
+    /// compaction, and merges afterwards (`hashidx serve` acknowledges a group of writes,
+    /// then merges). Throws when there are uncommitted changes.
+    @discardableResult
+    public func merge(policy: MergePolicy = MergePolicy()) throws(HashIdxError) -> CompactionSummary? {
+        try core.withLock { (core) throws(HashIdxError) in try core.merge(policy: policy) }
+    }
+
     @discardableResult
     public func maintainPartitions(partitions: Int? = nil,
                                    progress: @escaping @Sendable (WorkProgress) -> Void = { _ in }) throws(HashIdxError) -> CompactionSummary {

@@ -170,19 +170,7 @@ final class IndexWriterCore {
             var summary = IndexWriter.CommitSummary(generation: generation, added: added, deleted: deleted,
                                                     count: base.count, seconds: 0)
             rollback()
-            if let policy = mergePolicy {
-                // Partitions fitted again (every shard rewritten: the merges too), else merges.
-                // (Row-number ids stay as they are when no row is deleted: every shard is
-                // rewritten in order. Otherwise only indexes with string ids are rewritten.)
-                let keepsIDs = base.hasStringIDs || !base.manifest.shards.contains { $0.deleted > 0 }
-                if keepsIDs && PartitionMaintainer.isDue(base.manifest, ratio: policy.partitionDrift) {
-                    summary.merged = try maintainPartitions(progress: { _ in })
-                } else if base.hasStringIDs {
-                    let merge = try compact(rewrite: policy.shardsToMerge(in: base.manifest, shardSize: BuildOptions.defaultShardSize),
-                                            retrain: false, options: BuildOptions(), progress: { _ in })
-                    if merge.rewrittenShards > 0 { summary.merged = merge }
-                }
-            }
+            if let policy = mergePolicy { summary.merged = try merge(policy: policy) }
             summary.seconds = System.monotonicSeconds() - start
             return summary
         } catch {
@@ -214,6 +202,25 @@ final class IndexWriterCore {
         try options.validate()
         let rewrite = IndexWriter.MergePolicy.shardsToCompact(in: base.manifest, retrain: retrain, shardSize: options.shardSize)
         return try compact(rewrite: rewrite, retrain: retrain, options: options, progress: progress)
+    }
+
+    /// What `policy` asks for now, committed: the partitions fitted again (every shard
+    /// rewritten: the merges too), else merges; nil when nothing is due. (Row-number ids
+    /// stay as they are when no row is deleted: every shard is rewritten in order; otherwise
+    /// only indexes with string ids are rewritten.)
+    func merge(policy: IndexWriter.MergePolicy) throws(HashIdxError) -> IndexWriter.CompactionSummary? {
+        try checkOpen()
+        guard pending.isEmpty else {
+            throw .invalidArgument(name: "merge", reason: "the writer has uncommitted changes; commit or roll them back first")
+        }
+        let keepsIDs = base.hasStringIDs || !base.manifest.shards.contains { $0.deleted > 0 }
+        if keepsIDs && PartitionMaintainer.isDue(base.manifest, ratio: policy.partitionDrift) {
+            return try maintainPartitions(progress: { _ in })
+        }
+        guard base.hasStringIDs else { return nil }
+        let merge = try compact(rewrite: policy.shardsToMerge(in: base.manifest, shardSize: BuildOptions.defaultShardSize),
+                                retrain: false, options: BuildOptions(), progress: { _ in })
+        return merge.rewrittenShards > 0 ? merge : nil
     }
 
     /// Fits the partitions again to the live rows (``PartitionMaintainer``) — as many as the
