@@ -14,14 +14,20 @@ struct PartitionMaintainer {
     /// partitions or nothing to fit them to.
     static func target(of manifest: Manifest) -> (live: Int, partitions: Int)? {
         guard let centroids = manifest.centroids else { return nil }
-        let live = manifest.shards.reduce(0) { $0 + Int($1.rows - $1.deleted) }
-        // Rows the partitions were fitted to: the build's (or the last maintenance's); for
-        // an index that does not record them, the rows not added since.
-        let fitted = manifest.trainedRows > 0 ? Int(manifest.trainedRows)
-                                              : manifest.shards.reduce(0) { $0 + Int($1.rows - $1.addedRows) }
+        let (live, fitted) = rows(of: manifest)
         guard live >= 2 * PartitionMaintenance.minimumRowsPerList, fitted > 0 else { return nil }
         let wanted = PartitionMaintenance.target(partitions: centroids.count, fittedRows: fitted, liveRows: live)
         return (live, min(wanted, live / PartitionMaintenance.minimumRowsPerList))
+    }
+
+    /// The live rows of `manifest` and the rows its partitions were fitted to: the build's
+    /// (or the last maintenance's); for an index that does not record them, the rows not
+    /// added since.
+    private static func rows(of manifest: Manifest) -> (live: Int, fitted: Int) {
+        let live = manifest.shards.reduce(0) { $0 + Int($1.rows - $1.deleted) }
+        let fitted = manifest.trainedRows > 0 ? Int(manifest.trainedRows)
+                                              : manifest.shards.reduce(0) { $0 + Int($1.rows - $1.addedRows) }
+        return (live, fitted)
     }
 
     /// Whether the partition count the live rows ask for (√(live ÷ fitted) times the
@@ -32,9 +38,7 @@ struct PartitionMaintainer {
     /// partitions (``Index/Drift/retrainAbove``).
     static func isDue(_ manifest: Manifest, ratio: Double) -> Bool {
         guard ratio.isFinite, ratio > 1, manifest.centroids != nil, target(of: manifest) != nil else { return false }
-        let live = manifest.shards.reduce(0) { $0 + Int($1.rows - $1.deleted) }
-        let fitted = manifest.trainedRows > 0 ? Int(manifest.trainedRows)
-                                              : manifest.shards.reduce(0) { $0 + Int($1.rows - $1.addedRows) }
+        let (live, fitted) = rows(of: manifest)
         let off = (Double(live) / Double(max(1, fitted))).squareRoot()
         if off >= ratio || off <= 1 / (ratio * ratio) { return true }
         // Rows unlike those the partitions were fitted to (new clusters): once a tenth of
