@@ -18,7 +18,7 @@ final class GroupCommitWriter: @unchecked Sendable {
 
     private let path: String
     private let options: ServiceOptions
-    private let onCommit: @Sendable () -> Void
+    private let onCommit: @Sendable (Index) -> Void
 
     /// Guards `pending`, `closed`, `running` and wakes the writer thread.
     private let condition = NSCondition()
@@ -32,10 +32,12 @@ final class GroupCommitWriter: @unchecked Sendable {
     // Used on the writer thread only.
     private var writer: IndexWriter?
     private var lastWrite = 0.0
+    /// The index's dimension, once the writer opened it.
+    private var snapshotDimension: Int?
     /// What the writer merges after each group (the library's default policy).
     private let mergePolicy = IndexWriter.MergePolicy()
 
-    init(path: String, options: ServiceOptions, onCommit: @escaping @Sendable () -> Void) {
+    init(path: String, options: ServiceOptions, onCommit: @escaping @Sendable (Index) -> Void) {
         self.path = path
         self.options = options
         self.onCommit = onCommit
@@ -108,7 +110,8 @@ final class GroupCommitWriter: @unchecked Sendable {
                 apply(group)
                 continue
             }
-            // Closed with nothing left: release the lock.
+            // Closed with nothing left: the buffer to a shard, and release the lock.
+            if let writer, writer.bufferedRows + writer.bufferedDeletes > 0 { writeBuffer(writer) }
             writer?.rollback()   // every group was committed or rolled back: nothing to drop
             try? writer?.close()
             writer = nil
@@ -116,7 +119,8 @@ final class GroupCommitWriter: @unchecked Sendable {
         }
     }
 
-    /// Applies `group` request by request and commits it once.
+    /// Applies `group` request by request, commits it once to the write log, and answers;
+    /// then writes the buffer to a shard when it is full, and merges.
     private func apply(_ group: [(request: WriteRequest, reply: Reply)]) {
         lastWrite = ProcessInfo.processInfo.systemUptime
         var results: [Result<(kind: String, items: Int), ServiceError>] = []
@@ -128,23 +132,38 @@ final class GroupCommitWriter: @unchecked Sendable {
         for g in group { results.append(apply(g.request, to: writer)) }
         let summary: IndexWriter.CommitSummary
         do {
-            summary = try writer.commit()
+            summary = try writer.commit(durability: options.bufferBytes > 0 ? .log : .shards)
+            onCommit(try writer.snapshot())
         } catch {
             writer.rollback()
             let e = ServiceError(status: 500, code: "commit_failed", message: "the commit failed and nothing of it was kept: \(error)")
             for g in group { g.reply(.failure(e)) }
             return
         }
-        onCommit()
         lastWrite = ProcessInfo.processInfo.systemUptime
         for (g, r) in zip(group, results) {
             g.reply(r.map { WriteSummary(kind: $0.kind, items: $0.items, generation: summary.generation, count: summary.count) })
         }
-        // Then the merge policy (merges, a partition refit), as a commit of its own after the
-        // answers: acknowledged writes never wait for a compaction; the next group waits for
-        // it instead. A merge that fails changes nothing (the next group's tries again).
-        if (try? writer.merge(policy: mergePolicy)) != nil { onCommit() }
+        // Then, after the answers: a full buffer to a shard, and the merge policy (merges, a
+        // partition refit) as commits of their own. Acknowledged writes never wait for
+        // them; the next group waits instead. A step that fails changes nothing (the next
+        // group's tries again; the buffer stays in the log meanwhile).
+        if isBufferFull(writer) { writeBuffer(writer) }
         lastWrite = ProcessInfo.processInfo.systemUptime
+    }
+
+    /// Whether the buffer holds `bufferBytes` of vectors, as many deletes, or a log 64× that.
+    private func isBufferFull(_ writer: IndexWriter) -> Bool {
+        let rowBytes = 4 * (snapshotDimension ?? 1)
+        return writer.bufferedRows * rowBytes >= options.bufferBytes || writer.bufferedDeletes * 8 >= options.bufferBytes
+            || writer.logBytes >= 64 * max(options.bufferBytes, 1 << 16)
+    }
+
+    /// Writes the buffer to a shard and runs the merge policy.
+    private func writeBuffer(_ writer: IndexWriter) {
+        guard (try? writer.commit()) != nil, let snapshot = try? writer.snapshot() else { return }
+        onCommit(snapshot)
+        if (try? writer.merge(policy: mergePolicy)) != nil, let merged = try? writer.snapshot() { onCommit(merged) }
     }
 
     private func openWriter() throws(ServiceError) -> IndexWriter {
@@ -156,6 +175,7 @@ final class GroupCommitWriter: @unchecked Sendable {
                                         holder: "hashidx serve (pid \(ProcessInfo.processInfo.processIdentifier))")
                 w.mergePolicy = nil   // run after the group's answers (apply)
                 writer = w
+                snapshotDimension = w.dimension
                 return w
             } catch {
                 let e = ServiceError(error)

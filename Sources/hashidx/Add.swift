@@ -42,6 +42,9 @@ struct Add: ParsableCommand {
     @Option(help: "Threads for hashing the rows (default: all cores).")
     var threads: Int?
 
+    @Flag(name: .customLong("log"), help: "Commit to the index's write log (one synced append, no shard written): the change is durable and every reader sees it, searched from memory, until a commit without --log or `hashidx compact` writes the log to shards.")
+    var log = false
+
     @Flag(name: .customLong("no-merge"), help: "Do not compact after the commit, whatever the merge policy says (a third of a shard deleted, or more than 4 small shards).")
     var noMerge = false
 
@@ -83,7 +86,7 @@ struct Add: ParsableCommand {
                 let batchIDs = list.map { Array($0[lo..<hi]) }
                 let batchAttributes = table.map { $0.rows(lo..<hi) }
                 if upsert { try writer.upsert(rows, ids: batchIDs!, attributes: batchAttributes) } else { try writer.add(rows, ids: batchIDs, attributes: batchAttributes) }
-                let c = try writer.commit { p in
+                let c = try writer.commit(durability: log ? .log : .shards) { p in
                     // Rows of the whole file: the batches' encoding adds up.
                     progress.report(p.phase == .encoding ? WorkProgress(phase: .encoding, done: lo + p.done, total: source.count) : p)
                 }
@@ -98,7 +101,7 @@ struct Add: ParsableCommand {
                 print("\(commits) commits of up to \(batch) rows: \(formatFixed(Double(source.count) / elapsed, 0)) rows/s, \(formatFixed(elapsed / Double(commits) * 1000, 1)) ms per batch (\(formatFixed(s.seconds / Double(commits) * 1000, 1)) ms of it committing)")
             }
             print("""
-            committed generation \(s.generation) of \(index)
+            committed \(log ? "to the write log of generation" : "generation") \(s.generation) of \(index)
               added:    \(s.added)
               replaced: \(s.deleted)
               items:    \(s.count)

@@ -31,6 +31,9 @@ struct Delete: ParsableCommand {
     @Flag(name: .customLong("ignore-missing"), help: "Skip ids that no item has instead of failing.")
     var ignoreMissing = false
 
+    @Flag(name: .customLong("log"), help: "Commit to the index's write log (one synced append, no shard written): the change is durable and every reader sees it, searched from memory, until a commit without --log or `hashidx compact` writes the log to shards.")
+    var log = false
+
     @Flag(name: .customLong("no-merge"), help: "Do not compact after the commit, whatever the merge policy says (a third of a shard deleted, or more than 4 small shards).")
     var noMerge = false
 
@@ -50,7 +53,7 @@ struct Delete: ParsableCommand {
             for m in missing.prefix(20) { writeStderr("hashidx: no item has id \(m)\n") }
             if missing.count > 20 { writeStderr("hashidx: … and \(missing.count - 20) more unknown ids\n") }
             let progress = ProgressReporter()
-            let s = try writer.commit { progress.report($0) }
+            let s = try writer.commit(durability: log ? .log : .shards) { progress.report($0) }
             progress.finish()
             print("""
             committed generation \(s.generation) of \(index)

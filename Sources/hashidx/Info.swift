@@ -38,7 +38,7 @@ struct Info: ParsableCommand {
             items:            \(index.count)\(index.deletedCount > 0 ? " live, \(index.deletedCount) deleted (rows \(index.rowCount))" : "")
             dimension:        \(index.dimension)
             bits:             \(index.bits)
-            shards:           \(index.shardCount)
+            shards:           \(index.shardCount)\(index.logLength > 0 ? " (+ \(index.bufferedCount) items in the write log, \(formatBytes(index.logLength)); `hashidx compact` writes them to shards)" : "")
             partitions:       \(index.partitionCount == 0 ? "none (every query scans every code)" : String(index.partitionCount))
             ids:              \(index.hasStringIDs ? "strings (ids file)" : "row numbers")
             bytes on disk:    \(formatBytes(index.bytesOnDisk)), \(formatFixed(Double(index.bytesOnDisk) / Double(raw), 2))× the raw float32 vectors

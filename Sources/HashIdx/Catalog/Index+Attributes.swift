@@ -1,6 +1,6 @@
 extension Index {
     /// The type of every attribute the index's items have (empty without attributes).
-    public var attributeSchema: [String: AttributeType] { searcher.attributeSchema }
+    public var attributeSchema: [String: AttributeType] { buffer?.schema ?? searcher.attributeSchema }
 
     /// Bytes of the attribute columns in the index's shards (dictionaries, posting lists,
     /// values, presence bits).
@@ -19,6 +19,7 @@ extension Index {
     /// The attributes of row `row` (only `fields` when given).
     public func attributes(ofRow row: Int, fields: [String]? = nil) throws(HashIdxError) -> Attributes {
         if let fields { try checkFields(fields) }
+        if let buffer, row >= searcher.count { return try buffer.attributes(ofRow: row - searcher.count, fields: fields) }
         let (shard, position) = try searcher.locateLive(row)
         return shard.attributes.attributes(at: position, fields: fields)
     }
@@ -26,8 +27,9 @@ extension Index {
     /// Throws ``HashIdxError/invalidArgument(name:reason:)`` for a field name the index has no
     /// attribute of (what a search with ``SearchOptions/fields`` would throw).
     public func checkFields(_ fields: [String]) throws(HashIdxError) {
-        for f in fields where searcher.attributeSchema[f] == nil {
-            let known = searcher.attributeSchema.keys.sorted()
+        let schema = attributeSchema
+        for f in fields where schema[f] == nil {
+            let known = schema.keys.sorted()
             throw .invalidArgument(name: "fields", reason: "the index has no attribute \"\(f)\"" +
                                    (known.isEmpty ? " (it has no attributes)" : "; it has: \(known.joined(separator: ", "))"))
         }

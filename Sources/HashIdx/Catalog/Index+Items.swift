@@ -2,13 +2,15 @@ extension Index {
     /// The id of row `row`; throws ``HashIdxError/invalidArgument(name:reason:)`` for a row
     /// outside `0..<rowCount` or deleted.
     public func id(ofRow row: Int) throws(HashIdxError) -> String {
-        try searcher.id(ofRow: row)
+        if let buffer, row >= searcher.count { return try buffer.id(ofRow: row - searcher.count) }
+        return try searcher.id(ofRow: row)
     }
 
     /// The row of the item whose id is `id`, or `nil` when no item has it (deleted items
     /// have none).
     public func row(forID id: String) throws(HashIdxError) -> Int? {
-        try searcher.row(forID: id)
+        if let buffer, let r = buffer.row(of: id) { return searcher.count + r }
+        return try searcher.row(forID: id)
     }
 
     /// The stored vector of row `row`, at its original length.
@@ -21,15 +23,21 @@ extension Index {
     /// billion times smaller than the norm may come back as 0); in a float16 index, by about
     /// 1e-3 × the norm. Keep the exact originals elsewhere if you need them bit for bit.
     public func vector(ofRow row: Int) throws(HashIdxError) -> [Float] {
-        var unit = try searcher.unitVector(ofRow: row)
-        let n = try searcher.norm(ofRow: row)
+        var unit: [Float], n: Float
+        if let buffer, row >= searcher.count {
+            (unit, n) = try buffer.vector(ofRow: row - searcher.count)
+        } else {
+            unit = try searcher.unitVector(ofRow: row)
+            n = try searcher.norm(ofRow: row)
+        }
         for i in unit.indices { unit[i] *= n }
         return unit
     }
 
     /// The unit-normalised stored vector of row `row`.
     func unitVector(ofRow row: Int) throws(HashIdxError) -> [Float] {
-        try searcher.unitVector(ofRow: row)
+        if let buffer, row >= searcher.count { return try buffer.vector(ofRow: row - searcher.count).unit }
+        return try searcher.unitVector(ofRow: row)
     }
 
     /// Reads every vector and id block and checks its checksum. Open already checks

@@ -16,7 +16,7 @@ extension Index {
         let unit = try unitQuery(query)
         let filter = try rowFilter(options, excluding: [])
         guard count > 0 else { return [] }
-        return try searcher.search(unit: unit, options: options, filter: filter)
+        return try search(unit: unit, options: options, filter: filter, excludingBuffered: nil)
     }
 
     /// The items most similar to the item with id `id` ("more like this"), leaving the item
@@ -27,10 +27,11 @@ extension Index {
     public func search(similarToID id: String, options: SearchOptions = SearchOptions()) throws(HashIdxError) -> [SearchResult] {
         let options = try checked(options, leavingOut: 1)
         guard let row = try row(forID: id) else { throw .unknownID(id) }
-        let unit = try searcher.unitVector(ofRow: row)
-        let filter = try rowFilter(options, excluding: [row])
+        let unit = try unitVector(ofRow: row)
+        let buffered = row >= searcher.count ? row - searcher.count : nil
+        let filter = try rowFilter(options, excluding: buffered == nil ? [row] : [])
         guard count > 1 else { return [] }
-        return try searcher.search(unit: unit, options: options, filter: filter)
+        return try search(unit: unit, options: options, filter: filter, excludingBuffered: buffered)
     }
 
     /// Searches every row of `queries`, on `threads` threads (all cores when `nil`).
@@ -57,7 +58,7 @@ extension Index {
                         queries.copyRow(i, into: b)
                         try Self.normalizeQuery(b, source: queries.name, row: i)
                     }
-                    let r = count > 0 ? try searcher.search(unit: q, options: options, filter: filter) : []
+                    let r = count > 0 ? try search(unit: q, options: options, filter: filter, excludingBuffered: nil) : []
                     results.withLock { $0[i] = r }
                 } catch {
                     firstError.record(error, at: i)
@@ -70,7 +71,8 @@ extension Index {
 
     /// The rows a search with `options` re-ranks by exact cosine for `query`, ascending:
     /// the Hamming scan's best `candidates × shortlistFactor` in the probed partitions,
-    /// narrowed to `candidates` by the asymmetric pass.
+    /// narrowed to `candidates` by the asymmetric pass. (Rows in the write buffer,
+    /// ``bufferedCount``, are not candidates: a search scores every one of them.)
     public func candidates(for query: [Float], options: SearchOptions = SearchOptions()) throws(HashIdxError) -> [Int] {
         let options = try checked(options, leavingOut: 0)
         let unit = try unitQuery(query)
@@ -84,9 +86,43 @@ extension Index {
     private func rowFilter(_ options: SearchOptions, excluding rows: [Int]) throws(HashIdxError) -> RowFilter {
         if !options.fields.isEmpty { try checkFields(options.fields) }
         let compiled = try options.filter.map { (f) throws(HashIdxError) in
-            try CompiledFilter(f, schema: searcher.attributeSchema, shards: searcher.shards)
+            try CompiledFilter(f, schema: attributeSchema, shards: searcher.shards)
         }
         return RowFilter(excluding: rows, matching: compiled)
+    }
+
+    /// The search of the unit vector `q` over the shards and the write buffer (leaving out
+    /// its row `excludingBuffered`): the best `k` of both, best first, ties to the lower row.
+    private func search(unit q: [Float], options: SearchOptions, filter: RowFilter,
+                        excludingBuffered: Int?) throws(HashIdxError) -> [SearchResult] {
+        let fromShards = searcher.liveCount > 0 ? try searcher.search(unit: q, options: options, filter: filter) : []
+        guard let buffer, buffer.liveCount > 0 else { return fromShards }
+        let mode = options.rerank ?? manifest.rerank
+        var margins: [Float]? = nil
+        if mode != .cosine {
+            var m = [Float](repeating: 0, count: bits)
+            q.withUnsafeBufferPointer { qb in m.withUnsafeMutableBufferPointer { model.project(qb, into: $0) } }
+            margins = m
+        }
+        let fromBuffer = buffer.search(q, k: options.k, mode: mode, blend: options.blendWeight ?? manifest.blendWeight,
+                                       margins: margins, filter: options.filter, excluding: excludingBuffered)
+        guard !fromBuffer.isEmpty else { return fromShards }
+        var out: [SearchResult] = []
+        out.reserveCapacity(options.k)
+        var i = 0, j = 0
+        while out.count < options.k && (i < fromShards.count || j < fromBuffer.count) {
+            // (Buffered rows come after every shard row: an equal score goes to the shard's.)
+            if j == fromBuffer.count || (i < fromShards.count && fromShards[i].score >= min(1, max(-1, fromBuffer[j].score))) {
+                out.append(fromShards[i]); i += 1
+            } else {
+                let (row, score) = fromBuffer[j]
+                let r = row - searcher.count
+                out.append(SearchResult(row: row, id: try buffer.id(ofRow: r), score: min(1, max(-1, score)),
+                                        attributes: options.fields.isEmpty ? [:] : try buffer.attributes(ofRow: r, fields: options.fields)))
+                j += 1
+            }
+        }
+        return out
     }
 
     /// `options` checked on their own, as the search runs them: probes and candidates left

@@ -15,17 +15,32 @@
 public final class Index: Sendable {
     /// The index directory.
     public let path: String
-    /// The generation's shards and how to search them.
+    /// The generation's shards and how to search them (with the buffer's deletions).
     let searcher: Searcher
+    /// The changes committed to the generation's write log and not yet to its shards
+    /// (`nil`: none): searched from memory beside the shards.
+    let buffer: WriteBuffer?
+    /// The generation's own shards, without the buffer's deletions (what a reopen reuses).
+    private let ownShards: [Shard]
     /// The manifest file's name and size.
     private let manifestName: String
     private let manifestBytes: Int
+    /// Bytes of the write log when this snapshot read it (0: there was none).
+    private let logBytes: Int
+
+    /// Bytes of the generation's write log this snapshot holds (0: none). Of two snapshots
+    /// of one index, the one with the later ``generation``, or the same and more log, holds
+    /// later commits.
+    public var logLength: Int { logBytes }
 
     /// The number of items (deleted ones not counted).
-    public var count: Int { searcher.liveCount }
+    public var count: Int { searcher.liveCount + (buffer?.liveCount ?? 0) }
     /// Row numbers in use: rows are `0..<rowCount`, deleted ones included (they keep their
     /// numbers until a compaction renumbers the rows). Equal to ``count`` without deletions.
-    public var rowCount: Int { searcher.count }
+    public var rowCount: Int { searcher.count + (buffer?.rows ?? 0) }
+    /// Items committed to the write log and not yet written to shards (docs/FORMAT.md §6):
+    /// searched exactly, from memory, until a commit writes them to a shard.
+    public var bufferedCount: Int { buffer?.liveCount ?? 0 }
     /// The generation this snapshot reads (each commit makes a new one).
     public let generation: UInt64
     /// The vector dimension.
@@ -71,27 +86,81 @@ public final class Index: Sendable {
     /// Opens the index at `path`, taking the shards of `previous` (an earlier snapshot of the
     /// same directory) whose manifest records are unchanged as they are: shard files never
     /// change once written, so their mapping, open-time checks and verified blocks carry over.
-    init(path: String, reusing previous: Index?) throws(HashIdxError) {
+    /// With `readingLog`, the generation's write log is replayed into a buffer (a writer
+    /// opens its base without, and replays the log into its own changes).
+    init(path: String, reusing previous: Index?, readingLog: Bool = true) throws(HashIdxError) {
         self.path = path
-        let reusable = Dictionary((previous?.shards ?? []).map { ($0.record.fileName, $0) }, uniquingKeysWith: { a, _ in a })
+        let reusable = Dictionary((previous?.ownShards ?? []).map { ($0.record.fileName, $0) }, uniquingKeysWith: { a, _ in a })
         let directory = IndexDirectory(path: path)
         // A writer may commit, and remove the generation `CURRENT` named, while this opens
         // it: when a file is missing and `CURRENT` has moved on, open the newer generation.
         var attempt = 0
         while true {
             let name = try directory.currentManifestName()
-            do {
+            do throws(HashIdxError) {
                 let opened = try Self.open(directory, manifestName: name, reusing: reusable)
-                searcher = opened.searcher
+                let generation = Format.generation(ofFile: name) ?? 0
+                var buffer: WriteBuffer? = nil
+                var logBytes = 0
+                if readingLog {
+                    let bare = Index(path: path, searcher: opened.searcher, buffer: nil, ownShards: opened.searcher.shards,
+                                     manifestName: name, manifestBytes: opened.manifestBytes, generation: generation, logBytes: 0)
+                    (buffer, logBytes) = try bare.readLog(directory)
+                    // A log is removed only after `CURRENT` moved on (its changes are in the
+                    // new generation): a log read, or found missing, counts only if it has not.
+                    guard try directory.currentManifestName() == name else {
+                        throw HashIdxError.io(path: directory.file(Format.logName(generation)), reason: "the generation moved on while it was read")
+                    }
+                }
+                searcher = buffer?.searcher(over: opened.searcher) ?? opened.searcher
+                self.buffer = buffer
+                ownShards = opened.searcher.shards
                 manifestName = name
                 manifestBytes = opened.manifestBytes
-                generation = Format.generation(ofFile: name) ?? 0
+                self.generation = generation
+                self.logBytes = logBytes
                 return
             } catch {
                 attempt += 1
                 guard attempt < 100, let now = try? directory.currentManifestName(), now != name else { throw error }
             }
         }
+    }
+
+    /// A snapshot of `base` (opened without its log) with the changes of `buffer`; `logBytes`:
+    /// the log's length holding them.
+    convenience init(overlaying base: Index, buffer: WriteBuffer, logBytes: Int) {
+        self.init(path: base.path, searcher: buffer.searcher(over: base.searcher), buffer: buffer.isEmpty ? nil : buffer,
+                  ownShards: base.ownShards, manifestName: base.manifestName, manifestBytes: base.manifestBytes,
+                  generation: base.generation, logBytes: logBytes)
+    }
+
+    private init(path: String, searcher: Searcher, buffer: WriteBuffer?, ownShards: [Shard], manifestName: String,
+                 manifestBytes: Int, generation: UInt64, logBytes: Int) {
+        self.path = path
+        self.searcher = searcher
+        self.buffer = buffer
+        self.ownShards = ownShards
+        self.manifestName = manifestName
+        self.manifestBytes = manifestBytes
+        self.generation = generation
+        self.logBytes = logBytes
+    }
+
+    /// This generation's write log replayed (on `self`, opened without it) and the log's
+    /// size; `nil` when there is none or it holds no whole record.
+    private func readLog(_ directory: IndexDirectory) throws(HashIdxError) -> (WriteBuffer?, Int) {
+        let path = directory.file(Format.logName(generation))
+        guard let size = FileSystem.size(path), size > 0 else { return (nil, 0) }
+        let file: MappedFile
+        do { file = try MappedFile(path: path) } catch {
+            throw .corruptIndex(path: path, reason: "write log is unreadable: \(error)")
+        }
+        let (records, _) = try WriteLog.read(file.bytes, dimension: dimension, generation: generation, path: path)
+        guard !records.isEmpty else { return (nil, file.bytes.count) }
+        var ledger = ChangeLedger(base: self)
+        try ledger.replay(records, path: path)
+        return (try WriteBuffer(base: self, pending: ledger.pending, extending: nil), file.bytes.count)
     }
 
     /// Opens generation `manifestName` of `directory`.
@@ -131,11 +200,12 @@ public final class Index: Sendable {
         return Searcher(manifest: manifest, shards: shards, attributeSchema: schema)
     }
 
-    /// The newest committed generation of this index: `self` when nothing was committed since
-    /// it opened, else a new snapshot (this one keeps answering from its own generation).
+    /// The newest committed generation of this index, with the changes committed to its
+    /// write log: `self` when nothing was committed since it opened, else a new snapshot (this one keeps answering from its own generation).
     public func reopen() throws(HashIdxError) -> Index {
-        let name = try IndexDirectory(path: path).currentManifestName()
-        if name == manifestName { return self }
+        let directory = IndexDirectory(path: path)
+        let name = try directory.currentManifestName()
+        if name == manifestName && (FileSystem.size(directory.file(Format.logName(generation))) ?? 0) == logBytes { return self }
         return try Index(path: path, reusing: self)
     }
 

@@ -65,7 +65,7 @@ public final class IndexWriter: Sendable {
     /// or ``rollback()``, then ``close()``).
     deinit {
         core.withLock { core in
-            if !core.isClosed && !core.pending.isEmpty {
+            if !core.isClosed && core.hasUncommitted {
                 let line = "hashidx: an IndexWriter on \(path) was released with uncommitted changes, which were dropped; call commit() or rollback() before releasing it\n"
                 _ = line.utf8CString.withUnsafeBufferPointer { write(2, $0.baseAddress, $0.count - 1) }
             }
@@ -79,7 +79,7 @@ public final class IndexWriter: Sendable {
     ///   (nothing is released: ``commit(progress:)-31119`` them or ``rollback()`` first).
     public func close() throws(HashIdxError) {
         try core.withLock { (core) throws(HashIdxError) in
-            guard core.isClosed || core.pending.isEmpty else {
+            guard core.isClosed || !core.hasUncommitted else {
                 throw .invalidArgument(name: "close", reason: "the writer has uncommitted changes; commit() them or rollback() to drop them, then close()")
             }
             core.release()
@@ -98,11 +98,25 @@ public final class IndexWriter: Sendable {
         set { core.withLock { $0.mergePolicy = newValue } }
     }
 
+    /// The index's vector dimension.
+    public var dimension: Int { core.withLock { $0.base.dimension } }
+
     /// Items in the index after a commit of the pending changes.
     public var count: Int { core.withLock { $0.count } }
 
     /// Whether there are uncommitted changes.
-    public var hasChanges: Bool { core.withLock { !$0.pending.isEmpty } }
+    public var hasChanges: Bool { core.withLock { $0.hasUncommitted } }
+
+    /// Items added and not yet written to a shard: committed to the write log
+    /// (``commit(durability:progress:)`` with ``Durability/log``) or not committed yet.
+    public var bufferedRows: Int { core.withLock { $0.buffered.rows } }
+
+    /// Items of the shards deleted and not yet written to a deletion file (as
+    /// ``bufferedRows``).
+    public var bufferedDeletes: Int { core.withLock { $0.buffered.deletes } }
+
+    /// Bytes of the generation's write log (0: none).
+    public var logBytes: Int { core.withLock { $0.logBytes } }
 
     /// The generation the writer's changes apply to.
     public var generation: UInt64 { core.withLock { $0.base.generation } }
@@ -140,7 +154,8 @@ public final class IndexWriter: Sendable {
         try core.withLock { (core) throws(HashIdxError) in try core.delete(ids: ids, ignoringMissing: ignoringMissing) }
     }
 
-    /// Drops every uncommitted change: the only way changes are ever dropped.
+    /// Drops every uncommitted change: the only way changes are ever dropped. (Changes
+    /// committed to the write log stay.)
     public func rollback() {
         core.withLock { $0.rollback() }
     }
@@ -156,6 +171,43 @@ public final class IndexWriter: Sendable {
     @discardableResult
     public func commit(progress: (WorkProgress) -> Void = { _ in }) throws(HashIdxError) -> CommitSummary {
         try core.withLock { (core) throws(HashIdxError) in try core.commit(progress: progress) }
+    }
+
+    /// How a commit makes changes durable.
+    public enum Durability: Sendable, Equatable {
+        /// New shards and deletion files, a new generation (``commit(progress:)``).
+        case shards
+        /// One record appended to the generation's write log and synced: no shard is
+        /// written, and the changes stay in memory, searched exactly beside the shards,
+        /// until a commit with ``shards`` (or a compaction) writes them all into one
+        /// (docs/FORMAT.md §6). Every reader that opens or reopens the index replays the
+        /// log; a writer killed at any moment leaves every synced record.
+        case log
+    }
+
+    /// Commits every pending change with `durability`: ``Durability/shards`` is
+    /// ``commit(progress:)``; ``Durability/log`` appends them to the write log and syncs it
+    /// (a millisecond or so instead of writing shards), and the generation stays. Changes
+    /// committed to the log count in ``bufferedRows`` and ``bufferedDeletes`` until a commit
+    /// to shards; write them out when those (or ``logBytes``) grow, because a search scores
+    /// every buffered row. A log commit never runs the ``mergePolicy``. A commit too large
+    /// for one log record (64 MiB) is written to shards instead.
+    @discardableResult
+    public func commit(durability: Durability, progress: (WorkProgress) -> Void = { _ in }) throws(HashIdxError) -> CommitSummary {
+        try core.withLock { (core) throws(HashIdxError) in
+            switch durability {
+            case .shards: try core.commit(progress: progress)
+            case .log: try core.commitToLog()
+            }
+        }
+    }
+
+    /// The index as this writer sees it now (Lucene's near-real-time reader): the committed
+    /// generation with every change made through this writer, committed or not, searched
+    /// from memory beside the shards. Cheap (it shares everything with the previous
+    /// snapshot but the rows added since); the snapshot never changes after.
+    public func snapshot() throws(HashIdxError) -> Index {
+        try core.withLock { (core) throws(HashIdxError) in try core.snapshot() }
     }
 
     /// Rewrites the shards that carry deletions, and small shards left by adds, into full

@@ -1,3 +1,11 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// What an ``IndexWriter`` is, behind its lock: the base generation, the pending changes, and
 /// the steps of adding, deleting, committing and compacting. Used by one thread at a time
 /// (``IndexWriter`` holds it in a ``Locked``).
@@ -6,16 +14,27 @@ final class IndexWriterCore {
     let directory: IndexDirectory
     /// The `LOCK` file's descriptor; `nil` once closed.
     private var lock: Int32?
-    /// The generation changes apply to (the newest committed one).
-    private(set) var base: Index
     /// Threads for hashing added rows (all cores when `nil`).
     var threads: Int?
     /// When a commit also compacts (`nil`: never).
     var mergePolicy: IndexWriter.MergePolicy? = IndexWriter.MergePolicy()
-    /// The uncommitted changes.
-    private(set) var pending = PendingChanges()
-    /// In-memory id look-up of each shard file (shards never change), built on first use.
-    private var idLookups: [String: ShardIDLookup] = [:]
+    /// The changes on top of the newest committed generation: those committed to its write
+    /// log (the buffer) and those since.
+    private(set) var ledger: ChangeLedger
+    /// The changes since the last commit, as the log records them (a log commit appends
+    /// them; a rollback drops them).
+    private(set) var unlogged: [LoggedChange] = []
+    /// The base generation's write log, once open (`nil`: none yet).
+    private var log: WriteLogFile?
+    /// Items after the last commit (to the log or to shards).
+    private var committedCount: Int
+    /// The last snapshot handed out (its buffer's chunks carry over to the next).
+    private var lastSnapshot: Index?
+
+    /// The generation changes apply to (the newest committed one), without its log.
+    var base: Index { ledger.base }
+    /// Every change not yet in shards: logged and uncommitted.
+    var pending: PendingChanges { ledger.pending }
 
     init(path: String, threads: Int?, holder: String) throws(HashIdxError) {
         self.path = path
@@ -24,14 +43,19 @@ final class IndexWriterCore {
         _ = try directory.currentManifestName()   // an index, before taking its lock
         let fd = try directory.lock(holder: holder)
         do throws(HashIdxError) {
-            base = try Index(path: path)
+            let base = try Index(path: path, reusing: nil, readingLog: false)
+            ledger = ChangeLedger(base: base)
+            committedCount = base.count
+            lock = fd
+            // Leftovers of an interrupted writer (files of a generation CURRENT never named,
+            // logs of generations already committed), then the changes of the live log.
+            directory.removeAll(except: base.liveFiles)
+            try openLog()
         } catch {
             directory.unlock(fd)
+            lock = nil
             throw error
         }
-        lock = fd
-        // Leftovers of an interrupted writer (files of a generation CURRENT never named).
-        directory.removeAll(except: base.liveFiles)
     }
 
     /// Whether ``release()`` ran.
@@ -41,10 +65,20 @@ final class IndexWriterCore {
     func release() {
         if let lock { directory.unlock(lock) }
         lock = nil
+        log = nil
     }
 
     /// Items in the index after a commit of the pending changes.
-    var count: Int { base.count - pending.deletedCount + pending.liveAddedCount }
+    var count: Int { ledger.count }
+
+    /// Whether there are changes not committed, to the log or to shards.
+    var hasUncommitted: Bool { !unlogged.isEmpty }
+
+    /// Rows added and base rows deleted that are committed to the log only.
+    var buffered: (rows: Int, deletes: Int) { (pending.liveAddedCount, pending.deletedCount) }
+
+    /// Bytes of the write log (0: none).
+    var logBytes: Int { log?.length ?? 0 }
 
     func checkOpen() throws(HashIdxError) {
         guard lock != nil else { throw .invalidArgument(name: "writer", reason: "was closed; open a new IndexWriter") }
@@ -54,101 +88,98 @@ final class IndexWriterCore {
 
     func delete(ids: [String], ignoringMissing: Bool) throws(HashIdxError) -> [String] {
         try checkOpen()
-        var found: [PendingChanges.Location] = []
-        var missing: [String] = []
-        for id in ids {
-            let item = try location(of: id)
-            if item.isEmpty { missing.append(id) }
-            found.append(item)
-        }
-        if !missing.isEmpty && !ignoringMissing {
-            throw .unknownID(missing.count == 1 ? missing[0] : "\(missing[0]) and \(missing.count - 1) more ids")
-        }
-        pending.remove(found)
+        let missing = try ledger.delete(ids: ids, ignoringMissing: ignoringMissing)
+        if missing.count < ids.count { unlogged.append(.delete(ids: ids, ignoringMissing: ignoringMissing)) }
         return missing
-    }
-
-    func rollback() { pending = PendingChanges() }
-
-    /// Where the live item with `id` is, counting the pending changes.
-    private func location(of id: String) throws(HashIdxError) -> PendingChanges.Location {
-        PendingChanges.Location(pending: pending.addedRow(of: id), committed: try committedItem(id))
-    }
-
-    /// The shard and position of the committed, live item with `id` that no pending change
-    /// deleted yet.
-    private func committedItem(_ id: String) throws(HashIdxError) -> (shard: Int, position: Int)? {
-        let shards = base.shards
-        if !base.hasStringIDs {
-            guard let row = try base.searcher.row(forID: id) else { return nil }
-            let (shard, local) = try base.searcher.locate(row)
-            let index = shards.firstIndex { $0 === shard }!
-            let position = shard.position(ofRow: local)
-            return pending.isDeleted(shard: index, position: position) ? nil : (index, position)
-        }
-        // Newest shard first: an upserted id's live row is in the newest shard that has it.
-        var cursor = BlockCursor()
-        for index in shards.indices.reversed() {
-            let shard = shards[index]
-            let name = base.manifest.shards[index].fileName
-            if idLookups[name] == nil { idLookups[name] = try ShardIDLookup(shard) }
-            guard let position = try idLookups[name]!.position(of: id, in: shard, cursor: &cursor),
-                  !shard.isDeleted(position: position) else { continue }
-            return pending.isDeleted(shard: index, position: position) ? nil : (index, position)
-        }
-        return nil
     }
 
     func add(_ vectors: any VectorSource, ids: [String]?, attributes: AttributeTable?, replacing: Bool) throws(HashIdxError) {
         try checkOpen()
-        let d = base.dimension
-        guard vectors.dimension == d else {
-            throw .dimensionMismatch(expected: d, actual: vectors.dimension, source: vectors.name)
+        guard vectors.count > 0 else { return }
+        unlogged.append(try ledger.add(vectors, ids: ids, attributes: attributes, replacing: replacing))
+    }
+
+    /// Drops the changes since the last commit; those committed to the log stay.
+    func rollback() {
+        guard !unlogged.isEmpty else { return }
+        unlogged = []
+        lastSnapshot = nil
+        ledger = ChangeLedger(base: base, idLookups: ledger.idLookups)
+        // The log holds exactly the changes to keep; read back, they cannot fail (they did
+        // once on this base). Should the disk refuse now, the writer keeps none and says so.
+        do throws(HashIdxError) {
+            try replayLog()
+        } catch {
+            ledger = ChangeLedger(base: base, idLookups: ledger.idLookups)
+            log = nil
+            let line = "hashidx: the write log of \(path) could not be read back after a rollback (\(error)); its changes are dropped from this writer (they are not lost: reopen the index)\n"
+            _ = line.utf8CString.withUnsafeBufferPointer { write(2, $0.baseAddress, $0.count - 1) }
         }
-        let n = vectors.count
-        if base.hasStringIDs {
-            guard let ids else {
-                throw .invalidArgument(name: "ids", reason: "this index names its items by string ids: give one id per added row")
-            }
-            guard ids.count == n else { throw .idCountMismatch(path: "ids", ids: ids.count, rows: n) }
-            try IDList.validate(ids, path: "ids")
-        } else {
-            guard ids == nil else {
-                throw .invalidArgument(name: "ids", reason: "this index names its items by row number, so added items get the next row numbers; build it with --ids to name items")
-            }
-            guard !replacing else {
-                throw .invalidArgument(name: "upsert", reason: "needs an index built with ids (this one names its items by row number)")
-            }
+    }
+
+    // MARK: The write log
+
+    /// Opens the base generation's log, if any: replays its whole records into the ledger
+    /// and cuts off a record left half-written by a writer that died appending it.
+    private func openLog() throws(HashIdxError) {
+        let length = try replayLog()
+        if length > 0 {
+            log = try WriteLogFile(path: directory.file(Format.logName(base.generation)), length: length,
+                                   header: WriteLog.header(dimension: base.dimension, generation: base.generation), directory: path)
         }
-        // Check everything before changing anything.
-        let table = attributes ?? AttributeTable(empty: n)
-        guard table.count == n else {
-            throw .invalidAttributes(path: "attributes", line: 0, reason: "holds \(table.count) rows but \(n) vectors are added; give one row per vector")
+        committedCount = ledger.count
+    }
+
+    /// Replays the base's log into the ledger; returns the length of its whole records (0:
+    /// no log, or not even a whole header).
+    @discardableResult
+    private func replayLog() throws(HashIdxError) -> Int {
+        let file = directory.file(Format.logName(base.generation))
+        guard let size = FileSystem.size(file), size > 0 else { return 0 }
+        let mapped: MappedFile
+        do { mapped = try MappedFile(path: file) } catch {
+            throw .corruptIndex(path: file, reason: "write log is unreadable: \(error)")
         }
-        let schema = base.attributeSchema.merging(pending.addedAttributes.schema) { a, b in a == .float || b == .float ? .float : a }
-        try table.check(against: schema, source: "attributes")
-        let combined = try pending.addedAttributes.conformed(to: schema).appending(table.conformed(to: schema), source: "attributes")
-        var rows = [Float](repeating: 0, count: n * d)
-        try rows.withUnsafeMutableBufferPointer { (b) throws(HashIdxError) in
-            var unit = [Float](repeating: 0, count: d)
-            for i in 0..<n {
-                let row = UnsafeMutableBufferPointer(rebasing: b[(i * d)..<((i + 1) * d)])
-                vectors.copyRow(i, into: row)
-                for j in 0..<d { unit[j] = row[j] }
-                try unit.withUnsafeMutableBufferPointer { (u) throws(HashIdxError) in _ = try Vectors.normalize(u, source: vectors.name, row: i) }
-            }
+        let (records, length) = try WriteLog.read(mapped.bytes, dimension: base.dimension, generation: base.generation, path: file)
+        try ledger.replay(records, path: file)
+        return length
+    }
+
+    /// Commits the changes since the last commit to the write log: one record, appended and
+    /// synced; no shard is written. Too large a record (``WriteLog/maximumRecordBytes``) is
+    /// committed to shards instead.
+    func commitToLog() throws(HashIdxError) -> IndexWriter.CommitSummary {
+        try checkOpen()
+        let start = System.monotonicSeconds()
+        guard !unlogged.isEmpty else {
+            return IndexWriter.CommitSummary(generation: base.generation, added: 0, deleted: 0, count: committedCount, seconds: 0)
         }
-        var replaced: [PendingChanges.Location] = []
-        for id in ids ?? [] {
-            let item = try location(of: id)
-            if !replacing && !item.isEmpty {
-                throw .idExists(id: id)
-            }
-            replaced.append(item)
+        let record = WriteLog.record(unlogged, dimension: base.dimension)
+        if record.count > WriteLog.maximumRecordBytes { return try commit(progress: { _ in }) }
+        if log == nil {
+            log = try WriteLogFile(path: directory.file(Format.logName(base.generation)), length: 0,
+                                   header: WriteLog.header(dimension: base.dimension, generation: base.generation), directory: path)
         }
-        pending.remove(replaced)
-        let first = pending.addedCount
-        pending.append(rows: rows, ids: ids ?? (0..<n).map { String(base.rowCount + first + $0) }, attributes: combined)
+        try log!.append(record)
+        let added = unlogged.reduce(0) { sum, change in
+            if case let .add(rows, _, _, _) = change { return sum + rows.count / base.dimension }
+            return sum
+        }
+        let net = ledger.count - committedCount
+        unlogged = []
+        committedCount = ledger.count
+        return IndexWriter.CommitSummary(generation: base.generation, added: added, deleted: added - net,
+                                         count: committedCount, seconds: System.monotonicSeconds() - start)
+    }
+
+    /// The index as it is with every change of this writer, committed or not: the base
+    /// generation and a buffer of the changes, searched from memory.
+    func snapshot() throws(HashIdxError) -> Index {
+        if pending.isEmpty && pending.addedCount == 0 { return base }
+        let buffer = try WriteBuffer(base: base, pending: pending, extending: lastSnapshot?.buffer)
+        let next = Index(overlaying: base, buffer: buffer, logBytes: unlogged.isEmpty ? logBytes : -1)
+        lastSnapshot = next
+        return next
     }
 
     // MARK: Commit
@@ -157,6 +188,7 @@ final class IndexWriterCore {
         try checkOpen()
         let start = System.monotonicSeconds()
         guard !pending.isEmpty else {
+            unlogged = []   // (changes that changed nothing)
             return IndexWriter.CommitSummary(generation: base.generation, added: 0, deleted: 0, count: base.count, seconds: 0)
         }
         let generation = try directory.nextGeneration()
@@ -169,7 +201,6 @@ final class IndexWriterCore {
             progress(WorkProgress(phase: .finishing, done: 1, total: 1))
             var summary = IndexWriter.CommitSummary(generation: generation, added: added, deleted: deleted,
                                                     count: base.count, seconds: 0)
-            rollback()
             if let policy = mergePolicy { summary.merged = try merge(policy: policy) }
             summary.seconds = System.monotonicSeconds() - start
             return summary
@@ -179,16 +210,32 @@ final class IndexWriterCore {
         }
     }
 
+    /// Writes the changes committed to the log only into shards first, so that a compaction
+    /// starts from shards alone; throws when there are uncommitted changes (`name`: the step).
+    private func flushBuffer(before name: String) throws(HashIdxError) {
+        guard unlogged.isEmpty else {
+            throw .invalidArgument(name: name, reason: "the writer has uncommitted changes; commit or roll them back first")
+        }
+        if !pending.isEmpty || pending.addedCount > 0 {
+            let policy = mergePolicy
+            mergePolicy = nil
+            defer { mergePolicy = policy }
+            _ = try commit(progress: { _ in })
+        }
+    }
+
     /// Commits `manifest` as `generation`, removes what it no longer names, and makes it the
     /// writer's base.
     private func commit(_ manifest: Manifest, generation: UInt64, written: inout [String]) throws(HashIdxError) {
         _ = try directory.commit(manifest, generation: generation, written: &written)
         written = []   // committed: from here on the files are the index's
-        let next = try Index(path: path, reusing: base)
-        base = next
-        directory.removeAll(except: next.liveFiles)
-        let names = Set(next.manifest.shards.map(\.fileName))
-        idLookups = idLookups.filter { names.contains($0.key) }
+        let next = try Index(path: path, reusing: base, readingLog: false)
+        ledger = ChangeLedger(base: next, idLookups: ledger.idLookups)
+        unlogged = []
+        log = nil
+        lastSnapshot = nil
+        committedCount = next.count
+        directory.removeAll(except: next.liveFiles)   // (the previous generation's log too)
     }
 
     // MARK: Compaction
@@ -196,9 +243,7 @@ final class IndexWriterCore {
     /// An explicit compaction: every shard worth rewriting (``IndexWriter/MergePolicy/shardsToCompact(in:retrain:shardSize:)``).
     func compact(retrain: Bool, options: BuildOptions, progress: @escaping @Sendable (WorkProgress) -> Void) throws(HashIdxError) -> IndexWriter.CompactionSummary {
         try checkOpen()
-        guard pending.isEmpty else {
-            throw .invalidArgument(name: "compact", reason: "the writer has uncommitted changes; commit or roll them back first")
-        }
+        try flushBuffer(before: "compact")
         try options.validate()
         let rewrite = IndexWriter.MergePolicy.shardsToCompact(in: base.manifest, retrain: retrain, shardSize: options.shardSize)
         return try compact(rewrite: rewrite, retrain: retrain, options: options, progress: progress)
@@ -210,9 +255,7 @@ final class IndexWriterCore {
     /// only indexes with string ids are rewritten.)
     func merge(policy: IndexWriter.MergePolicy) throws(HashIdxError) -> IndexWriter.CompactionSummary? {
         try checkOpen()
-        guard pending.isEmpty else {
-            throw .invalidArgument(name: "merge", reason: "the writer has uncommitted changes; commit or roll them back first")
-        }
+        try flushBuffer(before: "merge")
         let keepsIDs = base.hasStringIDs || !base.manifest.shards.contains { $0.deleted > 0 }
         if keepsIDs && PartitionMaintainer.isDue(base.manifest, ratio: policy.partitionDrift) {
             return try maintainPartitions(progress: { _ in })
@@ -228,9 +271,7 @@ final class IndexWriterCore {
     func maintainPartitions(partitions: Int? = nil,
                             progress: @escaping @Sendable (WorkProgress) -> Void) throws(HashIdxError) -> IndexWriter.CompactionSummary {
         try checkOpen()
-        guard pending.isEmpty else {
-            throw .invalidArgument(name: "maintain", reason: "the writer has uncommitted changes; commit or roll them back first")
-        }
+        try flushBuffer(before: "maintain")
         guard let before = base.manifest.centroids?.count, let (live, wanted) = PartitionMaintainer.target(of: base.manifest) else {
             throw .invalidArgument(name: "maintain", reason: "the index has no partitions, or too few live items to fit them to (at least \(2 * PartitionMaintenance.minimumRowsPerList))")
         }
@@ -276,6 +317,7 @@ final class IndexWriterCore {
 }
 
 extension Index {
-    /// The names of the files of this generation: `CURRENT`'s manifest, shards, deletion files.
-    var liveFiles: Set<String> { manifest.fileNames.union([Format.manifestName(generation)]) }
+    /// The names of the files of this generation: `CURRENT`'s manifest, shards, deletion
+    /// files and its write log.
+    var liveFiles: Set<String> { manifest.fileNames.union([Format.manifestName(generation), Format.logName(generation)]) }
 }

@@ -27,6 +27,10 @@ struct ByteReader {
     mutating func need(_ n: Int, _ what: String) throws(HashIdxError) {
         guard n >= 0, n <= bytes.count - offset else { throw fail("truncated \(what)") }
     }
+    mutating func u8(_ what: String) throws(HashIdxError) -> UInt8 {
+        try need(1, what); defer { offset += 1 }
+        return bytes[offset]
+    }
     mutating func u32(_ what: String) throws(HashIdxError) -> UInt32 {
         try need(4, what); defer { offset += 4 }
         return bytes.le(UInt32.self, at: offset)

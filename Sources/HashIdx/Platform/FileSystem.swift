@@ -14,6 +14,12 @@ enum FileSystem {
         return stat(path, &st) == 0
     }
 
+    /// The size of the file at `path` in bytes; `nil` when there is none.
+    static func size(_ path: String) -> Int? {
+        var st = stat()
+        return stat(path, &st) == 0 ? Int(st.st_size) : nil
+    }
+
     static func isDirectory(_ path: String) -> Bool {
         var st = stat()
         return stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR

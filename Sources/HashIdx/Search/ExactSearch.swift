@@ -121,4 +121,10 @@ struct BoundedHeap {
             scores.swapAt(i, m); rows.swapAt(i, m); i = m
         }
     }
+
+    /// The kept rows and scores, best first (ties: lower row first).
+    func sorted() -> [(row: Int, score: Float)] {
+        zip(rows, scores).map { (row: $0, score: $1) }
+            .sorted { $0.score > $1.score || ($0.score == $1.score && $0.row < $1.row) }
+    }
 }

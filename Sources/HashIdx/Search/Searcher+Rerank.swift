@@ -58,6 +58,22 @@ struct LearnedScorer {
         words = bits / 64
     }
 
+    /// The score of the code of `words` words at `code`, in [−1, 1].
+    func score(of code: UnsafePointer<UInt64>) -> Float {
+        var sum: Float = 0
+        weights.withUnsafeBufferPointer { w in
+            for word in 0..<words {
+                var bits = code[word]
+                let base = word * 64
+                while bits != 0 {
+                    sum += w[base + bits.trailingZeroBitCount]
+                    bits &= bits - 1
+                }
+            }
+        }
+        return 2 * sum - total
+    }
+
     /// The score of the code at `position` of `codes` (`words` words), in [−1, 1].
     func score(of position: Int, in codes: ShardCodes) -> Float {
         var sum: Float = 0

@@ -47,6 +47,16 @@ final class Searcher: Sendable {
         partitions = manifest.centroids.map { CentroidScorer($0, model: manifest.model) }
     }
 
+    /// `other` with `manifest` and `shards` in place of its own (the same generation, other
+    /// deletions: a write buffer's view), sharing its laid-out centroids.
+    init(_ other: Searcher, manifest: Manifest, shards: [Shard]) {
+        attributeSchema = other.attributeSchema
+        self.manifest = manifest
+        self.shards = shards
+        hasDeletions = shards.contains { $0.deletions != nil }
+        partitions = other.partitions
+    }
+
     /// The shard holding global row `row`, and the row's local number in it.
     func locate(_ row: Int) throws(HashIdxError) -> (shard: Shard, local: Int) {
         guard row >= 0, row < count else {

@@ -53,9 +53,13 @@ enum Format {
     /// `.del` extension; `n` counts the files of that generation, not shards).
     static func deletionsName(_ generation: UInt64, _ n: Int) -> String { "shard-\(pad(generation))-\(pad(UInt64(n))).del" }
 
-    /// The generation encoded in a manifest, shard or deletion file name, if it is one of ours.
+    /// The write log of generation `generation` (changes committed after it without a shard).
+    static func logName(_ generation: UInt64) -> String { "LOG-\(pad(generation))" }
+
+    /// The generation encoded in a manifest, shard, deletion or log file name, if it is one of ours.
     static func generation(ofFile name: String) -> UInt64? {
         if name.hasPrefix("MANIFEST-") { return UInt64(name.dropFirst(9)) }
+        if name.hasPrefix("LOG-") { return UInt64(name.dropFirst(4)) }
         if name.hasPrefix("shard-") && (name.hasSuffix(".hidx") || name.hasSuffix(".del")) {
             let parts = name.dropFirst(6).split(separator: "-")
             if parts.count == 2 { return UInt64(parts[0]) }

@@ -48,8 +48,9 @@ final class Shard: @unchecked Sendable {
     private let positions: UnsafeRawBufferPointer?
 
     /// One bit per vector block (then per id block): set once the block's checksum passed.
+    /// Shared with every view of this shard (``init(_:deletions:)``).
     let verified: UnsafeMutablePointer<UInt64>
-    private let verifiedWords: Int
+    private let verifiedMarks: BlockMarks
 
     /// Blocks per block section.
     var blockCount: Int { (rows + rowsPerBlock - 1) / rowsPerBlock }
@@ -208,12 +209,26 @@ final class Shard: @unchecked Sendable {
         } else {
             deletions = nil
         }
-        verifiedWords = (2 * blocks + 63) / 64
-        verified = .allocate(capacity: verifiedWords)
-        verified.initialize(repeating: 0, count: verifiedWords)
+        verifiedMarks = BlockMarks(count: 2 * blocks)
+        verified = verifiedMarks.words
     }
 
-    deinit { verified.deallocate() }
+    /// A view of `shard` whose deleted positions are `deletions` instead of its own: what a
+    /// snapshot with buffered deletes (``WriteBuffer``) searches. It shares the shard's
+    /// mapping and the blocks already verified; `record` stays the file's own, and only
+    /// the snapshot that made the view holds it (reopens reuse the shard itself).
+    init(_ shard: Shard, deletions: Deletions?) {
+        file = shard.file; path = shard.path; record = shard.record; rows = shard.rows; firstRow = shard.firstRow
+        dimension = shard.dimension; bits = shard.bits; rowsPerBlock = shard.rowsPerBlock
+        vectorType = shard.vectorType; vectorCodec = shard.vectorCodec; idCodec = shard.idCodec
+        codes = shard.codes; partitionOffsets = shard.partitionOffsets; norms = shard.norms
+        vectorIndex = shard.vectorIndex; vectorData = shard.vectorData; vectorDataCRC = shard.vectorDataCRC
+        idOrder = shard.idOrder; idIndex = shard.idIndex; idData = shard.idData; idDataCRC = shard.idDataCRC
+        rowNumbers = shard.rowNumbers; positions = shard.positions
+        verifiedMarks = shard.verifiedMarks; verified = shard.verified
+        attributes = shard.attributes
+        self.deletions = deletions
+    }
 
     /// Checks that a block index tiles its data section exactly.
     private static func checkBlockIndex(_ index: UnsafeRawBufferPointer, blocks: Int, dataLength: Int, rows: Int,
@@ -259,4 +274,17 @@ final class Shard: @unchecked Sendable {
 
     /// The stored norm (original length) of the vector at `position`.
     func norm(at position: Int) -> Float { Float(bitPattern: norms.le(UInt32.self, at: 4 * position)) }
+}
+
+/// The verified-block bits of one shard file, shared by its views and freed with the last.
+final class BlockMarks: @unchecked Sendable {
+    let words: UnsafeMutablePointer<UInt64>
+
+    init(count: Int) {
+        let n = (count + 63) / 64
+        words = .allocate(capacity: max(1, n))
+        words.initialize(repeating: 0, count: max(1, n))
+    }
+
+    deinit { words.deallocate() }
 }
