@@ -90,9 +90,11 @@ final class CrashSafetyTests: XCTestCase {
     }
 
     /// `hashidx add`, `delete`, `compact` and `compact --maintain` (partitions split or
-    /// merged, every shard rewritten: issue 27) killed with SIGKILL at random moments, 20
-    /// times each (issue 11): the index then opens at the previous generation or the new
-    /// one, verifies, and answers exactly like one of them; the next writer cleans up.
+    /// merged, every shard rewritten: issue 27), and `add --log` and `delete --log` (a record
+    /// appended to the write log, issue 27), killed with SIGKILL at random moments, 20 times
+    /// each (issue 11): the index then opens at the previous state or the new one, verifies,
+    /// and answers exactly like one of them; the next writer cleans up (and cuts off a log
+    /// record left half-written). The plain adds and compactions write the log out.
     func testWritersKilledAtRandomMomentsLeaveThePreviousOrTheNewGeneration() throws {
         let dir = makeTemporaryDirectory(self)
         let path = dir + "/live.hidx"
@@ -125,18 +127,25 @@ final class CrashSafetyTests: XCTestCase {
 
         var live = Set((0..<1200).map { "b\($0)" })
         var nextID = 0
-        var outcome = ["add": [0, 0], "delete": [0, 0], "compact": [0, 0], "maintain": [0, 0]]   // [kept the old, had the new]
-        for run in 0..<80 {
-            let kind = ["add", "delete", "compact", "maintain"][run % 4]
+        var outcome = ["add": [0, 0], "delete": [0, 0], "compact": [0, 0], "maintain": [0, 0],
+                       "add --log": [0, 0], "delete --log": [0, 0]]   // [kept the old, had the new]
+        let kinds = ["add --log", "add", "delete --log", "delete", "add --log", "compact", "delete --log", "maintain",
+                     "add --log", "add", "add --log", "delete --log"]
+        var runs = 0
+        while outcome.values.contains(where: { $0[0] + $0[1] < 20 }) {
+            let run = runs
+            runs += 1
+            let kind = kinds[run % kinds.count]
+            if outcome[kind]![0] + outcome[kind]![1] >= 20 { continue }
             var arguments: [String]
             var added: [String] = [], deleted: [String] = []
             switch kind {
-            case "add":
+            case "add", "add --log":
                 added = (0..<200).map { _ in nextID += 1; return "n\(nextID)" }
                 writeNpy(dir + "/add.npy", rows: rows(200))
                 try added.joined(separator: "\n").appending("\n").write(toFile: dir + "/add.txt", atomically: true, encoding: .utf8)
                 arguments = ["add", path, dir + "/add.npy", "--ids", dir + "/add.txt", "--threads", "2", "--no-merge"]
-            case "delete":
+            case "delete", "delete --log":
                 deleted = Array(live.sorted().shuffled(using: &rng).prefix(100))
                 try deleted.joined(separator: "\n").appending("\n").write(toFile: dir + "/delete.txt", atomically: true, encoding: .utf8)
                 arguments = ["delete", path, "--ids", dir + "/delete.txt", "--no-merge"]
@@ -145,9 +154,24 @@ final class CrashSafetyTests: XCTestCase {
             default:
                 arguments = ["compact", path, "--shard-size", "500"]
             }
+            if kind.hasSuffix("--log") { arguments.append("--log") }
             // The new generation's answers, from the same change run to completion on a copy.
             let before = try answers(path)
             let generationBefore = try Index(path: path).generation
+            let countBefore = try Index(path: path).count
+            // A compaction first writes a non-empty write log to a shard, as a commit of its
+            // own (the same items): a kill may leave that generation.
+            var flushed: [[SearchResult]]? = nil
+            if try (kind == "compact" || kind == "maintain") && Index(path: path).logLength > 0 {
+                let copy = dir + "/flushed-\(run).hidx"
+                try FileManager.default.copyItem(atPath: path, toPath: copy)
+                let writer = try IndexWriter(path: copy)
+                writer.mergePolicy = nil
+                try writer.commit()
+                try writer.close()
+                flushed = try answers(copy)
+                try FileManager.default.removeItem(atPath: copy)
+            }
             let copy = dir + "/copy-\(run).hidx"
             try FileManager.default.copyItem(atPath: path, toPath: copy)
             let start = Date()
@@ -163,12 +187,20 @@ final class CrashSafetyTests: XCTestCase {
             kill(p.processIdentifier, SIGKILL)
             p.waitUntilExit()
             let got: [[SearchResult]]
-            let generation: UInt64
-            do { (got, generation) = (try answers(path), try Index(path: path).generation) } catch {
+            let generation: UInt64, count: Int
+            do { (got, generation, count) = (try answers(path), try Index(path: path).generation, try Index(path: path).count) } catch {
                 XCTFail("run \(run) (\(kind)): the index does not open after a kill: \(error)")
                 break
             }
-            if generation > generationBefore {
+            // (A log commit keeps the generation; its items count says whether it landed.)
+            if let flushed, generation == generationBefore + 1, got != after {
+                XCTAssertEqual(got, flushed, "run \(run) (\(kind)): answers are neither the previous, the log written out, nor the new generation's")
+                outcome[kind]![0] += 1
+                p = try launch(arguments)
+                p.waitUntilExit()
+                XCTAssertEqual(p.terminationStatus, 0)
+                XCTAssertEqual(try answers(path), after)
+            } else if generation > generationBefore || count != countBefore {
                 XCTAssertEqual(got, after, "run \(run) (\(kind)): the new generation answers differently from the same change run to completion")
                 outcome[kind]![1] += 1
                 live.formUnion(added)
@@ -194,6 +226,7 @@ final class CrashSafetyTests: XCTestCase {
         try writer.close()
         let files = try FileManager.default.contentsOfDirectory(atPath: path)
         let index = try Index(path: path)
-        XCTAssertEqual(Set(files), index.liveFiles.union(["CURRENT", "LOCK"]), "\(files.sorted())")
+        let expected = index.liveFiles.union(["CURRENT", "LOCK"]).filter { $0 != Format.logName(index.generation) || index.logLength > 0 }
+        XCTAssertEqual(Set(files), expected, "\(files.sorted())")
     }
 }

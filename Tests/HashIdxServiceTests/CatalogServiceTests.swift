@@ -129,11 +129,11 @@ final class CatalogServiceTests: XCTestCase {
         XCTAssertEqual(before.count, 300)
     }
 
-    /// Writes one after another, each its own group and its own small shard: the merge
-    /// policy's merges run after the answers (a commit of their own), so the shards do not
-    /// pile up, and every answered write is there.
+    /// Without a write buffer (`bufferBytes` 0), writes one after another, each its own
+    /// group and its own small shard: the merge policy's merges run after the answers (a
+    /// commit of their own), so the shards do not pile up, and every answered write is there.
     func testMergesRunAfterTheAnswersAndLoseNothing() async throws {
-        let (service, vectors) = try makeService()
+        let (service, vectors) = try makeService(options: ServiceOptions(writerIdleSeconds: 0.2, writerThreads: 1, bufferBytes: 0))
         var answered: [UInt64] = []
         for w in 0..<12 {
             let item = IndexItem(id: "m-\(w)", vector: vectors[w].map { $0 * 2 + 0.1 }, attributes: ["group": .string("m")])
@@ -160,9 +160,47 @@ final class CatalogServiceTests: XCTestCase {
             XCTAssertEqual(error.code, "shutting_down")
         }
         let reopened = try Index(path: service.path)
-        XCTAssertEqual(reopened.generation, summary.generation)
+        XCTAssertEqual(reopened.generation, summary.generation + 1, "closing writes the buffer to a shard")
+        XCTAssertEqual(reopened.bufferedCount, 0)
+        XCTAssertEqual(reopened.logLength, 0)
         XCTAssertNotNil(try reopened.row(forID: "last"))
         XCTAssertNil(try reopened.row(forID: "late"))
+    }
+
+    /// Writes go to the write log (no shard, the generation stays) and are searched from the
+    /// buffer as soon as they are answered; once the buffer passes `bufferBytes`, the writer
+    /// writes it to one shard after the answers; a reader in another process sees the log.
+    func testWritesAreBufferedInTheLogAndWrittenToAShardWhenTheBufferIsFull() async throws {
+        let rowBytes = 4 * dim
+        let (service, vectors) = try makeService(options: ServiceOptions(writerIdleSeconds: 0.2, writerThreads: 1, bufferBytes: 20 * rowBytes))
+        let before = service.index
+        for w in 0..<19 {
+            let item = IndexItem(id: "b-\(w)", vector: vectors[w].map { -$0 }, attributes: ["price": .integer(1)])
+            let summary = try await service.write(.upsert([item]))
+            XCTAssertEqual(summary.generation, before.generation, "a buffered write makes no generation")
+            XCTAssertEqual(summary.count, 301 + w)
+            // Visible at once: the nearest item to its own vector, and through a filter.
+            let hit = try service.search(SearchRequest(query: .vector(item.vector), k: 1, filter: "price == 1"))
+            XCTAssertEqual(hit.map(\.id), ["b-\(w)"])
+        }
+        XCTAssertEqual(service.index.shardCount, before.shardCount)
+        XCTAssertEqual(service.index.bufferedCount, 19)
+        let elsewhere = try Index(path: service.path)
+        XCTAssertEqual(elsewhere.count, 319, "another reader replays the log")
+        XCTAssertNotNil(try elsewhere.row(forID: "b-18"))
+        // The twentieth fills the buffer: one shard after the answer.
+        let last = try await service.write(.upsert([IndexItem(id: "b-19", vector: vectors[19].map { -$0 })]))
+        XCTAssertEqual(last.generation, before.generation)
+        var written = service.index
+        for _ in 0..<200 where written.generation == before.generation {
+            usleep(10_000)
+            written = service.index
+        }
+        XCTAssertEqual(written.generation, before.generation + 1)
+        XCTAssertEqual(written.bufferedCount, 0)
+        XCTAssertEqual(written.shardCount, before.shardCount + 1)
+        XCTAssertEqual(written.count, 320)
+        for w in 0..<20 { XCTAssertNotNil(try written.row(forID: "b-\(w)"), "b-\(w)") }
     }
 
     func testRequestsAboveALimitAreRefusedNamingItsFlag() throws {
