@@ -247,7 +247,8 @@ extension CatalogServer {
         let schema = index.attributeSchema.keys.sorted().map { "\(ResponseEncoder.string($0)):\(ResponseEncoder.string(index.attributeSchema[$0]!.description))" }
         let limits = service.options.limits
         return "{\"dimension\":\(index.dimension),\"bits\":\(index.bits),\"items\":\(index.count),\"rows\":\(index.rowCount)," +
-            "\"generation\":\(index.generation),\"bytes\":\(index.bytesOnDisk),\"attributes\":{\(schema.joined(separator: ","))}," +
+            "\"generation\":\(index.generation),\"buffered\":\(index.bufferedCount),\"log_bytes\":\(index.logLength)," +
+            "\"bytes\":\(index.bytesOnDisk),\"attributes\":{\(schema.joined(separator: ","))}," +
             "\"read_only\":\(service.options.readOnly),\"max_k\":\(limits.maxK)," +
             "\"limits\":{\(limits.jsonMembers),\"max_body_bytes\":\(configuration.maxBodyBytes)}}"
     }

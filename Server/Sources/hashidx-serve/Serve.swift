@@ -33,7 +33,8 @@ struct Serve: AsyncParsableCommand {
 
         The API is described in docs/openapi.json and docs/SERVER.md. Writes are durable and
         visible to searches when their answer arrives (group commit: the writes that queue up
-        while one commit runs share the next). Generations committed by other processes
+        while one commit runs share the next, appended to the index's write log in one synced
+        record and searched from memory; they go to a shard once they pass --buffer-kib). Generations committed by other processes
         (hashidx add, compact) are picked up within --reload-interval; with writes enabled the
         server holds the index's lock while it writes and --writer-idle seconds after.
         SIGTERM or SIGINT: stop listening, finish the requests in flight, commit the queued
@@ -71,6 +72,9 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Seconds the writer keeps the index's lock after its last write.")
     var writerIdle = 2.0
 
+    @Option(name: .customLong("buffer-kib"), help: "KiB of written vectors kept in the write log and searched from memory before they go to a shard (0: a shard at every group commit). Every search scores every buffered vector.")
+    var bufferKiB = 1024
+
     @OptionGroup(title: "Limits (a request above one is answered 400 limit_exceeded or 413; docs/SERVER.md, \"Limits and security\")")
     var limits: ServeLimits
 
@@ -92,6 +96,10 @@ struct Serve: AsyncParsableCommand {
             writeStderr("hashidx: error: --reload-interval must be positive and --writer-idle not negative\n")
             throw ExitCode.failure
         }
+        guard (0...(1 << 20)).contains(bufferKiB) else {
+            writeStderr("hashidx: error: --buffer-kib must be 0…1048576 (1 GiB), got \(bufferKiB)\n")
+            throw ExitCode.failure
+        }
         if let threads, threads <= 0 {
             writeStderr("hashidx: error: threads: must be positive, got \(threads)\n")
             throw ExitCode.failure
@@ -104,7 +112,8 @@ struct Serve: AsyncParsableCommand {
             connections: ConnectionLimits(maxConnections: limits.maxConnections, idleSeconds: limits.idleTimeout,
                                           headerSeconds: limits.headerTimeout, bodySeconds: limits.bodyTimeout),
             reloadSeconds: reloadInterval,
-            service: ServiceOptions(readOnly: readOnly, limits: limits.request, writerIdleSeconds: writerIdle), searchOnEventLoops: onLoops)
+            service: ServiceOptions(readOnly: readOnly, limits: limits.request, writerIdleSeconds: writerIdle,
+                                    bufferBytes: bufferKiB << 10), searchOnEventLoops: onLoops)
         let server: CatalogServer
         do {
             server = try CatalogServer(path: index, configuration: configuration)

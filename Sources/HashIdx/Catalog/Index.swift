@@ -38,7 +38,7 @@ public final class Index: Sendable {
     /// Row numbers in use: rows are `0..<rowCount`, deleted ones included (they keep their
     /// numbers until a compaction renumbers the rows). Equal to ``count`` without deletions.
     public var rowCount: Int { searcher.count + (buffer?.rows ?? 0) }
-    /// Items committed to the write log and not yet written to shards (docs/FORMAT.md §6):
+    /// Items committed to the write log and not yet written to shards (docs/FORMAT.md §4):
     /// searched exactly, from memory, until a commit writes them to a shard.
     public var bufferedCount: Int { buffer?.liveCount ?? 0 }
     /// The generation this snapshot reads (each commit makes a new one).
@@ -209,8 +209,9 @@ public final class Index: Sendable {
         return try Index(path: path, reusing: self)
     }
 
-    /// Bytes of all the index's live files (manifest, shards, CURRENT).
+    /// Bytes of all the index's live files (manifest, shards, deletion files' share as the
+    /// manifest records them, CURRENT, and the write log this snapshot read).
     public var bytesOnDisk: Int {
-        IndexDirectory.bytesOnDisk(shards: manifest.shards, manifestName: manifestName, manifestBytes: manifestBytes)
+        IndexDirectory.bytesOnDisk(shards: manifest.shards, manifestName: manifestName, manifestBytes: manifestBytes) + logBytes
     }
 }

@@ -180,7 +180,7 @@ public final class IndexWriter: Sendable {
         /// One record appended to the generation's write log and synced: no shard is
         /// written, and the changes stay in memory, searched exactly beside the shards,
         /// until a commit with ``shards`` (or a compaction) writes them all into one
-        /// (docs/FORMAT.md §6). Every reader that opens or reopens the index replays the
+        /// (docs/FORMAT.md §4). Every reader that opens or reopens the index replays the
         /// log; a writer killed at any moment leaves every synced record.
         case log
     }
@@ -214,13 +214,24 @@ public final class IndexWriter: Sendable {
     /// shards of live items in partition order, and commits. With `retrain`, trains a new
     /// model and new partitions on the live items and rewrites every shard (for when the
     /// data has drifted since training; `options` set the training and layout as for a
-    /// build). Needs no pending changes (commit or roll back first). `progress` hears the
+    /// build). Needs no uncommitted changes (commit or roll back first); changes in the write log are written to a shard first, as a commit of their own. `progress` hears the
     /// rows read back (``WorkProgress/Phase/reading``), training when retraining, the rows
     /// written and the commit, from any thread.
     @discardableResult
     public func compact(retrain: Bool = false, options: BuildOptions = BuildOptions(),
                         progress: @escaping @Sendable (WorkProgress) -> Void = { _ in }) throws(HashIdxError) -> CompactionSummary {
         try core.withLock { (core) throws(HashIdxError) in try core.compact(retrain: retrain, options: options, progress: progress) }
+    }
+
+    /// Runs now what `policy` runs after a commit — a partition refit when one is due, else
+    /// the merges it asks for — and commits it; `nil` when nothing is due. For a writer that
+    /// commits with ``mergePolicy`` `nil`, so that a commit's caller does not wait for the
+    /// compaction, and merges afterwards (`hashidx serve` acknowledges a group of writes,
+    /// then merges). Changes in the write log are written to a shard first (a commit of
+    /// their own). Throws when there are uncommitted changes.
+    @discardableResult
+    public func merge(policy: MergePolicy = MergePolicy()) throws(HashIdxError) -> CompactionSummary? {
+        try core.withLock { (core) throws(HashIdxError) in try core.merge(policy: policy) }
     }
 
     /// Fits the partitions again to the items the index holds now, without retraining its
@@ -232,17 +243,8 @@ public final class IndexWriter: Sendable {
     /// the length the index was built with). The ``mergePolicy`` does this after a commit
     /// once the count is off by ``MergePolicy/partitionDrift``. Costs about a compaction
     /// of every shard; readers keep their snapshots; a crash leaves the previous generation.
+    /// Changes in the write log are written to a shard first (a commit of their own).
     /// Throws when there are uncommitted changes or the index has no partitions.
-    /// Runs now what `policy` runs after a commit — a partition refit when one is due, else
-    /// the merges it asks for — and commits it; `nil` when nothing is due. For a writer that
-    /// commits with ``mergePolicy`` `nil`, so that a commit's caller does not wait for the
-    /// compaction, and merges afterwards (`hashidx serve` acknowledges a group of writes,
-    /// then merges). Throws when there are uncommitted changes.
-    @discardableResult
-    public func merge(policy: MergePolicy = MergePolicy()) throws(HashIdxError) -> CompactionSummary? {
-        try core.withLock { (core) throws(HashIdxError) in try core.merge(policy: policy) }
-    }
-
     @discardableResult
     public func maintainPartitions(partitions: Int? = nil,
                                    progress: @escaping @Sendable (WorkProgress) -> Void = { _ in }) throws(HashIdxError) -> CompactionSummary {

@@ -8,7 +8,7 @@ import Darwin
 
 /// One change as a write log records it: a writer's request after its checks passed, so that
 /// replaying the changes of a log in order on the generation it belongs to gives the same
-/// items again (docs/FORMAT.md §6).
+/// items again (docs/FORMAT.md §4).
 enum LoggedChange: Equatable, Sendable {
     /// Rows added (`replacing`: upserted), as given (not normalised), row-major; `ids`
     /// `nil` in an index whose ids are row numbers; `attributes` one row per added row.
@@ -17,7 +17,7 @@ enum LoggedChange: Equatable, Sendable {
     case delete(ids: [String], ignoringMissing: Bool)
 }
 
-/// The write log of one generation, `LOG-<generation>` (docs/FORMAT.md §6): a header, then
+/// The write log of one generation, `LOG-<generation>` (docs/FORMAT.md §4): a header, then
 /// records, each a group of changes committed at once — its length, its CRC-32C and the
 /// changes. A writer appends a record and syncs it to commit changes without writing a
 /// shard; every reader of the generation replays the log on open.
