@@ -13,8 +13,8 @@ Steps, all on this machine, one after the other:
   3. the same queries in process: `hashidx eval --threads T` (one query at a time on one
      thread, and the batch on T threads), best of --runs;
   4. with 2 threads, the same wrk load while a writer upserts 1,000 items per second
-     (10 requests of 100 items each second, new ids): errors, write latency, and the
-     search p99 against the read-only run.
+     (10 requests of 100 items each second, new ids), once per --buffer-kib value, --runs
+     times each: errors, write latency, and the search p99 against the read-only run.
 Writes Benchmarks/results/server-glove.md. Needs wrk (Debian: apt-get install wrk) and the
 release server package, hashidx beside hashidx-serve (what `hashidx serve` runs):
     swift build -c release --package-path Server
@@ -140,6 +140,10 @@ def main():
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--connections", type=int, default=64)
     ap.add_argument("--queries", type=int, default=2000)
+    ap.add_argument("--buffer-kib", type=int, nargs="+", default=[1024, 0],
+                    help="the writer scenario once per value of `hashidx serve --buffer-kib` (0: a shard per group commit)")
+    ap.add_argument("--only-writes", action="store_true",
+                    help="skip the in-process and 1-thread runs: the 2-thread read-only baseline and the writer scenarios only")
     args = ap.parse_args()
     global WRK_LUA
     os.makedirs(args.work, exist_ok=True)
@@ -167,7 +171,7 @@ def main():
 
     # The library in process, same queries.
     inproc = {}
-    for threads in (1, 2):
+    for threads in (() if args.only_writes else (1, 2)):
         best = None
         for _ in range(args.runs):
             out = json.loads(sh([BIN, "eval", index, "--queries", os.path.join(args.work, "queries.npy"), "--ground-truth",
@@ -180,7 +184,7 @@ def main():
 
     # Over HTTP.
     http = {}
-    for threads in (1, 2):
+    for threads in ((2,) if args.only_writes else (1, 2)):
         p, port = start_server(index, threads)
         try:
             # Same answers as the library: recall@10 over HTTP on 500 queries.
@@ -202,33 +206,44 @@ def main():
         finally:
             stop_server(p)
 
-    # With a writer at 1,000 items/s (2 threads). A copy of the index, so that reruns start equal.
-    copy = os.path.join(args.work, "glove-writes.hidx")
-    shutil.rmtree(copy, ignore_errors=True)
-    shutil.copytree(index, copy)
+    # With a writer at 1,000 items/s (2 threads), per --buffer-kib, --runs times each. A copy
+    # of the index each run, so that runs start equal.
     base = np.load(os.path.join(args.data, "base.npy"), mmap_mode="r")
     vectors = np.asarray(base[:20000], dtype=np.float32)
-    p, port = start_server(copy, 2)
-    try:
-        writer = Writer(port, vectors)
-        writer.start()
-        time.sleep(2)
-        loaded = wrk(port, bodies, args.duration, args.connections, pid=p.pid)
-        writer.stop.set(); writer.join()
-        status, data = post(port, "/v1/info", None, method="GET")
-        info = json.loads(data)
-    finally:
-        stop_server(p)
-    lat = sorted(writer.latencies)
-    wp50 = lat[len(lat) // 2] * 1e3 if lat else float("nan")
-    wp99 = lat[min(len(lat) - 1, int(len(lat) * 0.99))] * 1e3 if lat else float("nan")
-    seconds = writer.sent * writer.batch / writer.rate
+    write_runs = {}
+    for kib in args.buffer_kib:
+        for run in range(args.runs):
+            copy = os.path.join(args.work, "glove-writes.hidx")
+            shutil.rmtree(copy, ignore_errors=True)
+            shutil.copytree(index, copy)
+            p, port = start_server(copy, 2, ["--buffer-kib", str(kib)])
+            try:
+                writer = Writer(port, vectors)
+                writer.start()
+                time.sleep(2)
+                loaded = wrk(port, bodies, args.duration, args.connections, pid=p.pid)
+                writer.stop.set(); writer.join()
+                status, data = post(port, "/v1/info", None, method="GET")
+                info = json.loads(data)
+            finally:
+                stop_server(p)
+            shards = len([f for f in os.listdir(copy) if f.endswith(".hidx")])
+            lat = sorted(writer.latencies)
+            r = {"search": loaded, "info": info, "shards": shards, "writes": len(lat), "errors": writer.errors,
+                 "items": writer.items, "seconds": writer.sent * writer.batch / writer.rate,
+                 "wp50": lat[len(lat) // 2] * 1e3 if lat else float("nan"),
+                 "wp99": lat[min(len(lat) - 1, int(len(lat) * 0.99))] * 1e3 if lat else float("nan"),
+                 "wmax": lat[-1] * 1e3 if lat else float("nan")}
+            write_runs.setdefault(kib, []).append(r)
+            print(f"writer, --buffer-kib {kib}, run {run + 1}: search {loaded['qps']:.0f} QPS p99 {loaded['p99']:.2f} ms; "
+                  f"writes p50 {r['wp50']:.1f} p99 {r['wp99']:.1f} max {r['wmax']:.1f} ms; {shards} shard files", file=sys.stderr)
 
     def ratio(a, b): return a / b if b else float("nan")
     lines = [
         "# `hashidx serve` under load: GloVe-50, loopback",
         "",
-        f"`python3 Benchmarks/server/load.py {args.data} --duration {args.duration} --runs {args.runs} --connections {args.connections}` "
+        f"`python3 Benchmarks/server/load.py {args.data} --duration {args.duration} --runs {args.runs} --connections {args.connections} "
+        f"--buffer-kib {' '.join(map(str, args.buffer_kib))}{' --only-writes' if args.only_writes else ''}` "
         f"on commit `{commit}`; {os.cpu_count()} cores (the load generator shares them with the server).",
         "",
         f"GloVe-50 (390,000 × 50, cosine), index at the defaults of `hashidx build` (ids: the row numbers as strings); {args.queries:,} queries of `queries.npy` as "
@@ -240,7 +255,7 @@ def main():
         "| server threads | HTTP QPS | p50 ms | p99 ms | non-2xx | recall@10 over HTTP | in-process QPS (same threads) | HTTP ÷ in process | server CPU µs / request | in-process CPU µs / query | HTTP share of server CPU | wrk's cores |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
-    for t in (1, 2):
+    for t in ([] if args.only_writes else (1, 2)):
         h, i = http[t], inproc[t]
         ref = i["qps"] if t == 1 else i["batch_qps"]
         # CPU time per query in process: one thread one query at a time, or T threads busy on the batch.
@@ -248,6 +263,9 @@ def main():
         lines.append(f"| {t} | {h['qps']:,.0f} | {h['p50']:.2f} | {h['p99']:.2f} | {h['non2xx']} | {h['recall']:.3f} | "
                      f"{ref:,.0f} ({'one at a time' if t == 1 else 'batch, 2 threads'}; recall {i['recall']:.3f}) | {ratio(h['qps'], ref):.2f} | "
                      f"{h['server_cpu_us']:.0f} | {per_query:.0f} | {1 - per_query / h['server_cpu_us']:.0%} | {h['wrk_cores']:.2f} |")
+    if args.only_writes:
+        lines.append(f"| 2 | {http[2]['qps']:,.0f} | {http[2]['p50']:.2f} | {http[2]['p99']:.2f} | {http[2]['non2xx']} | {http[2]['recall']:.3f} | "
+                     "(--only-writes: not run) | | | | | |")
     lines += [
         "",
         "Server CPU µs / request: the server process's user + system CPU time during the run ÷ requests answered "
@@ -261,17 +279,23 @@ def main():
         "",
         f"The same wrk load for {args.duration} s while writers send `PUT /v1/items` with 100 new items every 0.1 s, open loop "
         f"(each request on its own connection, whether or not the previous ones were answered; GloVe vectors, one float "
-        f"attribute each); each answer arrives after its group commit.",
+        f"attribute each); each answer arrives after its group commit. `--buffer-kib 0`: every group commit writes a shard "
+        f"(the behaviour before the write log); otherwise group commits append to the write log and a shard is written "
+        f"once the buffer holds that many KiB of vectors. {args.runs} runs of each, every run on a fresh copy of the index; "
+        f"the read-only baseline is the 2-thread run above, in the same session.",
         "",
-        "| | search QPS | search p50 ms | search p99 ms | search non-2xx | write requests | write errors | write p50 ms | write p99 ms | items after |",
-        "|---|---|---|---|---|---|---|---|---|---|",
-        f"| read-only run | {http[2]['qps']:,.0f} | {http[2]['p50']:.2f} | {http[2]['p99']:.2f} | {http[2]['non2xx']} | – | – | – | – | 390,000 |",
-        f"| with writer | {loaded['qps']:,.0f} | {loaded['p50']:.2f} | {loaded['p99']:.2f} | {loaded['non2xx']} | {len(writer.latencies)} | "
-        f"{len(writer.errors)} | {wp50:.1f} | {wp99:.1f} | {info['items']:,} (generation {info['generation']}) |",
-        "",
-        f"Search p99 with the writer ÷ read-only: {ratio(loaded['p99'], http[2]['p99']):.2f}×. "
-        f"Items written: {writer.items:,} in ≈{seconds:.0f} s. Write errors: {writer.errors[:3] if writer.errors else 'none'}.",
+        "| --buffer-kib | run | search QPS | search p50 ms | search p99 ms | p99 ÷ read-only | search non-2xx | write requests | write errors | write p50 ms | write p99 ms | write max ms | shard files after | items after (generation) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        f"| read-only | | {http[2]['qps']:,.0f} | {http[2]['p50']:.2f} | {http[2]['p99']:.2f} | 1 | {http[2]['non2xx']} | – | – | – | – | – | – | 390,000 |",
     ]
+    for kib, runs in write_runs.items():
+        for n, r in enumerate(runs):
+            l = r["search"]
+            lines.append(f"| {kib} | {n + 1} | {l['qps']:,.0f} | {l['p50']:.2f} | {l['p99']:.2f} | {ratio(l['p99'], http[2]['p99']):.2f} | "
+                         f"{l['non2xx']} | {r['writes']} | {len(r['errors'])} | {r['wp50']:.1f} | {r['wp99']:.1f} | {r['wmax']:.0f} | "
+                         f"{r['shards']} | {r['info']['items']:,} ({r['info']['generation']}) |")
+    errors = [e for runs in write_runs.values() for r in runs for e in r["errors"]]
+    lines += ["", f"Write errors: {errors[:3] if errors else 'none'}."]
     out = os.path.join(ROOT, "Benchmarks/results/server-glove.md")
     open(out, "w").write("\n".join(lines) + "\n")
     print("\n".join(lines))

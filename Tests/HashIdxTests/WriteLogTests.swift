@@ -115,7 +115,13 @@ final class WriteLogTests: XCTestCase {
         let next = try IndexWriter(path: path)
         XCTAssertEqual(next.count, live.count)
         XCTAssertEqual(next.bufferedRows, snapshot.bufferedCount)
-        try check(try next.snapshot(), live: live, queries: queries)
+        let buffered = try next.snapshot()
+        try check(buffered, live: live, queries: queries)
+        // The learned score and the blend rank buffered rows as they rank the same rows in a shard.
+        func ranked(_ index: Index, _ mode: Rerank) throws -> [[String]] {
+            try queries.map { try index.search($0, options: SearchOptions(k: 10, candidates: index.rowCount, probes: 1 << 20, rerank: mode)).map(\.id) }
+        }
+        let learned = try ranked(buffered, .learned), blended = try ranked(buffered, .blend)
         let written = try next.commit()
         XCTAssertEqual(written.generation, generation + 1)
         XCTAssertFalse(try files(path).contains(Format.logName(generation)), "the log is removed once its changes are in shards")
@@ -125,6 +131,8 @@ final class WriteLogTests: XCTestCase {
         XCTAssertEqual(after.bufferedCount, 0)
         try after.verify()
         try check(after, live: live, queries: queries)
+        XCTAssertEqual(try ranked(after, .learned), learned)
+        XCTAssertEqual(try ranked(after, .blend), blended)
     }
 
     /// A rollback drops what was not committed and keeps what the log holds; a compaction

@@ -1,11 +1,17 @@
-/// Rows of a write buffer, added together (one log commit, or one replayed log) and never
-/// changed after: shared by every snapshot that holds them.
+import CHashIdxKernels
+
+/// Rows of a write buffer, added together and never changed after: shared by every snapshot
+/// that holds them. The unit vectors are stored transposed (`hidx_dot_transposed`'s layout,
+/// as ``CentroidScorer`` stores centroids), so that a query scores a whole chunk in one call.
 final class BufferChunk: Sendable {
     /// The buffer row of the first row here.
     let first: Int
     let count: Int
-    /// Unit vectors, `count × dimension`, row-major.
-    let units: [Float]
+    let dimension: Int
+    /// Columns of ``transposed``: `count` rounded up to a multiple of 64.
+    let stride: Int
+    /// Unit vectors, transposed: component `i` of row `r` at `i × stride + r`; unused columns 0.
+    let transposed: [Float]
     /// The rows' lengths as given.
     let norms: [Float]
     /// Their codes under the index's model, `count × words` (for the learned score).
@@ -13,29 +19,56 @@ final class BufferChunk: Sendable {
     let ids: [String]
     let attributes: [Attributes]
 
-    /// Rows `rows` of `pending`'s added rows, hashed with `model`.
-    init(_ pending: PendingChanges, rows: Range<Int>, model: HashModel) throws(HashIdxError) {
+    /// `merging` (consecutive chunks, in order) followed by rows `rows` of `pending`'s added
+    /// rows, hashed with `model`.
+    init(merging: [BufferChunk], _ pending: PendingChanges, rows: Range<Int>, model: HashModel) throws(HashIdxError) {
         let d = model.dimension, words = model.words
-        first = rows.lowerBound
-        count = rows.count
-        var units = pending.values(of: Array(rows), dimension: d)
-        var norms = [Float](repeating: 0, count: rows.count)
-        var codes = [UInt64](repeating: 0, count: rows.count * words)
-        var margins = [Float](repeating: 0, count: model.bits)
-        try units.withUnsafeMutableBufferPointer { (u) throws(HashIdxError) in
-            for i in 0..<rows.count {
-                let row = UnsafeMutableBufferPointer(rebasing: u[(i * d)..<((i + 1) * d)])
-                norms[i] = try Vectors.normalize(row, source: "write buffer", row: rows.lowerBound + i)
-                margins.withUnsafeMutableBufferPointer { model.project(UnsafeBufferPointer(row), into: $0) }
-                for j in 0..<model.bits where margins[j] > 0 { codes[i * words + j / 64] |= 1 << UInt64(j % 64) }
+        first = merging.first?.first ?? rows.lowerBound
+        let old = merging.reduce(0) { $0 + $1.count }
+        count = old + rows.count
+        dimension = d
+        stride = max(64, (count + 63) / 64 * 64)
+        var transposed = [Float](repeating: 0, count: d * stride)
+        var norms: [Float] = [], codes: [UInt64] = [], ids: [String] = [], attributes: [Attributes] = []
+        norms.reserveCapacity(count); codes.reserveCapacity(count * words); ids.reserveCapacity(count)
+        var column = 0
+        for chunk in merging {
+            for i in 0..<d {
+                for r in 0..<chunk.count { transposed[i * stride + column + r] = chunk.transposed[i * chunk.stride + r] }
             }
+            column += chunk.count
+            norms += chunk.norms; codes += chunk.codes; ids += chunk.ids; attributes += chunk.attributes
         }
-        self.units = units
+        var unit = [Float](repeating: 0, count: d)
+        var margins = [Float](repeating: 0, count: model.bits)
+        let raw = pending.values(of: Array(rows), dimension: d)
+        for (n, row) in rows.enumerated() {
+            for i in 0..<d { unit[i] = raw[n * d + i] }
+            try unit.withUnsafeMutableBufferPointer { (u) throws(HashIdxError) in
+                norms.append(try Vectors.normalize(u, source: "write buffer", row: row))
+                margins.withUnsafeMutableBufferPointer { model.project(UnsafeBufferPointer(u), into: $0) }
+            }
+            var code = [UInt64](repeating: 0, count: words)
+            for j in 0..<model.bits where margins[j] > 0 { code[j / 64] |= 1 << UInt64(j % 64) }
+            codes += code
+            for i in 0..<d { transposed[i * stride + column + n] = unit[i] }
+        }
+        ids += pending.addedIDs[rows]
+        let table = pending.addedAttributes.gathering(rows)
+        attributes += (0..<rows.count).map { table[$0] }
+        self.transposed = transposed
         self.norms = norms
         self.codes = codes
-        ids = Array(pending.addedIDs[rows])
-        let table = pending.addedAttributes.gathering(rows)
-        attributes = (0..<rows.count).map { table[$0] }
+        self.ids = ids
+        self.attributes = attributes
+    }
+
+    /// The unit vector of row `i` of this chunk.
+    func unit(_ i: Int) -> [Float] { (0..<dimension).map { transposed[$0 * stride + i] } }
+
+    /// The cosine of the unit query `q` with every row, into `scores` (`stride` floats).
+    func scores(_ q: UnsafePointer<Float>, into scores: UnsafeMutablePointer<Float>) {
+        transposed.withUnsafeBufferPointer { t in hidx_dot_transposed(q, 1, dimension, t.baseAddress!, stride, scores) }
     }
 }
 
@@ -84,7 +117,17 @@ struct WriteBuffer: Sendable {
         var chunks = reuse?.chunks ?? []
         let start = reuse?.rows ?? 0
         if pending.addedCount > start {
-            chunks.append(try BufferChunk(pending, rows: start..<pending.addedCount, model: base.model))
+            // The new rows, with the last chunks while they are no larger (a binary counter:
+            // chunk sizes fall geometrically, so there are O(log n) of them and each row is
+            // copied O(log n) times).
+            var merging: [BufferChunk] = []
+            var size = pending.addedCount - start
+            while let last = chunks.last, last.count <= size {
+                merging.insert(last, at: 0)
+                size += last.count
+                chunks.removeLast()
+            }
+            chunks.append(try BufferChunk(merging: merging, pending, rows: start..<pending.addedCount, model: base.model))
         }
         self.chunks = chunks
         rows = pending.addedCount
@@ -93,9 +136,7 @@ struct WriteBuffer: Sendable {
         for r in removed { bits[r >> 6] |= 1 << UInt64(r & 63) }
         removedBits = bits
         var ids = reuse?.ids ?? [:]
-        for chunk in chunks where chunk.first >= start {
-            for (i, id) in chunk.ids.enumerated() { ids[IDKey(id)] = chunk.first + i }
-        }
+        for r in start..<pending.addedCount { ids[IDKey(pending.addedIDs[r])] = r }
         for r in removed where !(reuse?.removed.contains(r) ?? false) {
             let key = IDKey(pending.addedIDs[r])
             if ids[key] == r { ids[key] = nil }
@@ -140,7 +181,7 @@ struct WriteBuffer: Sendable {
     /// The unit vector and length of the live buffer row `r`.
     func vector(ofRow r: Int) throws(HashIdxError) -> (unit: [Float], norm: Float) {
         let (c, i) = try locateLive(r)
-        return (Array(c.units[(i * dimension)..<((i + 1) * dimension)]), c.norms[i])
+        return (c.unit(i), c.norms[i])
     }
 
     /// The attributes of the live buffer row `r` (only `fields` when given).
@@ -171,31 +212,29 @@ struct WriteBuffer: Sendable {
 
     /// The best `k` live buffered rows for the unit query `q`, as (index row, score): by
     /// cosine, or by the learned score of their codes (`margins`: the query's), or a blend,
-    /// as ``Searcher/rerank`` scores shard rows. `filter` must hold; `excluding` (a buffer
-    /// row) is left out.
+    /// as ``Searcher/rerank`` scores shard rows. `filter` must hold (checked only for rows
+    /// that would enter the top `k`); `excluding` (a buffer row) is left out.
     func search(_ q: [Float], k: Int, mode: Rerank, blend: Float, margins: [Float]?,
                 filter: Filter?, excluding: Int?) -> [(row: Int, score: Float)] {
         guard k > 0, liveCount > 0 else { return [] }
-        var heap = BoundedHeap(capacity: k)
+        var heap = BoundedHeap(capacity: min(k, liveCount))
         let learned = mode == .cosine ? nil : margins.map { LearnedScorer(margins: $0, bits: words * 64) }
-        let d = dimension
+        var cosines = [Float](repeating: 0, count: chunks.map(\.stride).max() ?? 0)
         q.withUnsafeBufferPointer { qb in
-            for chunk in chunks {
-                chunk.units.withUnsafeBufferPointer { u in
+            cosines.withUnsafeMutableBufferPointer { out in
+                for chunk in chunks {
+                    if mode != .learned { chunk.scores(qb.baseAddress!, into: out.baseAddress!) }
                     chunk.codes.withUnsafeBufferPointer { codes in
                         for i in 0..<chunk.count {
                             let r = chunk.first + i
                             if r == excluding || removedBits[r >> 6] & (1 << UInt64(r & 63)) != 0 { continue }
-                            if let filter, !filter.matches(chunk.attributes[i]) { continue }
-                            var score: Float
+                            var score = out[i]
                             if let learned {
-                                score = learned.score(of: codes.baseAddress! + i * words)
-                                if mode == .blend {
-                                    score = (1 - blend) * Kernels.dot(qb.baseAddress!, u.baseAddress! + i * d, count: d) + blend * score
-                                }
-                            } else {
-                                score = Kernels.dot(qb.baseAddress!, u.baseAddress! + i * d, count: d)
+                                let l = learned.score(of: codes.baseAddress! + i * words)
+                                score = mode == .blend ? (1 - blend) * score + blend * l : l
                             }
+                            guard heap.accepts(score) else { continue }
+                            if let filter, !filter.matches(chunk.attributes[i]) { continue }
                             heap.offer(row: baseRows + r, score: score)
                         }
                     }

@@ -122,6 +122,11 @@ struct BoundedHeap {
         }
     }
 
+    /// Whether a row with `score` offered now (after every row offered so far, all lower)
+    /// would be kept.
+    @inline(__always)
+    func accepts(_ score: Float) -> Bool { rows.count < capacity || score > scores[0] }
+
     /// The kept rows and scores, best first (ties: lower row first).
     func sorted() -> [(row: Int, score: Float)] {
         zip(rows, scores).map { (row: $0, score: $1) }
