@@ -28,6 +28,8 @@ final class GroupCommitWriter: @unchecked Sendable {
     private var running = false
     /// Signalled by the writer thread when it ends.
     private var ended: DispatchSemaphore?
+    /// Whether the flusher thread is writing the buffer to a shard (or merging).
+    private var flushing = false
 
     // Used on the writer thread only.
     private var writer: IndexWriter?
@@ -90,8 +92,12 @@ final class GroupCommitWriter: @unchecked Sendable {
         while true {
             condition.lock()
             while pending.isEmpty && !closed {
+                if flushing {   // (not idle while the flusher writes: it broadcasts when done)
+                    condition.wait()
+                    continue
+                }
                 let idleUntil = Date(timeIntervalSinceNow: max(0, lastWrite + options.writerIdleSeconds - ProcessInfo.processInfo.systemUptime))
-                if !condition.wait(until: idleUntil) && pending.isEmpty && !closed {
+                if !condition.wait(until: idleUntil) && pending.isEmpty && !closed && !flushing {
                     // Idle: release the lock and end.
                     running = false
                     condition.unlock()
@@ -111,7 +117,8 @@ final class GroupCommitWriter: @unchecked Sendable {
                 continue
             }
             // Closed with nothing left: the buffer to a shard, and release the lock.
-            if let writer, writer.bufferedRows + writer.bufferedDeletes > 0 { writeBuffer(writer) }
+            waitForFlusher()
+            if let writer, (try? writer.flush()) != nil, let snapshot = try? writer.snapshot() { onCommit(snapshot) }
             writer?.rollback()   // every group was committed or rolled back: nothing to drop
             try? writer?.close()
             writer = nil
@@ -144,26 +151,57 @@ final class GroupCommitWriter: @unchecked Sendable {
         for (g, r) in zip(group, results) {
             g.reply(r.map { WriteSummary(kind: $0.kind, items: $0.items, generation: summary.generation, count: summary.count) })
         }
-        // Then, after the answers: a full buffer to a shard, and the merge policy (merges, a
-        // partition refit) as commits of their own. Acknowledged writes never wait for
-        // them; the next group waits instead. A step that fails changes nothing (the next
+        // Then, after the answers: with a buffer, a full one goes to a shard on the flusher
+        // thread, beside the next groups (which only wait when the buffer is 8× full);
+        // without, the merge policy runs here, as a commit of its own. Acknowledged writes
+        // never wait for a shard or a merge. A step that fails changes nothing (the next
         // group's tries again; the buffer stays in the log meanwhile).
-        if isBufferFull(writer) { writeBuffer(writer) }
+        if options.bufferBytes > 0 {
+            if bufferFill(writer) >= 1 { startFlusher(writer) }
+            if bufferFill(writer) >= 8 { waitForFlusher() }
+        } else if (try? writer.merge(policy: mergePolicy)) != nil, let merged = try? writer.snapshot() {
+            onCommit(merged)
+        }
         lastWrite = ProcessInfo.processInfo.systemUptime
     }
 
-    /// Whether the buffer holds `bufferBytes` of vectors, as many deletes, or a log 64× that.
-    private func isBufferFull(_ writer: IndexWriter) -> Bool {
-        let rowBytes = 4 * (snapshotDimension ?? 1)
-        return writer.bufferedRows * rowBytes >= options.bufferBytes || writer.bufferedDeletes * 8 >= options.bufferBytes
-            || writer.logBytes >= 64 * max(options.bufferBytes, 1 << 16)
+    /// How full the buffer is, in `bufferBytes`: its vectors, its deletes at 8 bytes each, or
+    /// its log over 64×.
+    private func bufferFill(_ writer: IndexWriter) -> Double {
+        let limit = Double(max(1, options.bufferBytes))
+        let rowBytes = Double(4 * (snapshotDimension ?? 1))
+        return max(Double(writer.bufferedRows) * rowBytes / limit, Double(writer.bufferedDeletes) * 8 / limit,
+                   Double(writer.logBytes) / (64 * max(limit, 65536)))
     }
 
-    /// Writes the buffer to a shard and runs the merge policy.
-    private func writeBuffer(_ writer: IndexWriter) {
-        guard (try? writer.commit()) != nil, let snapshot = try? writer.snapshot() else { return }
-        onCommit(snapshot)
-        if (try? writer.merge(policy: mergePolicy)) != nil, let merged = try? writer.snapshot() { onCommit(merged) }
+    /// Starts the flusher thread unless it runs: it writes the buffer to a shard
+    /// (``IndexWriter/flush()``, while groups go on committing to the log), then runs the merge
+    /// policy the same way, each swapping in a snapshot when it commits.
+    private func startFlusher(_ writer: IndexWriter) {
+        condition.lock()
+        defer { condition.unlock() }
+        guard !flushing else { return }
+        flushing = true
+        let thread = Thread { [self] in
+            #if os(Linux)
+            _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, 10)
+            #endif
+            if (try? writer.flush()) != nil, let snapshot = try? writer.snapshot() { onCommit(snapshot) }
+            if (try? writer.merge(policy: mergePolicy)) != nil, let merged = try? writer.snapshot() { onCommit(merged) }
+            condition.lock()
+            flushing = false
+            condition.broadcast()
+            condition.unlock()
+        }
+        thread.name = "hashidx-flusher"
+        thread.start()
+    }
+
+    /// Waits until the flusher thread is done.
+    private func waitForFlusher() {
+        condition.lock()
+        while flushing { condition.wait() }
+        condition.unlock()
     }
 
     private func openWriter() throws(ServiceError) -> IndexWriter {

@@ -82,6 +82,9 @@ public final class IndexWriter: Sendable {
             guard core.isClosed || !core.hasUncommitted else {
                 throw .invalidArgument(name: "close", reason: "the writer has uncommitted changes; commit() them or rollback() to drop them, then close()")
             }
+            guard core.isClosed || core.background == nil else {
+                throw .invalidArgument(name: "close", reason: "a flush or merge of this writer is running on another thread; close once it returns")
+            }
             core.release()
         }
     }
@@ -227,11 +230,65 @@ public final class IndexWriter: Sendable {
     /// the merges it asks for — and commits it; `nil` when nothing is due. For a writer that
     /// commits with ``mergePolicy`` `nil`, so that a commit's caller does not wait for the
     /// compaction, and merges afterwards (`hashidx serve` acknowledges a group of writes,
-    /// then merges). Changes in the write log are written to a shard first (a commit of
-    /// their own). Throws when there are uncommitted changes.
+    /// then merges on another thread).
+    ///
+    /// Like ``flush()``, it does not hold the writer while it rewrites shards: other threads
+    /// go on adding, deleting and committing to the write log, and the log's changes stay
+    /// in the log (carried into the new generation's). Commits to shards and compactions
+    /// throw while it runs.
     @discardableResult
     public func merge(policy: MergePolicy = MergePolicy()) throws(HashIdxError) -> CompactionSummary? {
-        try core.withLock { (core) throws(HashIdxError) in try core.merge(policy: policy) }
+        let start = System.monotonicSeconds()
+        let before = core.withLock { $0.base }
+        guard let job = try core.withLock({ (core) throws(HashIdxError) in try core.beginBackground(flush: false, policy: policy) }) else {
+            return nil
+        }
+        let next = try runInBackground(job)
+        var summary = CompactionSummary(generation: next.generation, rewrittenShards: 0, shards: next.shardCount,
+                                        bytesBefore: before.bytesOnDisk, bytesAfter: next.bytesOnDisk,
+                                        seconds: System.monotonicSeconds() - start)
+        switch job.work {
+        case let .merge(shards): summary.rewrittenShards = shards.count
+        case .refit:
+            summary.rewrittenShards = before.shardCount
+            summary.partitions = (before.partitionCount, next.partitionCount)
+        case .writeLog: break
+        }
+        return summary
+    }
+
+    /// Writes the changes committed to the write log into shards — a new generation, which
+    /// removes the log — like a ``commit(progress:)-31119`` of them, but without holding the
+    /// writer while it hashes rows and writes files: meanwhile other threads go on adding,
+    /// deleting, committing to the log and taking ``snapshot()``s, and the records they
+    /// append are carried into the new generation's log when it commits (`hashidx serve`
+    /// writes its buffer so, beside the group commits). Uncommitted changes stay
+    /// uncommitted. `nil` when the log holds nothing. Commits to shards and compactions
+    /// throw while it runs; a crash at any moment leaves the old generation with its whole
+    /// log, or the new one with the records appended meanwhile.
+    @discardableResult
+    public func flush() throws(HashIdxError) -> CommitSummary? {
+        let start = System.monotonicSeconds()
+        guard let job = try core.withLock({ (core) throws(HashIdxError) in try core.beginBackground(flush: true, policy: MergePolicy()) }) else {
+            return nil
+        }
+        let before = job.base.count
+        let next = try runInBackground(job)
+        return CommitSummary(generation: next.generation, added: max(0, next.count - before), deleted: max(0, before - next.count),
+                             count: next.count, seconds: System.monotonicSeconds() - start)
+    }
+
+    /// Writes `job`'s files without the lock, then commits them with it.
+    private func runInBackground(_ job: BackgroundCommit) throws(HashIdxError) -> Index {
+        var written: [String] = []
+        do throws(HashIdxError) {
+            let (manifest, _, _) = try job.write(written: &written)
+            return try core.withLock { (core) throws(HashIdxError) in try core.finishBackground(job, manifest: manifest, written: &written) }
+        } catch {
+            let leftover = written
+            core.withLock { $0.abandonBackground(job, written: leftover) }
+            throw error
+        }
     }
 
     /// Fits the partitions again to the items the index holds now, without retraining its

@@ -122,6 +122,20 @@ enum WriteLog {
         return (records, offset)
     }
 
+    /// ``read(_:dimension:generation:path:)`` of bytes in an array.
+    static func read(_ bytes: [UInt8], dimension: Int, generation: UInt64,
+                     path: String) throws(HashIdxError) -> (records: [[LoggedChange]], length: Int) {
+        var result: Result<(records: [[LoggedChange]], length: Int), HashIdxError> = .success(([], 0))
+        bytes.withUnsafeBytes { b in
+            do throws(HashIdxError) {
+                result = .success(try read(b, dimension: dimension, generation: generation, path: path))
+            } catch {
+                result = .failure(error)
+            }
+        }
+        return try result.get()
+    }
+
     private static func decodeChanges(_ r: inout ByteReader, dimension: Int) throws(HashIdxError) -> [LoggedChange] {
         let n = Int(try r.u32("change count"))
         try r.need(n, "changes")   // at least a byte each
