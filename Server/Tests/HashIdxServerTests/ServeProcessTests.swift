@@ -18,10 +18,19 @@ final class ServeProcessTests: XCTestCase {
         try await writeThenStop(signal: SIGKILL)
     }
 
-    private func writeThenStop(signal: Int32) async throws {
+    /// With a write buffer of 1 KiB (16 items of this index), the flusher writes a shard and
+    /// the merge policy merges all the time beside the group commits: SIGKILL at five moments
+    /// of that loses nothing acknowledged either.
+    func testSigkillWhileTheBufferIsWrittenOutAndMergedLosesNothing() async throws {
+        for round in 0..<5 {
+            try await writeThenStop(signal: SIGKILL, arguments: ["--buffer-kib", "1"], acknowledgedBeforeKill: 60 + 45 * round)
+        }
+    }
+
+    private func writeThenStop(signal: Int32, arguments: [String] = [], acknowledgedBeforeKill: Int = 40) async throws {
         let directory = makeTemporaryDirectory(self)
         let (path, vectors) = try makeIndex(in: directory)
-        var server = try ServeProcess(index: path)
+        var server = try ServeProcess(index: path, arguments: arguments)
         // Eight clients upsert one item per request for as long as the server answers.
         let acknowledged = Acknowledged()
         let base = server.url
@@ -39,7 +48,7 @@ final class ServeProcessTests: XCTestCase {
             }
         }
         // Let writes flow, then stop the server in the middle of them.
-        while acknowledged.count < 40 { try await Task.sleep(for: .milliseconds(20)) }
+        while acknowledged.count < acknowledgedBeforeKill { try await Task.sleep(for: .milliseconds(5)) }
         let status = server.stop(signal)
         for w in writers { _ = await w.value }
         if signal == SIGTERM {
@@ -48,12 +57,15 @@ final class ServeProcessTests: XCTestCase {
         // The directory opens at its last committed generation, with every acknowledged item.
         let index = try Index(path: path)
         try index.verify()
+        if !arguments.isEmpty {
+            XCTAssertGreaterThan(index.generation, 1, "the buffer was never written to a shard before the kill")
+        }
         let ids = acknowledged.all
-        XCTAssertGreaterThanOrEqual(ids.count, 40)
+        XCTAssertGreaterThanOrEqual(ids.count, acknowledgedBeforeKill)
         for id in ids { XCTAssertNotNil(try index.row(forID: id), "acknowledged \(id) was lost") }
         XCTAssertGreaterThanOrEqual(index.count, 600 + ids.count)
         // And it serves again, writes included (the lock died with the process).
-        server = try ServeProcess(index: path)
+        server = try ServeProcess(index: path, arguments: arguments)
         let (ready, text) = try await http("GET", server.url + "/readyz")
         XCTAssertEqual(ready, 200, text)
         let (put, answer) = try await http("PUT", server.url + "/v1/items", jsonText(["items": [["id": "after", "vector": vectors[0].map(Double.init)]]]))
