@@ -13,7 +13,7 @@ Steps, all on this machine, one after the other:
   3. the same queries in process: `hashidx eval --threads T` (one query at a time on one
      thread, and the batch on T threads), best of --runs;
   4. with 2 threads, the same wrk load while a writer upserts 1,000 items per second
-     (10 requests of 100 items each second, new ids), once per --buffer-kib value, --runs
+     (10 requests of 100 items each second, new ids), once per --buffer-items value, --runs
      times each: errors, write latency, and the search p99 against the read-only run.
 Writes Benchmarks/results/server-glove.md. Needs wrk (Debian: apt-get install wrk) and the
 release server package, hashidx beside hashidx-serve (what `hashidx serve` runs):
@@ -140,8 +140,8 @@ def main():
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--connections", type=int, default=64)
     ap.add_argument("--queries", type=int, default=2000)
-    ap.add_argument("--buffer-kib", type=int, nargs="+", default=[1024, 0],
-                    help="the writer scenario once per value of `hashidx serve --buffer-kib` (0: a shard per group commit)")
+    ap.add_argument("--buffer-items", type=int, nargs="+", default=[4096, 0],
+                    help="the writer scenario once per value of `hashidx serve --buffer-items` (0: a shard per group commit)")
     ap.add_argument("--only-writes", action="store_true",
                     help="skip the in-process and 1-thread runs: the 2-thread read-only baseline and the writer scenarios only")
     args = ap.parse_args()
@@ -206,17 +206,17 @@ def main():
         finally:
             stop_server(p)
 
-    # With a writer at 1,000 items/s (2 threads), per --buffer-kib, --runs times each. A copy
+    # With a writer at 1,000 items/s (2 threads), per --buffer-items, --runs times each. A copy
     # of the index each run, so that runs start equal.
     base = np.load(os.path.join(args.data, "base.npy"), mmap_mode="r")
     vectors = np.asarray(base[:20000], dtype=np.float32)
     write_runs = {}
-    for kib in args.buffer_kib:
+    for kib in args.buffer_items:
         for run in range(args.runs):
             copy = os.path.join(args.work, "glove-writes.hidx")
             shutil.rmtree(copy, ignore_errors=True)
             shutil.copytree(index, copy)
-            p, port = start_server(copy, 2, ["--buffer-kib", str(kib)])
+            p, port = start_server(copy, 2, ["--buffer-items", str(kib)])
             try:
                 writer = Writer(port, vectors)
                 writer.start()
@@ -235,7 +235,7 @@ def main():
                  "wp99": lat[min(len(lat) - 1, int(len(lat) * 0.99))] * 1e3 if lat else float("nan"),
                  "wmax": lat[-1] * 1e3 if lat else float("nan")}
             write_runs.setdefault(kib, []).append(r)
-            print(f"writer, --buffer-kib {kib}, run {run + 1}: search {loaded['qps']:.0f} QPS p99 {loaded['p99']:.2f} ms; "
+            print(f"writer, --buffer-items {kib}, run {run + 1}: search {loaded['qps']:.0f} QPS p99 {loaded['p99']:.2f} ms; "
                   f"writes p50 {r['wp50']:.1f} p99 {r['wp99']:.1f} max {r['wmax']:.1f} ms; {shards} shard files", file=sys.stderr)
 
     def ratio(a, b): return a / b if b else float("nan")
@@ -243,7 +243,7 @@ def main():
         "# `hashidx serve` under load: GloVe-50, loopback",
         "",
         f"`python3 Benchmarks/server/load.py {args.data} --duration {args.duration} --runs {args.runs} --connections {args.connections} "
-        f"--buffer-kib {' '.join(map(str, args.buffer_kib))}{' --only-writes' if args.only_writes else ''}` "
+        f"--buffer-items {' '.join(map(str, args.buffer_items))}{' --only-writes' if args.only_writes else ''}` "
         f"on commit `{commit}`; {os.cpu_count()} cores (the load generator shares them with the server).",
         "",
         f"GloVe-50 (390,000 × 50, cosine), index at the defaults of `hashidx build` (ids: the row numbers as strings); {args.queries:,} queries of `queries.npy` as "
@@ -279,12 +279,12 @@ def main():
         "",
         f"The same wrk load for {args.duration} s while writers send `PUT /v1/items` with 100 new items every 0.1 s, open loop "
         f"(each request on its own connection, whether or not the previous ones were answered; GloVe vectors, one float "
-        f"attribute each); each answer arrives after its group commit. `--buffer-kib 0`: every group commit writes a shard "
+        f"attribute each); each answer arrives after its group commit. `--buffer-items 0`: every group commit writes a shard "
         f"(the behaviour before the write log); otherwise group commits append to the write log and a shard is written "
-        f"once the buffer holds that many KiB of vectors. {args.runs} runs of each, every run on a fresh copy of the index; "
+        f"once the buffer holds that many items (a flusher thread, beside the group commits). {args.runs} runs of each, every run on a fresh copy of the index; "
         f"the read-only baseline is the 2-thread run above, in the same session.",
         "",
-        "| --buffer-kib | run | search QPS | search p50 ms | search p99 ms | p99 ÷ read-only | search non-2xx | write requests | write errors | write p50 ms | write p99 ms | write max ms | shard files after | items after (generation) |",
+        "| --buffer-items | run | search QPS | search p50 ms | search p99 ms | p99 ÷ read-only | search non-2xx | write requests | write errors | write p50 ms | write p99 ms | write max ms | shard files after | items after (generation) |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
         f"| read-only | | {http[2]['qps']:,.0f} | {http[2]['p50']:.2f} | {http[2]['p99']:.2f} | 1 | {http[2]['non2xx']} | – | – | – | – | – | – | 390,000 |",
     ]

@@ -17,22 +17,23 @@ public struct ServiceOptions: Sendable, Equatable {
     public var lockWaitSeconds: Double
     /// Threads the writer hashes added items on (`nil`: all cores).
     public var writerThreads: Int?
-    /// Bytes of added vectors the writer keeps in its write buffer (committed to the write
-    /// log, searched from memory) before it writes them to a shard; 0 writes a shard at
-    /// every commit. Each search scores every buffered row, so this bounds what the buffer
-    /// adds to a search (about 30 µs a MiB on one core).
-    public var bufferBytes: Int
+    /// Items (added, or deleted from the shards) the writer keeps in its write buffer —
+    /// committed to the write log, searched from memory — before a flusher thread writes
+    /// them to a shard; 0 writes a shard at every commit. A search scans the buffered codes
+    /// and scores the nearest exactly, so this bounds what the buffer adds to each search
+    /// (about 10 µs for 4,096 GloVe-50 rows on one core).
+    public var bufferItems: Int
 
     /// Creates options; the defaults suit a catalog service.
     public init(readOnly: Bool = false, limits: RequestLimits = RequestLimits(),
                 writerIdleSeconds: Double = 2, lockWaitSeconds: Double = 5, writerThreads: Int? = nil,
-                bufferBytes: Int = 1 << 20) {
+                bufferItems: Int = 4096) {
         self.readOnly = readOnly
         self.limits = limits
         self.writerIdleSeconds = writerIdleSeconds
         self.lockWaitSeconds = lockWaitSeconds
         self.writerThreads = writerThreads
-        self.bufferBytes = bufferBytes
+        self.bufferItems = bufferItems
     }
 }
 
@@ -74,7 +75,7 @@ public struct WriteSummary: Sendable, Equatable {
 ///   commits once to the index's write log (one synced append, no shard), swaps in the
 ///   writer's snapshot, and only then answers the requests of that group: a write is
 ///   durable and visible to searches when its answer arrives. Buffered writes go to a shard
-///   once they pass ``ServiceOptions/bufferBytes``, after the answers.
+///   once they pass ``ServiceOptions/bufferItems``, beside the next commits.
 public final class CatalogService: Sendable {
     /// The index directory.
     public let path: String

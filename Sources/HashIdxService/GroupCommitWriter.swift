@@ -34,8 +34,6 @@ final class GroupCommitWriter: @unchecked Sendable {
     // Used on the writer thread only.
     private var writer: IndexWriter?
     private var lastWrite = 0.0
-    /// The index's dimension, once the writer opened it.
-    private var snapshotDimension: Int?
     /// What the writer merges after each group (the library's default policy).
     private let mergePolicy = IndexWriter.MergePolicy()
 
@@ -139,7 +137,7 @@ final class GroupCommitWriter: @unchecked Sendable {
         for g in group { results.append(apply(g.request, to: writer)) }
         let summary: IndexWriter.CommitSummary
         do {
-            summary = try writer.commit(durability: options.bufferBytes > 0 ? .log : .shards)
+            summary = try writer.commit(durability: options.bufferItems > 0 ? .log : .shards)
             onCommit(try writer.snapshot())
         } catch {
             writer.rollback()
@@ -156,7 +154,7 @@ final class GroupCommitWriter: @unchecked Sendable {
         // without, the merge policy runs here, as a commit of its own. Acknowledged writes
         // never wait for a shard or a merge. A step that fails changes nothing (the next
         // group's tries again; the buffer stays in the log meanwhile).
-        if options.bufferBytes > 0 {
+        if options.bufferItems > 0 {
             if bufferFill(writer) >= 1 { startFlusher(writer) }
             if bufferFill(writer) >= 8 { waitForFlusher() }
         } else if (try? writer.merge(policy: mergePolicy)) != nil, let merged = try? writer.snapshot() {
@@ -165,13 +163,10 @@ final class GroupCommitWriter: @unchecked Sendable {
         lastWrite = ProcessInfo.processInfo.systemUptime
     }
 
-    /// How full the buffer is, in `bufferBytes`: its vectors, its deletes at 8 bytes each, or
-    /// its log over 64×.
+    /// How full the buffer is, in `bufferItems`: its rows and deletes, or its log over 64 MiB.
     private func bufferFill(_ writer: IndexWriter) -> Double {
-        let limit = Double(max(1, options.bufferBytes))
-        let rowBytes = Double(4 * (snapshotDimension ?? 1))
-        return max(Double(writer.bufferedRows) * rowBytes / limit, Double(writer.bufferedDeletes) * 8 / limit,
-                   Double(writer.logBytes) / (64 * max(limit, 65536)))
+        max(Double(writer.bufferedRows + writer.bufferedDeletes) / Double(max(1, options.bufferItems)),
+            Double(writer.logBytes) / Double(64 << 20))
     }
 
     /// Starts the flusher thread unless it runs: it writes the buffer to a shard
@@ -213,7 +208,6 @@ final class GroupCommitWriter: @unchecked Sendable {
                                         holder: "hashidx serve (pid \(ProcessInfo.processInfo.processIdentifier))")
                 w.mergePolicy = nil   // run after the group's answers (apply)
                 writer = w
-                snapshotDimension = w.dimension
                 return w
             } catch {
                 let e = ServiceError(error)

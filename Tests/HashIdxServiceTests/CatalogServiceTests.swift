@@ -129,11 +129,11 @@ final class CatalogServiceTests: XCTestCase {
         XCTAssertEqual(before.count, 300)
     }
 
-    /// Without a write buffer (`bufferBytes` 0), writes one after another, each its own
+    /// Without a write buffer (`bufferItems` 0), writes one after another, each its own
     /// group and its own small shard: the merge policy's merges run after the answers (a
     /// commit of their own), so the shards do not pile up, and every answered write is there.
     func testMergesRunAfterTheAnswersAndLoseNothing() async throws {
-        let (service, vectors) = try makeService(options: ServiceOptions(writerIdleSeconds: 0.2, writerThreads: 1, bufferBytes: 0))
+        let (service, vectors) = try makeService(options: ServiceOptions(writerIdleSeconds: 0.2, writerThreads: 1, bufferItems: 0))
         var answered: [UInt64] = []
         for w in 0..<12 {
             let item = IndexItem(id: "m-\(w)", vector: vectors[w].map { $0 * 2 + 0.1 }, attributes: ["group": .string("m")])
@@ -168,11 +168,10 @@ final class CatalogServiceTests: XCTestCase {
     }
 
     /// Writes go to the write log (no shard, the generation stays) and are searched from the
-    /// buffer as soon as they are answered; once the buffer passes `bufferBytes`, the writer
+    /// buffer as soon as they are answered; once the buffer passes `bufferItems`, the writer
     /// writes it to one shard after the answers; a reader in another process sees the log.
     func testWritesAreBufferedInTheLogAndWrittenToAShardWhenTheBufferIsFull() async throws {
-        let rowBytes = 4 * dim
-        let (service, vectors) = try makeService(options: ServiceOptions(writerIdleSeconds: 0.2, writerThreads: 1, bufferBytes: 20 * rowBytes))
+        let (service, vectors) = try makeService(options: ServiceOptions(writerIdleSeconds: 0.2, writerThreads: 1, bufferItems: 20))
         let before = service.index
         for w in 0..<19 {
             let item = IndexItem(id: "b-\(w)", vector: vectors[w].map { -$0 }, attributes: ["price": .integer(1)])

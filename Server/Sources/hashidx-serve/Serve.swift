@@ -34,7 +34,7 @@ struct Serve: AsyncParsableCommand {
         The API is described in docs/openapi.json and docs/SERVER.md. Writes are durable and
         visible to searches when their answer arrives (group commit: the writes that queue up
         while one commit runs share the next, appended to the index's write log in one synced
-        record and searched from memory; they go to a shard once they pass --buffer-kib). Generations committed by other processes
+        record and searched from memory; they go to a shard once they pass --buffer-items). Generations committed by other processes
         (hashidx add, compact) are picked up within --reload-interval; with writes enabled the
         server holds the index's lock while it writes and --writer-idle seconds after.
         SIGTERM or SIGINT: stop listening, finish the requests in flight, commit the queued
@@ -72,8 +72,8 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Seconds the writer keeps the index's lock after its last write.")
     var writerIdle = 2.0
 
-    @Option(name: .customLong("buffer-kib"), help: "KiB of written vectors kept in the write log and searched from memory before they go to a shard (0: a shard at every group commit). Every search scores every buffered vector.")
-    var bufferKiB = 1024
+    @Option(name: .customLong("buffer-items"), help: "Written items (upserted, or deleted) kept in the write log and searched from memory before a flusher thread writes them to a shard (0: a shard at every group commit). Every search scans the buffered items' codes.")
+    var bufferItems = 4096
 
     @OptionGroup(title: "Limits (a request above one is answered 400 limit_exceeded or 413; docs/SERVER.md, \"Limits and security\")")
     var limits: ServeLimits
@@ -96,8 +96,8 @@ struct Serve: AsyncParsableCommand {
             writeStderr("hashidx: error: --reload-interval must be positive and --writer-idle not negative\n")
             throw ExitCode.failure
         }
-        guard (0...(1 << 20)).contains(bufferKiB) else {
-            writeStderr("hashidx: error: --buffer-kib must be 0…1048576 (1 GiB), got \(bufferKiB)\n")
+        guard (0...(1 << 20)).contains(bufferItems) else {
+            writeStderr("hashidx: error: --buffer-items must be 0…1048576, got \(bufferItems)\n")
             throw ExitCode.failure
         }
         if let threads, threads <= 0 {
@@ -113,7 +113,7 @@ struct Serve: AsyncParsableCommand {
                                           headerSeconds: limits.headerTimeout, bodySeconds: limits.bodyTimeout),
             reloadSeconds: reloadInterval,
             service: ServiceOptions(readOnly: readOnly, limits: limits.request, writerIdleSeconds: writerIdle,
-                                    bufferBytes: bufferKiB << 10), searchOnEventLoops: onLoops)
+                                    bufferItems: bufferItems), searchOnEventLoops: onLoops)
         let server: CatalogServer
         do {
             server = try CatalogServer(path: index, configuration: configuration)

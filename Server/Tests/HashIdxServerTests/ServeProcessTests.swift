@@ -18,12 +18,12 @@ final class ServeProcessTests: XCTestCase {
         try await writeThenStop(signal: SIGKILL)
     }
 
-    /// With a write buffer of 1 KiB (16 items of this index), the flusher writes a shard and
+    /// With a write buffer of 16 items, the flusher writes a shard and
     /// the merge policy merges all the time beside the group commits: SIGKILL at five moments
     /// of that loses nothing acknowledged either.
     func testSigkillWhileTheBufferIsWrittenOutAndMergedLosesNothing() async throws {
         for round in 0..<5 {
-            try await writeThenStop(signal: SIGKILL, arguments: ["--buffer-kib", "1"], acknowledgedBeforeKill: 60 + 45 * round)
+            try await writeThenStop(signal: SIGKILL, arguments: ["--buffer-items", "16"], acknowledgedBeforeKill: 60 + 45 * round)
         }
     }
 

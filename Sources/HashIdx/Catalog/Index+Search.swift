@@ -97,15 +97,13 @@ extension Index {
                         excludingBuffered: Int?) throws(HashIdxError) -> [SearchResult] {
         let fromShards = searcher.liveCount > 0 ? try searcher.search(unit: q, options: options, filter: filter) : []
         guard let buffer, buffer.liveCount > 0 else { return fromShards }
-        let mode = options.rerank ?? manifest.rerank
-        var margins: [Float]? = nil
-        if mode != .cosine {
-            var m = [Float](repeating: 0, count: bits)
-            q.withUnsafeBufferPointer { qb in m.withUnsafeMutableBufferPointer { model.project(qb, into: $0) } }
-            margins = m
-        }
-        let fromBuffer = buffer.search(q, k: options.k, mode: mode, blend: options.blendWeight ?? manifest.blendWeight,
-                                       margins: margins, filter: options.filter, excluding: excludingBuffered)
+        var margins = [Float](repeating: 0, count: bits)
+        var code = [UInt64](repeating: 0, count: model.words)
+        q.withUnsafeBufferPointer { qb in margins.withUnsafeMutableBufferPointer { model.project(qb, into: $0) } }
+        margins.withUnsafeBufferPointer { m in code.withUnsafeMutableBufferPointer { model.code(fromMargins: m, into: $0) } }
+        let fromBuffer = buffer.search(q, k: options.k, shortlist: max(options.k, options.candidateCount),
+                                       mode: options.rerank ?? manifest.rerank, blend: options.blendWeight ?? manifest.blendWeight,
+                                       margins: margins, code: code, filter: options.filter, excluding: excludingBuffered)
         guard !fromBuffer.isEmpty else { return fromShards }
         var out: [SearchResult] = []
         out.reserveCapacity(options.k)

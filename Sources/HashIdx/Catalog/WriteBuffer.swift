@@ -1,20 +1,16 @@
-import CHashIdxKernels
-
 /// Rows of a write buffer, added together and never changed after: shared by every snapshot
-/// that holds them. The unit vectors are stored transposed (`hidx_dot_transposed`'s layout,
-/// as ``CentroidScorer`` stores centroids), so that a query scores a whole chunk in one call.
+/// that holds them.
 final class BufferChunk: Sendable {
     /// The buffer row of the first row here.
     let first: Int
     let count: Int
     let dimension: Int
-    /// Columns of ``transposed``: `count` rounded up to a multiple of 64.
-    let stride: Int
-    /// Unit vectors, transposed: component `i` of row `r` at `i × stride + r`; unused columns 0.
-    let transposed: [Float]
+    /// Unit vectors, `count × dimension`, row-major.
+    let units: [Float]
     /// The rows' lengths as given.
     let norms: [Float]
-    /// Their codes under the index's model, `count × words` (for the learned score).
+    /// Their codes under the index's model, `count × words`, back to back (the Hamming
+    /// scan's layout).
     let codes: [UInt64]
     let ids: [String]
     let attributes: [Attributes]
@@ -24,23 +20,16 @@ final class BufferChunk: Sendable {
     init(merging: [BufferChunk], _ pending: PendingChanges, rows: Range<Int>, model: HashModel) throws(HashIdxError) {
         let d = model.dimension, words = model.words
         first = merging.first?.first ?? rows.lowerBound
-        let old = merging.reduce(0) { $0 + $1.count }
-        count = old + rows.count
+        count = merging.reduce(0) { $0 + $1.count } + rows.count
         dimension = d
-        stride = max(64, (count + 63) / 64 * 64)
-        var transposed = [Float](repeating: 0, count: d * stride)
-        var norms: [Float] = [], codes: [UInt64] = [], ids: [String] = [], attributes: [Attributes] = []
-        norms.reserveCapacity(count); codes.reserveCapacity(count * words); ids.reserveCapacity(count)
-        var column = 0
+        var units: [Float] = [], norms: [Float] = [], codes: [UInt64] = [], ids: [String] = [], attributes: [Attributes] = []
+        units.reserveCapacity(count * d); norms.reserveCapacity(count); codes.reserveCapacity(count * words); ids.reserveCapacity(count)
         for chunk in merging {
-            for i in 0..<d {
-                for r in 0..<chunk.count { transposed[i * stride + column + r] = chunk.transposed[i * chunk.stride + r] }
-            }
-            column += chunk.count
-            norms += chunk.norms; codes += chunk.codes; ids += chunk.ids; attributes += chunk.attributes
+            units += chunk.units; norms += chunk.norms; codes += chunk.codes; ids += chunk.ids; attributes += chunk.attributes
         }
         var unit = [Float](repeating: 0, count: d)
         var margins = [Float](repeating: 0, count: model.bits)
+        var code = [UInt64](repeating: 0, count: words)
         let raw = pending.values(of: Array(rows), dimension: d)
         for (n, row) in rows.enumerated() {
             for i in 0..<d { unit[i] = raw[n * d + i] }
@@ -48,15 +37,14 @@ final class BufferChunk: Sendable {
                 norms.append(try Vectors.normalize(u, source: "write buffer", row: row))
                 margins.withUnsafeMutableBufferPointer { model.project(UnsafeBufferPointer(u), into: $0) }
             }
-            var code = [UInt64](repeating: 0, count: words)
-            for j in 0..<model.bits where margins[j] > 0 { code[j / 64] |= 1 << UInt64(j % 64) }
+            margins.withUnsafeBufferPointer { m in code.withUnsafeMutableBufferPointer { model.code(fromMargins: m, into: $0) } }
+            units += unit
             codes += code
-            for i in 0..<d { transposed[i * stride + column + n] = unit[i] }
         }
         ids += pending.addedIDs[rows]
         let table = pending.addedAttributes.gathering(rows)
         attributes += (0..<rows.count).map { table[$0] }
-        self.transposed = transposed
+        self.units = units
         self.norms = norms
         self.codes = codes
         self.ids = ids
@@ -64,12 +52,7 @@ final class BufferChunk: Sendable {
     }
 
     /// The unit vector of row `i` of this chunk.
-    func unit(_ i: Int) -> [Float] { (0..<dimension).map { transposed[$0 * stride + i] } }
-
-    /// The cosine of the unit query `q` with every row, into `scores` (`stride` floats).
-    func scores(_ q: UnsafePointer<Float>, into scores: UnsafeMutablePointer<Float>) {
-        transposed.withUnsafeBufferPointer { t in hidx_dot_transposed(q, 1, dimension, t.baseAddress!, stride, scores) }
-    }
+    func unit(_ i: Int) -> [Float] { Array(units[(i * dimension)..<((i + 1) * dimension)]) }
 }
 
 /// A snapshot of the changes made after a generation and not yet written to its shards
@@ -210,35 +193,56 @@ struct WriteBuffer: Sendable {
 
     // MARK: Search
 
-    /// The best `k` live buffered rows for the unit query `q`, as (index row, score): by
-    /// cosine, or by the learned score of their codes (`margins`: the query's), or a blend,
-    /// as ``Searcher/rerank`` scores shard rows. `filter` must hold (checked only for rows
-    /// that would enter the top `k`); `excluding` (a buffer row) is left out.
-    func search(_ q: [Float], k: Int, mode: Rerank, blend: Float, margins: [Float]?,
+    /// The best `k` live buffered rows for the unit query `q`, as (index row, score), found
+    /// as a search finds shard rows: the `shortlist` nearest codes in Hamming distance to the
+    /// query's `code`, scored exactly — by cosine, by the learned score of their codes
+    /// (`margins`: the query's), or a blend, as ``Searcher/rerank`` scores shard rows. Every
+    /// live row is scored when there are no more than `shortlist` or with a `filter` (which
+    /// must hold; it is checked only for rows that would enter the top `k`). `excluding` (a
+    /// buffer row) is left out.
+    func search(_ q: [Float], k: Int, shortlist: Int, mode: Rerank, blend: Float, margins: [Float], code: [UInt64],
                 filter: Filter?, excluding: Int?) -> [(row: Int, score: Float)] {
         guard k > 0, liveCount > 0 else { return [] }
         var heap = BoundedHeap(capacity: min(k, liveCount))
-        let learned = mode == .cosine ? nil : margins.map { LearnedScorer(margins: $0, bits: words * 64) }
-        var cosines = [Float](repeating: 0, count: chunks.map(\.stride).max() ?? 0)
+        let learned = mode == .cosine ? nil : LearnedScorer(margins: margins, bits: words * 64)
+        func isLive(_ r: Int) -> Bool { r != excluding && removedBits[r >> 6] & (1 << UInt64(r & 63)) == 0 }
         q.withUnsafeBufferPointer { qb in
-            cosines.withUnsafeMutableBufferPointer { out in
+            func offer(_ chunk: BufferChunk, _ i: Int) {
+                var score: Float = 0
+                if mode != .learned {
+                    score = chunk.units.withUnsafeBufferPointer { Kernels.dot(qb.baseAddress!, $0.baseAddress! + i * dimension, count: dimension) }
+                }
+                if let learned {
+                    let l = chunk.codes.withUnsafeBufferPointer { learned.score(of: $0.baseAddress! + i * words) }
+                    score = mode == .blend ? (1 - blend) * score + blend * l : l
+                }
+                guard heap.accepts(score) else { return }
+                if let filter, !filter.matches(chunk.attributes[i]) { return }
+                heap.offer(row: baseRows + chunk.first + i, score: score)
+            }
+            if filter != nil || liveCount <= shortlist {
                 for chunk in chunks {
-                    if mode != .learned { chunk.scores(qb.baseAddress!, into: out.baseAddress!) }
-                    chunk.codes.withUnsafeBufferPointer { codes in
-                        for i in 0..<chunk.count {
-                            let r = chunk.first + i
-                            if r == excluding || removedBits[r >> 6] & (1 << UInt64(r & 63)) != 0 { continue }
-                            var score = out[i]
-                            if let learned {
-                                let l = learned.score(of: codes.baseAddress! + i * words)
-                                score = mode == .blend ? (1 - blend) * score + blend * l : l
-                            }
-                            guard heap.accepts(score) else { continue }
-                            if let filter, !filter.matches(chunk.attributes[i]) { continue }
-                            heap.offer(row: baseRows + r, score: score)
+                    for i in 0..<chunk.count where isLive(chunk.first + i) { offer(chunk, i) }
+                }
+                return
+            }
+            // The Hamming scan of every buffered code; dead rows get a distance past any code's.
+            var distances = [UInt16](repeating: 0, count: rows)
+            distances.withUnsafeMutableBufferPointer { dist in
+                code.withUnsafeBufferPointer { query in
+                    for chunk in chunks {
+                        chunk.codes.withUnsafeBufferPointer {
+                            Kernels.hammingDistances(codes: $0.baseAddress!, count: chunk.count, words: words,
+                                                     query: query.baseAddress!, into: dist.baseAddress! + chunk.first)
                         }
                     }
                 }
+            }
+            for r in removed { distances[r] = UInt16(words * 64 + 1) }
+            if let excluding { distances[excluding] = UInt16(words * 64 + 1) }
+            for r in Kernels.smallest(distances, want: shortlist, maxDistance: words * 64 + 1) {
+                let (chunk, i) = locate(r)
+                offer(chunk, i)
             }
         }
         return heap.sorted()
