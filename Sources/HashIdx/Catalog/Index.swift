@@ -25,13 +25,14 @@ public final class Index: Sendable {
     /// The manifest file's name and size.
     private let manifestName: String
     private let manifestBytes: Int
-    /// Bytes of the write log when this snapshot read it (0: there was none).
+    /// Bytes of the write log when this snapshot read it (0: there was none; −1: a writer's
+    /// snapshot with uncommitted changes, which a reopen always replaces).
     private let logBytes: Int
 
     /// Bytes of the generation's write log this snapshot holds (0: none). Of two snapshots
     /// of one index, the one with the later ``generation``, or the same and more log, holds
     /// later commits.
-    public var logLength: Int { logBytes }
+    public var logLength: Int { max(0, logBytes) }
 
     /// The number of items (deleted ones not counted).
     public var count: Int { searcher.liveCount + (buffer?.liveCount ?? 0) }
@@ -212,6 +213,6 @@ public final class Index: Sendable {
     /// Bytes of all the index's live files (manifest, shards, deletion files' share as the
     /// manifest records them, CURRENT, and the write log this snapshot read).
     public var bytesOnDisk: Int {
-        IndexDirectory.bytesOnDisk(shards: manifest.shards, manifestName: manifestName, manifestBytes: manifestBytes) + logBytes
+        IndexDirectory.bytesOnDisk(shards: manifest.shards, manifestName: manifestName, manifestBytes: manifestBytes) + logLength
     }
 }

@@ -189,12 +189,14 @@ public final class IndexWriter: Sendable {
     }
 
     /// Commits every pending change with `durability`: ``Durability/shards`` is
-    /// ``commit(progress:)``; ``Durability/log`` appends them to the write log and syncs it
-    /// (a millisecond or so instead of writing shards), and the generation stays. Changes
+    /// ``commit(progress:)-31119``; ``Durability/log`` appends them to the write log and syncs
+    /// it (a millisecond or so instead of writing shards), and the generation stays. Changes
     /// committed to the log count in ``bufferedRows`` and ``bufferedDeletes`` until a commit
-    /// to shards; write them out when those (or ``logBytes``) grow, because a search scores
-    /// every buffered row. A log commit never runs the ``mergePolicy``. A commit too large
-    /// for one log record (64 MiB) is written to shards instead.
+    /// to shards or a ``flush()``; write them out when those (or ``logBytes``) grow, because
+    /// every search scans the buffered rows' codes. A log commit never runs the
+    /// ``mergePolicy``. A commit too large
+    /// for one log record (64 MiB), or that would take the log past 1 GiB, is written to
+    /// shards instead, with everything the log holds.
     @discardableResult
     public func commit(durability: Durability, progress: (WorkProgress) -> Void = { _ in }) throws(HashIdxError) -> CommitSummary {
         try core.withLock { (core) throws(HashIdxError) in

@@ -97,8 +97,8 @@ final class IndexWriterCore {
 
     func add(_ vectors: any VectorSource, ids: [String]?, attributes: AttributeTable?, replacing: Bool) throws(HashIdxError) {
         try checkOpen()
-        guard vectors.count > 0 else { return }
-        unlogged.append(try ledger.add(vectors, ids: ids, attributes: attributes, replacing: replacing))
+        let change = try ledger.add(vectors, ids: ids, attributes: attributes, replacing: replacing)
+        if vectors.count > 0 { unlogged.append(change) }
     }
 
     /// Drops the changes since the last commit; those committed to the log stay.
@@ -148,8 +148,9 @@ final class IndexWriterCore {
     }
 
     /// Commits the changes since the last commit to the write log: one record, appended and
-    /// synced; no shard is written. Too large a record (``WriteLog/maximumRecordBytes``) is
-    /// committed to shards instead.
+    /// synced; no shard is written. Too large a record (``WriteLog/maximumRecordBytes``), or
+    /// one that would take the log past half of what a reader accepts, is committed to
+    /// shards instead (with everything the log holds).
     func commitToLog() throws(HashIdxError) -> IndexWriter.CommitSummary {
         try checkOpen()
         let start = System.monotonicSeconds()
@@ -157,7 +158,9 @@ final class IndexWriterCore {
             return IndexWriter.CommitSummary(generation: base.generation, added: 0, deleted: 0, count: committedCount, seconds: 0)
         }
         let record = WriteLog.record(unlogged, dimension: base.dimension)
-        if record.count > WriteLog.maximumRecordBytes { return try commit(progress: { _ in }) }
+        if record.count > WriteLog.maximumRecordBytes || logBytes + record.count > WriteLog.maximumBytes / 2 {
+            return try commit(progress: { _ in })
+        }
         if log == nil {
             log = try WriteLogFile(path: directory.file(Format.logName(base.generation)), length: 0,
                                    header: WriteLog.header(dimension: base.dimension, generation: base.generation), directory: path)
