@@ -65,6 +65,8 @@ func infoJSON(_ index: Index) -> String {
         ("bits", String(index.bits)),
         ("partitions", String(index.partitionCount)),
         ("shards", String(index.shardCount)),
+        ("buffered", String(index.bufferedCount)),
+        ("log_bytes", String(index.logLength)),
         ("format_version", String(index.formatVersion)),
         ("bytes_on_disk", String(index.bytesOnDisk)),
         ("string_ids", index.hasStringIDs ? "true" : "false"),

@@ -75,6 +75,31 @@ public func cWriterCommit(_ handle: OpaquePointer?, _ summary: UnsafeMutablePoin
     }
 }
 
+/// `hashidx_writer_commit_log`: see include/hashidx.h and docs/C-API.md.
+@_cdecl("hashidx_writer_commit_log")
+public func cWriterCommitLog(_ handle: OpaquePointer?, _ summary: UnsafeMutablePointer<hashidx_commit_summary>?,
+                             _ error: UnsafeMutablePointer<hashidx_error>?) -> hashidx_status {
+    reporting(error) {
+        let s = try writer(handle).commit(durability: .log)
+        summary?.pointee = hashidx_commit_summary(generation: s.generation, added: Int64(s.added), deleted: Int64(s.deleted),
+                                                  count: Int64(s.count), seconds: s.seconds)
+    }
+}
+
+/// `hashidx_writer_flush`: see include/hashidx.h and docs/C-API.md.
+@_cdecl("hashidx_writer_flush")
+public func cWriterFlush(_ handle: OpaquePointer?, _ summary: UnsafeMutablePointer<hashidx_commit_summary>?,
+                         _ flushed: UnsafeMutablePointer<Int32>?, _ error: UnsafeMutablePointer<hashidx_error>?) -> hashidx_status {
+    reporting(error) {
+        let s = try writer(handle).flush()
+        flushed?.pointee = s == nil ? 0 : 1
+        if let s {
+            summary?.pointee = hashidx_commit_summary(generation: s.generation, added: Int64(s.added), deleted: Int64(s.deleted),
+                                                      count: Int64(s.count), seconds: s.seconds)
+        }
+    }
+}
+
 /// `hashidx_writer_rollback`: see include/hashidx.h and docs/C-API.md.
 @_cdecl("hashidx_writer_rollback")
 public func cWriterRollback(_ handle: OpaquePointer?) {

@@ -282,7 +282,26 @@ int main(void) {
     OK(hashidx_writer_open(path, 1, &w, &e_));
     OK(hashidx_writer_delete(w, "new-2", 5, 0, NULL, &e_));
     hashidx_writer_free(w);   /* pending changes dropped, lock released */
+    /* The write log: a commit there is seen by a reopened handle and by info_json; flush
+       writes it to a shard (and says when there was nothing to write). */
     OK(hashidx_writer_open(path, 1, &w, &e_));
+    OK(hashidx_writer_add(w, extra + D, HASHIDX_FLOAT32, 1, D, "logged-1", 8, NULL, 0, &e_));
+    OK(hashidx_writer_commit_log(w, &cs, &e_));
+    CHECK(cs.added == 1 && cs.count == N + 2, "log commit: added %lld count %lld", (long long)cs.added, (long long)cs.count);
+    hashidx_index *logged = NULL;
+    OK(hashidx_open(path, &logged, &e_));
+    CHECK(hashidx_count(logged) == N + 2, "a reader replays the log: %lld", (long long)hashidx_count(logged));
+    OK(hashidx_row_of_id(logged, "logged-1", &r, &e_));
+    needed = 0;
+    char infobuf[4096];
+    OK(hashidx_info_json(logged, infobuf, sizeof infobuf, &needed, &e_));
+    CHECK(strstr(infobuf, "\"buffered\":1,") != NULL, "info shows the buffered item: %s", infobuf);
+    hashidx_close(logged);
+    int32_t flushed = -1;
+    OK(hashidx_writer_flush(w, &cs, &flushed, &e_));
+    CHECK(flushed == 1 && cs.count == N + 2, "flush: %d count %lld", flushed, (long long)cs.count);
+    OK(hashidx_writer_flush(w, NULL, &flushed, &e_));
+    CHECK(flushed == 0, "nothing left to flush");
     hashidx_writer_free(w);
     hashidx_writer_free(NULL);
     hashidx_close(newer);

@@ -131,6 +131,8 @@ def _load() -> ctypes.CDLL:
                                            c_size_t, err]),
         "hashidx_writer_delete": (status, [handle, c_char_p, c_size_t, c_int32, POINTER(c_int64), err]),
         "hashidx_writer_commit": (status, [handle, POINTER(CommitSummary), err]),
+        "hashidx_writer_commit_log": (status, [handle, POINTER(CommitSummary), err]),
+        "hashidx_writer_flush": (status, [handle, POINTER(CommitSummary), POINTER(c_int32), err]),
         "hashidx_writer_rollback": (None, [handle]),
         "hashidx_writer_has_changes": (c_int32, [handle]),
         "hashidx_writer_compact": (status, [handle, c_int32, err]),

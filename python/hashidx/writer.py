@@ -97,16 +97,43 @@ class Writer:
         check(status, error)
         return int(missing.value)
 
-    def commit(self) -> CommitSummary:
-        """Makes every pending change visible and durable at once."""
+    def commit(self, durability: str = "shards") -> CommitSummary:
+        """Makes every pending change visible and durable at once.
+
+        ``durability``: ``"shards"`` writes them as a new generation (new shards and
+        deletion files); ``"log"`` appends them to the index's write log and fsyncs it, no
+        shard written (a millisecond or so): every reader that opens or reopens the index
+        sees them, searched from memory, until a commit to shards or :meth:`flush` writes the
+        log out. Prefer ``"log"`` for frequent small writes, and flush once a few thousand
+        items have piled up (each search scans the buffered items)."""
+        if durability not in ("shards", "log"):
+            raise InvalidArgumentError(f'durability: must be "shards" or "log", got {durability!r}')
         summary = _native.CommitSummary()
         pointer = self._handle.acquire()
         try:
             error = error_struct()
-            status = lib.hashidx_writer_commit(pointer, ctypes.byref(summary), error)
+            commit = lib.hashidx_writer_commit if durability == "shards" else lib.hashidx_writer_commit_log
+            status = commit(pointer, ctypes.byref(summary), error)
         finally:
             self._handle.release()
         check(status, error)
+        return CommitSummary(summary.generation, summary.added, summary.deleted, summary.count, summary.seconds)
+
+    def flush(self) -> Optional[CommitSummary]:
+        """Writes what the write log holds to a shard (a new generation) without holding the
+        writer: other threads may go on adding, deleting and committing to the log meanwhile
+        (their records move into the new generation's log). ``None`` when the log is empty."""
+        summary = _native.CommitSummary()
+        flushed = ctypes.c_int32(0)
+        pointer = self._handle.acquire()
+        try:
+            error = error_struct()
+            status = lib.hashidx_writer_flush(pointer, ctypes.byref(summary), ctypes.byref(flushed), error)
+        finally:
+            self._handle.release()
+        check(status, error)
+        if not flushed.value:
+            return None
         return CommitSummary(summary.generation, summary.added, summary.deleted, summary.count, summary.seconds)
 
     def rollback(self) -> None:

@@ -88,3 +88,43 @@ def test_compaction_keeps_every_live_item(path):
     with hashidx.open(path) as index:
         assert len(index) == 2000 and index.info["shards"] == 1
         assert "i3" not in index and index.attributes("i4") == {"n": 4}
+
+
+def test_log_commits_are_seen_by_readers_and_flushed_beside_other_writes(path):
+    import threading
+    new = clustered(2000, 16, seed=11)
+    w = hashidx.Writer(path)
+    try:
+        w.add(new[:1500], ids=[f"log{n}" for n in range(1500)], attributes=[{"n": -n} for n in range(1500)])
+        w.delete(["i7"])
+        summary = w.commit(durability="log")
+        assert summary.count == 3000 + 1500 - 1
+        with hashidx.open(path) as reader:   # a reader replays the log
+            info = reader.info
+            assert info["buffered"] == 1500 and info["log_bytes"] > 1500 * 16 * 4
+            assert len(reader) == 4499 and "log42" in reader and "i7" not in reader
+            assert reader.attributes("log42") == {"n": -42}
+            ids, _ = reader.search(new[42], k=1)
+            assert ids.tolist() == ["log42"]
+            generation = info["generation"]
+        # A flush on one thread while another goes on committing to the log.
+        flushed = []
+        t = threading.Thread(target=lambda: flushed.append(w.flush()))
+        t.start()
+        for n in range(1500, 2000):
+            w.add(new[n:n + 1], ids=[f"log{n}"])
+            w.commit(durability="log")
+        t.join()
+        assert flushed[0] is not None and flushed[0].generation == generation + 1
+        with hashidx.open(path) as reader:
+            assert len(reader) == 3000 + 2000 - 1
+            assert reader.info["generation"] == generation + 1 and reader.info["buffered"] < 500 + 1
+            assert all(f"log{n}" in reader for n in (0, 1499, 1500, 1999))
+        w.flush()                     # what came during the flush, if anything
+        assert w.flush() is None      # nothing left
+        with pytest.raises(hashidx.InvalidArgumentError):
+            w.commit(durability="later")
+    finally:
+        w.close()
+    with hashidx.open(path) as reader:
+        assert len(reader) == 4999 and reader.info["buffered"] == 0

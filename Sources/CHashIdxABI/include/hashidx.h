@@ -158,7 +158,8 @@ int64_t hashidx_dimension(const hashidx_index *index);
 int32_t hashidx_has_string_ids(const hashidx_index *index);
 
 /* A JSON object describing the index (path, generation, count, rows, dimension, bits,
-   partitions, shards, format_version, bytes_on_disk, string_ids, default_probes,
+   partitions, shards, buffered (items in the write log, searched from memory), log_bytes,
+   format_version, bytes_on_disk, string_ids, default_probes,
    default_candidates, tuned, rerank, vector_type, attributes: {name: type}), written to
    `buffer` (`capacity` bytes, NUL-terminated). `*needed` (may be NULL) gets its length plus
    one; HASHIDX_ERR_BUFFER_TOO_SMALL when that exceeds `capacity`. */
@@ -263,7 +264,17 @@ typedef struct hashidx_commit_summary {
 
 /* Makes every pending change visible and durable at once. `summary` may be NULL. */
 hashidx_status hashidx_writer_commit(hashidx_writer *writer, hashidx_commit_summary *summary, hashidx_error *error);
-/* Drops every pending change. */
+/* Commits every pending change to the index's write log (LOG-<generation>, docs/FORMAT.md §4):
+   one record appended and fsynced, no shard written. Readers that open or reopen the index
+   see the changes, searched from memory, until hashidx_writer_commit or hashidx_writer_flush
+   writes them to a shard. `summary` may be NULL. */
+hashidx_status hashidx_writer_commit_log(hashidx_writer *writer, hashidx_commit_summary *summary, hashidx_error *error);
+/* Writes what the write log holds to a shard (a new generation) without holding the writer:
+   other threads may add, delete and commit to the log meanwhile. `*flushed` (may be NULL) is
+   0 when the log held nothing (and `summary` is left as it was). */
+hashidx_status hashidx_writer_flush(hashidx_writer *writer, hashidx_commit_summary *summary, int32_t *flushed,
+                                    hashidx_error *error);
+/* Drops every uncommitted change (changes committed to the write log stay). */
 void hashidx_writer_rollback(hashidx_writer *writer);
 /* 1 when the writer holds uncommitted changes. */
 int32_t hashidx_writer_has_changes(hashidx_writer *writer);
