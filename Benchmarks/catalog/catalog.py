@@ -60,6 +60,18 @@ def exact_gt(unit, live_rows, queries, k=10):
     return np.take_along_axis(top, order, axis=1)
 
 
+def kmeans_clusters(unit, k, rng, rounds=8):
+    """Spherical k-means of the unit rows `unit` from `k` random rows: the centroids and
+    each row's cluster."""
+    c = unit[rng.choice(len(unit), k, replace=False)]
+    for _ in range(rounds):
+        assign = np.argmax(unit @ c.T, axis=1)
+        for j in range(k):
+            m = unit[assign == j]
+            if len(m):
+                c[j] = m.sum(0) / np.linalg.norm(m.sum(0))
+    return c, assign
+
 def evaluate(index, queries_path, gt, work):
     gt_path = os.path.join(work, "gt-eval.npy")
     np.save(gt_path, gt.astype(np.int64))
@@ -195,13 +207,7 @@ def main():
         report += ["## Churn (streaming runbook: 10 × insert 5 %, delete 5 %, search)", ""]
         # k-means clusters of the rows; the drifting variant trains on half of the clusters.
         k = 20
-        c = unit[rng.choice(n, k, replace=False)]
-        for _ in range(8):
-            assign = np.argmax(unit @ c.T, axis=1)
-            for j in range(k):
-                m = unit[assign == j]
-                if len(m):
-                    c[j] = m.sum(0) / np.linalg.norm(m.sum(0))
+        c, assign = kmeans_clusters(unit, k, rng)
         order = np.argsort(np.bincount(assign, minlength=k))
         seen = set(order[::2].tolist())
         for variant in ("uniform", "drifting"):

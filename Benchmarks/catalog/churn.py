@@ -44,13 +44,7 @@ def main() -> None:
     rng = np.random.default_rng(17)
     # 20 k-means clusters; the index starts with the rows of every other one (by size).
     k = 20
-    c = unit[rng.choice(n, k, replace=False)]
-    for _ in range(8):
-        assign = np.argmax(unit @ c.T, axis=1)
-        for j in range(k):
-            m = unit[assign == j]
-            if len(m):
-                c[j] = m.sum(0) / np.linalg.norm(m.sum(0))
+    c, assign = bench.kmeans_clusters(unit, k, rng)
     seen = set(np.argsort(np.bincount(assign, minlength=k))[::2].tolist())
     inside = np.isin(assign, list(seen))
     initial, pool = rng.permutation(np.nonzero(inside)[0]), rng.permutation(np.nonzero(~inside)[0])
