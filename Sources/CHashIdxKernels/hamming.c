@@ -200,6 +200,9 @@ void hidx_hamming_histogram_segments_kept(int kernel, const uint64_t *codes, con
     histogram_segments(kernel, codes, starts, counts, segments, words, query, keep, keep_first, out, histogram);
 }
 
+/* How many segments ahead histogram_segments prefetches. */
+#define PREFETCH_AHEAD 2
+
 static void histogram_segments(int kernel, const uint64_t *codes, const size_t *starts, const size_t *counts,
                                size_t segments, size_t words, const uint64_t *query, const uint64_t *keep,
                                size_t keep_first, uint16_t *out, uint32_t *histogram) {
@@ -230,6 +233,15 @@ static void histogram_segments(int kernel, const uint64_t *codes, const size_t *
     size_t at = keep_first;
     for (size_t s = 0; s < segments; s++) {
         const uint64_t *c = codes + starts[s] * words;
+        /* Segments are short in an index of many shards (a partition's rows of one shard:
+           tens of codes), too short for the hardware prefetcher to ramp up: ask for the
+           first KiB of the segment two ahead while this one is scanned. */
+        if (s + PREFETCH_AHEAD < segments) {
+            const char *next = (const char *)(codes + starts[s + PREFETCH_AHEAD] * words);
+            size_t bytes = counts[s + PREFETCH_AHEAD] * words * 8;
+            if (bytes > 1024) bytes = 1024;
+            for (size_t b = 0; b < bytes; b += 64) __builtin_prefetch(next + b, 0, 3);
+        }
         for (size_t start = 0; start < counts[s]; start += chunk) {
             size_t n = counts[s] - start < chunk ? counts[s] - start : chunk;
             scan(c + start * words, n, words, query, out + start);

@@ -20,18 +20,18 @@ final class IndexWriterCore {
     var mergePolicy: IndexWriter.MergePolicy? = IndexWriter.MergePolicy()
     /// The changes on top of the newest committed generation: those committed to its write
     /// log (the buffer) and those since.
-    private(set) var ledger: ChangeLedger
+    var ledger: ChangeLedger
     /// The changes since the last commit, as the log records them (a log commit appends
     /// them; a rollback drops them).
-    private(set) var unlogged: [LoggedChange] = []
+    var unlogged: [LoggedChange] = []
     /// The base generation's write log, once open (`nil`: none yet).
-    private var log: WriteLogFile?
+    var log: WriteLogFile?
     /// Items after the last commit (to the log or to shards).
-    private var committedCount: Int
+    var committedCount: Int
     /// The last snapshot handed out (its buffer's chunks carry over to the next).
-    private var lastSnapshot: Index?
+    var lastSnapshot: Index?
     /// The generation a background commit is writing (`nil`: none).
-    private(set) var background: UInt64?
+    var background: UInt64?
 
     /// The generation changes apply to (the newest committed one), without its log.
     var base: Index { ledger.base }
@@ -119,74 +119,6 @@ final class IndexWriterCore {
         }
     }
 
-    // MARK: The write log
-
-    /// Opens the base generation's log, if any: replays its whole records into the ledger
-    /// and cuts off a record left half-written by a writer that died appending it.
-    private func openLog() throws(HashIdxError) {
-        let length = try replayLog()
-        if length > 0 {
-            log = try WriteLogFile(path: directory.file(Format.logName(base.generation)), length: length,
-                                   header: WriteLog.header(dimension: base.dimension, generation: base.generation), directory: path)
-        }
-        committedCount = ledger.count
-    }
-
-    /// Replays the base's log into the ledger; returns the length of its whole records (0:
-    /// no log, or not even a whole header).
-    @discardableResult
-    private func replayLog() throws(HashIdxError) -> Int {
-        let file = directory.file(Format.logName(base.generation))
-        guard let size = FileSystem.size(file), size > 0 else { return 0 }
-        let mapped: MappedFile
-        do { mapped = try MappedFile(path: file) } catch {
-            throw .corruptIndex(path: file, reason: "write log is unreadable: \(error)")
-        }
-        let (records, length) = try WriteLog.read(mapped.bytes, dimension: base.dimension, generation: base.generation, path: file)
-        try ledger.replay(records, path: file)
-        return length
-    }
-
-    /// Commits the changes since the last commit to the write log: one record, appended and
-    /// synced; no shard is written. Too large a record (``WriteLog/maximumRecordBytes``), or
-    /// one that would take the log past half of what a reader accepts, is committed to
-    /// shards instead (with everything the log holds).
-    func commitToLog() throws(HashIdxError) -> IndexWriter.CommitSummary {
-        try checkOpen()
-        let start = System.monotonicSeconds()
-        guard !unlogged.isEmpty else {
-            return IndexWriter.CommitSummary(generation: base.generation, added: 0, deleted: 0, count: committedCount, seconds: 0)
-        }
-        let record = WriteLog.record(unlogged, dimension: base.dimension)
-        if record.count > WriteLog.maximumRecordBytes || logBytes + record.count > WriteLog.maximumBytes / 2 {
-            return try commit(progress: { _ in })
-        }
-        if log == nil {
-            log = try WriteLogFile(path: directory.file(Format.logName(base.generation)), length: 0,
-                                   header: WriteLog.header(dimension: base.dimension, generation: base.generation), directory: path)
-        }
-        try log!.append(record)
-        let added = unlogged.reduce(0) { sum, change in
-            if case let .add(rows, _, _, _) = change { return sum + rows.count / base.dimension }
-            return sum
-        }
-        let net = ledger.count - committedCount
-        unlogged = []
-        committedCount = ledger.count
-        return IndexWriter.CommitSummary(generation: base.generation, added: added, deleted: added - net,
-                                         count: committedCount, seconds: System.monotonicSeconds() - start)
-    }
-
-    /// The index as it is with every change of this writer, committed or not: the base
-    /// generation and a buffer of the changes, searched from memory.
-    func snapshot() throws(HashIdxError) -> Index {
-        if pending.isEmpty && pending.addedCount == 0 { return base }
-        let buffer = try WriteBuffer(base: base, pending: pending, extending: lastSnapshot?.buffer)
-        let next = Index(overlaying: base, buffer: buffer, logBytes: unlogged.isEmpty ? logBytes : -1)
-        lastSnapshot = next
-        return next
-    }
-
     // MARK: Commit
 
     func commit(progress: (WorkProgress) -> Void) throws(HashIdxError) -> IndexWriter.CommitSummary {
@@ -216,118 +148,6 @@ final class IndexWriterCore {
         }
     }
 
-    // MARK: Background commits
-
-    /// Starts writing a generation outside the lock: with `flush`, the log's changes to
-    /// shards; otherwise what `policy` asks for now (a refit, else merges). `nil` when there
-    /// is nothing to do. Only one at a time; commits to shards wait for none (they throw).
-    func beginBackground(flush: Bool, policy: IndexWriter.MergePolicy) throws(HashIdxError) -> BackgroundCommit? {
-        try checkOpen()
-        try checkNoBackground(flush ? "flush" : "merge")
-        let work: BackgroundCommit.Work
-        var prefix = 0
-        if flush {
-            guard let log, log.length > WriteLog.headerSize else { return nil }
-            work = .writeLog
-            prefix = log.length
-        } else {
-            let keepsIDs = base.hasStringIDs || !base.manifest.shards.contains { $0.deleted > 0 }
-            if keepsIDs && PartitionMaintainer.isDue(base.manifest, ratio: policy.partitionDrift),
-               let (_, wanted) = PartitionMaintainer.target(of: base.manifest) {
-                work = .refit(partitions: wanted)
-            } else {
-                guard base.hasStringIDs else { return nil }
-                let shards = policy.shardsToMerge(in: base.manifest, shardSize: BuildOptions.defaultShardSize)
-                guard !shards.isEmpty else { return nil }
-                work = .merge(shards)
-            }
-        }
-        let generation = try directory.nextGeneration()
-        background = generation
-        return BackgroundCommit(work: work, base: base, generation: generation, logPrefix: prefix, idLookups: ledger.idLookups,
-                                directory: directory, threads: threads)
-    }
-
-    /// Commits the generation `job` wrote (`manifest`, its files `written`): the log records
-    /// appended since it began go into the new generation's log first, then `CURRENT` moves,
-    /// and the writer's changes are replayed on the new generation.
-    func finishBackground(_ job: BackgroundCommit, manifest: Manifest,
-                          written: inout [String]) throws(HashIdxError) -> Index {
-        try checkOpen()
-        precondition(background == job.generation && base === job.base, "a background commit finished out of turn")
-        // The records after what the job took in (all of them for a merge).
-        var tail: [UInt8] = []
-        let start = max(job.logPrefix, WriteLog.headerSize)
-        if let log, log.length > start {
-            let file: MappedFile
-            do { file = try MappedFile(path: log.path) } catch {
-                throw .io(path: log.path, reason: "the write log cannot be read back: \(error)")
-            }
-            tail = Array(file.bytes[start..<log.length])
-        }
-        var carried: WriteLogFile? = nil
-        if !tail.isEmpty {
-            let name = Format.logName(job.generation)
-            written.append(name)
-            carried = try WriteLogFile(path: directory.file(name), length: 0,
-                                       header: WriteLog.header(dimension: base.dimension, generation: job.generation), directory: path)
-            try carried!.append(tail)
-        }
-        _ = try directory.commit(manifest, generation: job.generation, written: &written)
-        written = []   // committed
-        background = nil
-        let next = try Index(path: path, reusing: base, readingLog: false)
-        var rebased = ChangeLedger(base: next, idLookups: ledger.idLookups)
-        if let carried {
-            let bytes = WriteLog.header(dimension: base.dimension, generation: job.generation) + tail
-            let records = try WriteLog.read(bytes, dimension: next.dimension, generation: job.generation, path: carried.path).records
-            try rebased.replay(records, path: carried.path)
-        }
-        let count = rebased.count
-        var uncommitted: [LoggedChange] = []
-        for change in unlogged {
-            // (They applied to the same items before; should one not, it is dropped, not kept half.)
-            do throws(HashIdxError) { try rebased.apply(change); uncommitted.append(change) } catch {
-                let line = "hashidx: an uncommitted change no longer applies after a background commit and was dropped: \(error)\n"
-                _ = line.utf8CString.withUnsafeBufferPointer { write(2, $0.baseAddress, $0.count - 1) }
-            }
-        }
-        ledger = rebased
-        unlogged = uncommitted
-        log = carried
-        lastSnapshot = nil
-        committedCount = count
-        directory.removeAll(except: next.liveFiles)   // the previous generation's log and files
-        return next
-    }
-
-    /// Drops a background commit that failed: removes what it wrote.
-    func abandonBackground(_ job: BackgroundCommit, written: [String]) {
-        if background == job.generation { background = nil }
-        directory.remove(written)
-    }
-
-    private func checkNoBackground(_ name: String) throws(HashIdxError) {
-        guard background == nil else {
-            throw .invalidArgument(name: name, reason: "a flush or merge of this writer is running in the background; wait for it to finish")
-        }
-    }
-
-    /// Writes the changes committed to the log only into shards first, so that a compaction
-    /// starts from shards alone; throws when there are uncommitted changes (`name`: the step).
-    private func flushBuffer(before name: String) throws(HashIdxError) {
-        try checkNoBackground(name)
-        guard unlogged.isEmpty else {
-            throw .invalidArgument(name: name, reason: "the writer has uncommitted changes; commit or roll them back first")
-        }
-        if !pending.isEmpty || pending.addedCount > 0 {
-            let policy = mergePolicy
-            mergePolicy = nil
-            defer { mergePolicy = policy }
-            _ = try commit(progress: { _ in })
-        }
-    }
-
     /// Commits `manifest` as `generation`, removes what it no longer names, and makes it the
     /// writer's base.
     private func commit(_ manifest: Manifest, generation: UInt64, written: inout [String]) throws(HashIdxError) {
@@ -343,6 +163,21 @@ final class IndexWriterCore {
     }
 
     // MARK: Compaction
+
+    /// Writes the changes committed to the log only into shards first, so that a compaction
+    /// starts from shards alone; throws when there are uncommitted changes (`name`: the step).
+    private func flushBuffer(before name: String) throws(HashIdxError) {
+        try checkNoBackground(name)
+        guard unlogged.isEmpty else {
+            throw .invalidArgument(name: name, reason: "the writer has uncommitted changes; commit or roll them back first")
+        }
+        if !pending.isEmpty || pending.addedCount > 0 {
+            let policy = mergePolicy
+            mergePolicy = nil
+            defer { mergePolicy = policy }
+            _ = try commit(progress: { _ in })
+        }
+    }
 
     /// An explicit compaction: every shard worth rewriting (``IndexWriter/MergePolicy/shardsToCompact(in:retrain:shardSize:)``).
     func compact(retrain: Bool, options: BuildOptions, progress: @escaping @Sendable (WorkProgress) -> Void) throws(HashIdxError) -> IndexWriter.CompactionSummary {
