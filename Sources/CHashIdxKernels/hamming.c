@@ -79,6 +79,43 @@ void hidx_hamming_avx512(const uint64_t *codes, size_t count, size_t words,
             __m512i sum = _mm512_permutexvar_epi64(order, _mm512_add_epi64(x, y));
             _mm_storeu_si128((__m128i *)(out + i), _mm512_cvtepi64_epi16(sum));
         }
+        if (i < count) {
+            /* The last 1–7 codes: the same round on masked loads (no fault past the end; the
+               lanes left out hold the query's own popcounts, and are not stored). In an index
+               of many shards a partition's rows of one shard are a few dozen codes, and a
+               scalar tail per segment cost as much as the vector rounds. */
+            const uint64_t *c = codes + i * 4;
+            const size_t left = (count - i) * 4;   /* 4 … 28 words */
+            #define WORD_MASK(from) ((__mmask8)(left <= (from) ? 0 : left >= (from) + 8 ? 0xFF : (1u << (left - (from))) - 1))
+            __m512i p0 = _mm512_popcnt_epi64(_mm512_xor_si512(_mm512_maskz_loadu_epi64(WORD_MASK(0), c + 0), qq));
+            __m512i p1 = _mm512_popcnt_epi64(_mm512_xor_si512(_mm512_maskz_loadu_epi64(WORD_MASK(8), c + 8), qq));
+            __m512i p2 = _mm512_popcnt_epi64(_mm512_xor_si512(_mm512_maskz_loadu_epi64(WORD_MASK(16), c + 16), qq));
+            __m512i p3 = _mm512_popcnt_epi64(_mm512_xor_si512(_mm512_maskz_loadu_epi64(WORD_MASK(24), c + 24), qq));
+            #undef WORD_MASK
+            __m512i a = _mm512_add_epi64(_mm512_unpacklo_epi64(p0, p1), _mm512_unpackhi_epi64(p0, p1));
+            __m512i b = _mm512_add_epi64(_mm512_unpacklo_epi64(p2, p3), _mm512_unpackhi_epi64(p2, p3));
+            __m512i x = _mm512_shuffle_i64x2(a, b, _MM_SHUFFLE(2, 0, 2, 0));
+            __m512i y = _mm512_shuffle_i64x2(a, b, _MM_SHUFFLE(3, 1, 3, 1));
+            __m512i sum = _mm512_permutexvar_epi64(order, _mm512_add_epi64(x, y));
+            uint16_t last[8];
+            _mm_storeu_si128((__m128i *)last, _mm512_cvtepi64_epi16(sum));
+            memcpy(out + i, last, (count - i) * sizeof(uint16_t));
+            i = count;
+        }
+    } else if (words == 1) {
+        /* Eight 64-bit codes per register; the last ones on a masked load. */
+        const __m512i qq = _mm512_set1_epi64((long long)q[0]);
+        for (; i < count; i += 8) {
+            const size_t n = count - i < 8 ? count - i : 8;
+            const __m512i v = _mm512_maskz_loadu_epi64((__mmask8)((1u << n) - 1), codes + i);
+            const __m128i d = _mm512_cvtepi64_epi16(_mm512_popcnt_epi64(_mm512_xor_si512(v, qq)));
+            if (n == 8) _mm_storeu_si128((__m128i *)(out + i), d);
+            else {
+                uint16_t last[8];
+                _mm_storeu_si128((__m128i *)last, d);
+                memcpy(out + i, last, n * sizeof(uint16_t));
+            }
+        }
     } else if (words % 8 == 0) {
         for (; i < count; i++) {
             const uint64_t *c = codes + i * words;
@@ -200,9 +237,6 @@ void hidx_hamming_histogram_segments_kept(int kernel, const uint64_t *codes, con
     histogram_segments(kernel, codes, starts, counts, segments, words, query, keep, keep_first, out, histogram);
 }
 
-/* How many segments ahead histogram_segments prefetches. */
-#define PREFETCH_AHEAD 2
-
 static void histogram_segments(int kernel, const uint64_t *codes, const size_t *starts, const size_t *counts,
                                size_t segments, size_t words, const uint64_t *query, const uint64_t *keep,
                                size_t keep_first, uint16_t *out, uint32_t *histogram) {
@@ -233,15 +267,6 @@ static void histogram_segments(int kernel, const uint64_t *codes, const size_t *
     size_t at = keep_first;
     for (size_t s = 0; s < segments; s++) {
         const uint64_t *c = codes + starts[s] * words;
-        /* Segments are short in an index of many shards (a partition's rows of one shard:
-           tens of codes), too short for the hardware prefetcher to ramp up: ask for the
-           first KiB of the segment two ahead while this one is scanned. */
-        if (s + PREFETCH_AHEAD < segments) {
-            const char *next = (const char *)(codes + starts[s + PREFETCH_AHEAD] * words);
-            size_t bytes = counts[s + PREFETCH_AHEAD] * words * 8;
-            if (bytes > 1024) bytes = 1024;
-            for (size_t b = 0; b < bytes; b += 64) __builtin_prefetch(next + b, 0, 3);
-        }
         for (size_t start = 0; start < counts[s]; start += chunk) {
             size_t n = counts[s] - start < chunk ? counts[s] - start : chunk;
             scan(c + start * words, n, words, query, out + start);

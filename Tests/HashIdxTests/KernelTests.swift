@@ -20,7 +20,7 @@ final class KernelTests: XCTestCase {
         let kernels = [HIDX_KERNEL_PORTABLE, HIDX_KERNEL_POPCNT, HIDX_KERNEL_AVX512, HIDX_KERNEL_AVX2, HIDX_KERNEL_AUTO].map { Int32($0) }
         var ran = 0
         for words in [1, 2, 3, 4, 8, 16] {
-            for count in [0, 1, 2, 3, 7, 64, 101] {
+            for count in [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 15, 64, 101] {
                 let codes = (0..<(count * words)).map { _ in rng.next() }
                 let query = (0..<words).map { _ in rng.next() }
                 let expected = (0..<count).map { naiveHamming(codes[($0 * words)..<(($0 + 1) * words)], query) }
