@@ -178,7 +178,7 @@ public final class IndexWriter: Sendable {
 
     /// How a commit makes changes durable.
     public enum Durability: Sendable, Equatable {
-        /// New shards and deletion files, a new generation (``commit(progress:)``).
+        /// New shards and deletion files, a new generation (``commit(progress:)-31119``).
         case shards
         /// One record appended to the generation's write log and synced: no shard is
         /// written, and the changes stay in memory, searched exactly beside the shards,
