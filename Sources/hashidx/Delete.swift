@@ -34,7 +34,7 @@ struct Delete: ParsableCommand {
     @Flag(name: .customLong("log"), help: "Commit to the index's write log (one synced append, no shard written): the change is durable and every reader sees it, searched from memory, until a commit without --log or `hashidx compact` writes the log to shards.")
     var log = false
 
-    @Flag(name: .customLong("no-merge"), help: "Do not compact after the commit, whatever the merge policy says (a third of a shard deleted, or more than 4 small shards).")
+    @Flag(name: .customLong("no-merge"), help: "Do not compact after the commit, whatever the merge policy says (a fifth of a shard deleted, or more than 2 small shards of like size).")
     var noMerge = false
 
     @Flag(name: .customLong("no-maintain"), help: "Do not fit the partitions again after the commit, even when the items grew or shrank well past what they were fitted to (`hashidx compact --maintain` does it later).")
