@@ -67,12 +67,21 @@ extension IndexWriterCore {
         _ = try directory.commit(manifest, generation: job.generation, written: &written)
         written = []   // committed
         background = nil
-        let next = try Index(path: path, reusing: base, readingLog: false)
-        var rebased = ChangeLedger(base: next, idLookups: ledger.idLookups)
-        if let carried {
-            let bytes = WriteLog.header(dimension: base.dimension, generation: job.generation) + tail
-            let records = try WriteLog.read(bytes, dimension: next.dimension, generation: job.generation, path: carried.path).records
-            try rebased.replay(records, path: carried.path)
+        // From here the new generation is the index's: a writer that cannot move onto it
+        // must not append to the old log, so a failure closes it (its changes are durable).
+        let next: Index
+        var rebased: ChangeLedger
+        do throws(HashIdxError) {
+            next = try Index(path: path, reusing: base, readingLog: false)
+            rebased = ChangeLedger(base: next, idLookups: ledger.idLookups)
+            if let carried {
+                let bytes = WriteLog.header(dimension: base.dimension, generation: job.generation) + tail
+                let records = try WriteLog.read(bytes, dimension: next.dimension, generation: job.generation, path: carried.path).records
+                try rebased.replay(records, path: carried.path)
+            }
+        } catch {
+            release()
+            throw .io(path: path, reason: "generation \(job.generation) was committed, but the writer could not move onto it and was closed (\(error)); open a new IndexWriter, which replays the log")
         }
         let count = rebased.count
         var uncommitted: [LoggedChange] = []

@@ -153,7 +153,14 @@ final class IndexWriterCore {
     private func commit(_ manifest: Manifest, generation: UInt64, written: inout [String]) throws(HashIdxError) {
         _ = try directory.commit(manifest, generation: generation, written: &written)
         written = []   // committed: from here on the files are the index's
-        let next = try Index(path: path, reusing: base, readingLog: false)
+        let next: Index
+        do throws(HashIdxError) {
+            next = try Index(path: path, reusing: base, readingLog: false)
+        } catch {
+            // A writer still on the old generation must not append to its log: close it.
+            release()
+            throw .io(path: path, reason: "generation \(generation) was committed, but the writer could not open it and was closed (\(error)); open a new IndexWriter")
+        }
         ledger = ChangeLedger(base: next, idLookups: ledger.idLookups)
         unlogged = []
         log = nil
