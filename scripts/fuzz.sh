@@ -5,7 +5,7 @@
 #   bash scripts/fuzz.sh --runs 2000 npy shard
 #   bash scripts/fuzz.sh --build-only
 #
-# Targets: npy fvecs fbin ids groundtruth manifest shard deletions attributes filter request.
+# Targets: npy fvecs fbin ids groundtruth manifest shard deletions writelog attributes filter request.
 # The library (and HashIdxService, for the request target) is compiled once
 # with -sanitize=fuzzer,address and -D HASHIDX_FUZZING (checksums always match, files are
 # read into exact-size allocations: see Sources/HashIdx/Storage/Checksum.swift and Platform/MappedFile.swift),
@@ -33,7 +33,7 @@ while [ $# -gt 0 ]; do
         *) TARGETS+=("$1"); shift ;;
     esac
 done
-[ ${#TARGETS[@]} -gt 0 ] || TARGETS=(npy fvecs fbin ids groundtruth manifest shard deletions attributes filter request)
+[ ${#TARGETS[@]} -gt 0 ] || TARGETS=(npy fvecs fbin ids groundtruth manifest shard deletions writelog attributes filter request)
 
 mkdir -p "$OUT/modules/CHashIdxKernels" "$OUT/lib"
 # OpenBLAS (training): where pkg-config says its header and library are.

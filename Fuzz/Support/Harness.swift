@@ -164,3 +164,25 @@ let referenceIndexWithDeletions: String = {
     }
     return path
 }()
+
+/// The reference index with a write log (docs/FORMAT.md §4): two log commits of adds with
+/// attributes, an upsert and deletes, made by an `IndexWriter`; generation 1 stays the live
+/// one. The write-log target replaces the log with the fuzzer's input.
+let referenceIndexWithLog: String = {
+    let path = copyOfReferenceIndex("reference-log.hidx")
+    do {
+        let writer = try IndexWriter(path: path, threads: 1)
+        let added = try InMemoryVectors(rows: [[0.5, -1, 2, 0.25, 1, -0.5], [1, 1, -1, 0.5, 0, 2]])
+        try writer.add(added, ids: ["logged-1", "logged-2"], attributes: try AttributeTable(rows: [referenceAttributes(3), referenceAttributes(8)]))
+        try writer.delete(ids: ["item-2", "item-40"])
+        try writer.commit(durability: .log)
+        try writer.upsert(try InMemoryVectors(rows: [[2, 0, 1, -1, 0.5, 0.5]]), ids: ["item-5"])
+        try writer.delete(ids: ["logged-2", "ghost"], ignoringMissing: true)
+        try writer.commit(durability: .log)
+        try writer.close()
+    } catch {
+        fatalError("cannot write the reference index's log: \(error)")
+    }
+    return path
+}()
+

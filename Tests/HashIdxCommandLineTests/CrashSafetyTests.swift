@@ -193,29 +193,27 @@ final class CrashSafetyTests: XCTestCase {
                 break
             }
             // (A log commit keeps the generation; its items count says whether it landed.)
+            let landed: Bool
             if let flushed, generation == generationBefore + 1, got != after {
                 XCTAssertEqual(got, flushed, "run \(run) (\(kind)): answers are neither the previous, the log written out, nor the new generation's")
-                outcome[kind]![0] += 1
-                p = try launch(arguments)
-                p.waitUntilExit()
-                XCTAssertEqual(p.terminationStatus, 0)
-                XCTAssertEqual(try answers(path), after)
+                landed = false
             } else if generation > generationBefore || count != countBefore {
                 XCTAssertEqual(got, after, "run \(run) (\(kind)): the new generation answers differently from the same change run to completion")
-                outcome[kind]![1] += 1
-                live.formUnion(added)
-                live.subtract(deleted)
+                landed = true
             } else {
                 XCTAssertEqual(got, before, "run \(run) (\(kind)): answers are neither the previous nor the new generation's")
-                outcome[kind]![0] += 1
+                landed = false
+            }
+            outcome[kind]![landed ? 1 : 0] += 1
+            if !landed {
                 // Make the change for real, so that the runs go on from a known state.
                 p = try launch(arguments)
                 p.waitUntilExit()
                 XCTAssertEqual(p.terminationStatus, 0)
                 XCTAssertEqual(try answers(path), after)
-                live.formUnion(added)
-                live.subtract(deleted)
             }
+            live.formUnion(added)
+            live.subtract(deleted)
             XCTAssertEqual(try Index(path: path).count, live.count, "run \(run) (\(kind))")
         }
         print("writer crash safety: kills that kept the old / had committed the new generation: \(outcome)")
