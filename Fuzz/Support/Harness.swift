@@ -133,13 +133,15 @@ func copyOfReferenceIndex(_ name: String) -> String {
     return dir
 }
 
-/// When `HASHIDX_FUZZ_WRITE_SEEDS` names a directory, writes the reference index's files
-/// named `files` there (the seed corpus of the manifest and shard targets) and exits.
-func writeSeedsIfAsked(_ files: [String]) {
+/// When `HASHIDX_FUZZ_WRITE_SEEDS` names a directory, writes the files named `files` of the
+/// index at `index` (by default the reference index) there — the seed corpus of the targets
+/// that replace one file of a valid index — and exits.
+func writeSeedsIfAsked(_ files: [String], of index: @autoclosure () -> String = referenceIndex) {
     guard let out = getenv("HASHIDX_FUZZ_WRITE_SEEDS").map({ String(cString: $0) }) else { return }
     _ = mkdir(out, 0o755)
+    let index = index()
     for file in files {
-        let bytes = try! FileSystem.readSmallFile(referenceIndex + "/" + file, limit: 1 << 24)
+        let bytes = try! FileSystem.readSmallFile(index + "/" + file, limit: 1 << 24)
         bytes.withUnsafeBufferPointer { writeInput($0.baseAddress, $0.count, to: out + "/" + file) }
     }
     exit(0)

@@ -11,13 +11,7 @@ import Darwin
 
 @_cdecl("LLVMFuzzerInitialize")
 public func initialize(_ argc: UnsafeMutablePointer<Int32>?, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>?) -> Int32 {
-    if let out = getenv("HASHIDX_FUZZ_WRITE_SEEDS").map({ String(cString: $0) }) {
-        _ = mkdir(out, 0o755)
-        let name = Format.deletionsName(2, 0)
-        let bytes = try! FileSystem.readSmallFile(referenceIndexWithDeletions + "/" + name, limit: 1 << 24)
-        bytes.withUnsafeBufferPointer { writeInput($0.baseAddress, $0.count, to: out + "/" + name) }
-        exit(0)
-    }
+    writeSeedsIfAsked([Format.deletionsName(2, 0)], of: referenceIndexWithDeletions)
     _ = referenceIndexWithDeletions
     return 0
 }

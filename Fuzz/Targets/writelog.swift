@@ -4,21 +4,9 @@
 // and used.
 @testable import HashIdx
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
 @_cdecl("LLVMFuzzerInitialize")
 public func initialize(_ argc: UnsafeMutablePointer<Int32>?, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>?) -> Int32 {
-    if let out = getenv("HASHIDX_FUZZ_WRITE_SEEDS").map({ String(cString: $0) }) {
-        _ = mkdir(out, 0o755)
-        let name = Format.logName(1)
-        let bytes = try! FileSystem.readSmallFile(referenceIndexWithLog + "/" + name, limit: 1 << 24)
-        bytes.withUnsafeBufferPointer { writeInput($0.baseAddress, $0.count, to: out + "/" + name) }
-        exit(0)
-    }
+    writeSeedsIfAsked([Format.logName(1)], of: referenceIndexWithLog)
     _ = referenceIndexWithLog
     return 0
 }
