@@ -35,6 +35,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=20)
     parser.add_argument("--queries", type=int, default=2000)
     parser.add_argument("--no-maintain", action="store_true", help="adds and deletes with --no-maintain")
+    parser.add_argument("--keep", metavar="DIR", help="copy the churned index of every round to DIR/round-N.hidx")
     args = parser.parse_args()
     base = np.load(os.path.join(args.data, "base.npy"))
     n = len(base)
@@ -78,6 +79,11 @@ def main() -> None:
                 f.write("".join(f"w{g}\n" for g in gone))
             bench.run("delete", idx, "--ids", os.path.join(work, "gone.txt"), *flags)
             live.difference_update(gone.tolist())
+            if args.keep:
+                os.makedirs(args.keep, exist_ok=True)
+                shutil.copytree(idx, os.path.join(args.keep, f"round-{r + 1}.hidx"), dirs_exist_ok=True,
+                                ignore=shutil.ignore_patterns("LOCK"))
+                np.save(os.path.join(args.keep, f"round-{r + 1}-live.npy"), np.array(sorted(live)))
             rows = np.array(sorted(live))
             fresh = os.path.join(work, "fresh.hidx")
             shutil.rmtree(fresh, ignore_errors=True)

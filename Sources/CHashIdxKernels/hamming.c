@@ -220,46 +220,80 @@ static void histogram_kept(uint16_t *values, size_t count, const uint64_t *keep,
 #undef CLAMP
 }
 
-static void histogram_segments(int kernel, const uint64_t *codes, const size_t *starts, const size_t *counts,
-                               size_t segments, size_t words, const uint64_t *query, const uint64_t *keep,
-                               size_t keep_first, uint16_t *out, uint32_t *histogram);
+/* Takes the rows `values[0 ..< count]` (positions `start ..< start + count`) whose bit is set
+   in `dropped` back out of sub-histogram 0 (where histogram4 counted them, or another: only
+   the sum of the four is read) and makes them 0xFFFF. Returns how many. Deleted rows are a
+   minority (the merge policy rewrites a shard once a fifth of it is), so walking their bits
+   costs less than masking every row. */
+static size_t uncount_dropped(uint16_t *values, size_t count, const uint64_t *dropped, size_t start, uint32_t *sub) {
+    if (count == 0) return 0;
+    size_t end = start + count, first = start >> 6, last = (end - 1) >> 6, n = 0;
+    for (size_t w = first; w <= last; w++) {
+        uint64_t v = dropped[w];
+        if (w == first) v &= ~0ULL << (start & 63);
+        if (w == last && (end & 63) != 0) v &= (1ULL << (end & 63)) - 1;
+        while (v) {
+            size_t i = (w << 6) + (size_t)__builtin_ctzll(v) - start;
+            sub[values[i]]--;
+            values[i] = 0xFFFF;
+            n++;
+            v &= v - 1;
+        }
+    }
+    return n;
+}
+
+static size_t histogram_segments(int kernel, const uint64_t *codes, const size_t *starts, const size_t *counts,
+                                 size_t segments, size_t words, const uint64_t *query, const uint64_t *keep,
+                                 size_t keep_first, const uint64_t *dropped, uint16_t *out, uint32_t *histogram);
 
 void hidx_hamming_histogram_segments(int kernel, const uint64_t *codes, const size_t *starts,
                                      const size_t *counts, size_t segments, size_t words,
                                      const uint64_t *query, uint16_t *out, uint32_t *histogram) {
-    histogram_segments(kernel, codes, starts, counts, segments, words, query, NULL, 0, out, histogram);
+    histogram_segments(kernel, codes, starts, counts, segments, words, query, NULL, 0, NULL, out, histogram);
 }
 
 void hidx_hamming_histogram_segments_kept(int kernel, const uint64_t *codes, const size_t *starts,
                                           const size_t *counts, size_t segments, size_t words,
                                           const uint64_t *query, const uint64_t *keep, size_t keep_first,
                                           uint16_t *out, uint32_t *histogram) {
-    histogram_segments(kernel, codes, starts, counts, segments, words, query, keep, keep_first, out, histogram);
+    histogram_segments(kernel, codes, starts, counts, segments, words, query, keep, keep_first, NULL, out, histogram);
 }
 
-static void histogram_segments(int kernel, const uint64_t *codes, const size_t *starts, const size_t *counts,
-                               size_t segments, size_t words, const uint64_t *query, const uint64_t *keep,
-                               size_t keep_first, uint16_t *out, uint32_t *histogram) {
+size_t hidx_hamming_histogram_segments_dropping(int kernel, const uint64_t *codes, const size_t *starts,
+                                                const size_t *counts, size_t segments, size_t words,
+                                                const uint64_t *query, const uint64_t *dropped,
+                                                uint16_t *out, uint32_t *histogram) {
+    return histogram_segments(kernel, codes, starts, counts, segments, words, query, NULL, 0, dropped, out, histogram);
+}
+
+/* `keep` (by scan order) or `dropped` (by code position), or neither. Returns the rows left
+   out of the histogram. */
+static size_t histogram_segments(int kernel, const uint64_t *codes, const size_t *starts, const size_t *counts,
+                                 size_t segments, size_t words, const uint64_t *query, const uint64_t *keep,
+                                 size_t keep_first, const uint64_t *dropped, uint16_t *out, uint32_t *histogram) {
     const hidx_hamming_fn scan = hamming_kernel(kernel, words);
     const size_t bins = words * 64 + 1;
     const size_t stride = bins + 1;   /* each sub-histogram ends in the kept scan's trash slot */
     uint32_t stack_sub[4 * 1026];
     uint32_t *sub = bins <= 1025 ? stack_sub : (uint32_t *)calloc(4 * stride, sizeof(uint32_t));
+    size_t left_out = 0;
     if (!sub) {   /* out of memory: count directly */
         size_t at = keep_first;
         for (size_t s = 0; s < segments; s++) {
             scan(codes + starts[s] * words, counts[s], words, query, out);
-            if (keep) {   /* (no trash bin here: count with a branch) */
+            if (keep || dropped) {   /* (no trash bin here: count with a branch) */
                 for (size_t i = 0; i < counts[s]; i++) {
-                    size_t g = at + i;
-                    if ((keep[g >> 6] >> (g & 63)) & 1) histogram[out[i]]++; else out[i] = 0xFFFF;
+                    size_t g = keep ? at + i : starts[s] + i;
+                    int in = keep ? (int)((keep[g >> 6] >> (g & 63)) & 1) : !((dropped[g >> 6] >> (g & 63)) & 1);
+                    if (in) histogram[out[i]]++; else { out[i] = 0xFFFF; left_out++; }
                 }
             }
             else hidx_histogram_u16(out, counts[s], histogram);
             out += counts[s];
             at += counts[s];
         }
-        return;
+        return left_out;
     }
     memset(sub, 0, 4 * stride * sizeof(uint32_t));
     /* Chunks small enough that the distances are still in L1 when they are counted. */
@@ -271,13 +305,17 @@ static void histogram_segments(int kernel, const uint64_t *codes, const size_t *
             size_t n = counts[s] - start < chunk ? counts[s] - start : chunk;
             scan(c + start * words, n, words, query, out + start);
             if (keep) histogram_kept(out + start, n, keep, at + start, sub, bins, stride);
-            else histogram4(out + start, n, sub, stride);
+            else {
+                histogram4(out + start, n, sub, stride);
+                if (dropped) left_out += uncount_dropped(out + start, n, dropped, starts[s] + start, sub);
+            }
         }
         out += counts[s];
         at += counts[s];
     }
     for (size_t b = 0; b < bins; b++) histogram[b] += sub[b] + sub[stride + b] + sub[2 * stride + b] + sub[3 * stride + b];
     if (sub != stack_sub) free(sub);
+    return left_out;
 }
 
 void hidx_hamming_histogram(int kernel, const uint64_t *codes, size_t count, size_t words,

@@ -12,8 +12,9 @@ extension KernelTests {
         return UInt16((0..<words).reduce(0) { $0 + (codes[i * words + $1] ^ query[$1]).nonzeroBitCount })
     }
 
-    /// The segmented scan, with and without a keep bitmap, on every kernel and the automatic
-    /// choice: distances and histogram equal the naive ones.
+    /// The segmented scan, with and without a keep bitmap (by scan order) or a dropped bitmap
+    /// (by code number, a shard's deletions), on every kernel and the automatic choice:
+    /// distances and histogram equal the naive ones.
     func testFacadeSegmentScansMatchNaive() {
         var rng = TestRandom(seed: 21)
         for words in [1, 2, 4, 8] {
@@ -24,8 +25,12 @@ extension KernelTests {
             let scanned = counts.reduce(0, +)
             let keep = (0..<((scanned + 7 + 63) / 64)).map { _ in rng.next() }
             let keepFirst = 7   // the scan's rows start at bit 7
-            var plain: [UInt16] = [], kept: [UInt16] = []
+            // A fifth of the codes dropped, and every one of 64 ..< 130 (whole words).
+            var dropped = (0..<((count + 63) / 64)).map { _ in rng.next() & rng.next() & (rng.next() | rng.next()) }
+            dropped[1] = ~0; dropped[2] |= 3
+            var plain: [UInt16] = [], kept: [UInt16] = [], kept2: [UInt16] = []
             var plainHistogram = [UInt32](repeating: 0, count: words * 64 + 1), keptHistogram = plainHistogram
+            var droppedHistogram = plainHistogram, droppedCount = 0
             for (s, c) in zip(starts, counts) {
                 for i in s..<(s + c) {
                     let d = naiveDistance(codes, i, query)
@@ -33,6 +38,7 @@ extension KernelTests {
                     plain.append(d)
                     plainHistogram[Int(d)] += 1
                     if keep[bit >> 6] & (1 << UInt64(bit & 63)) != 0 { kept.append(d); keptHistogram[Int(d)] += 1 } else { kept.append(0xFFFF) }
+                    if dropped[i >> 6] & (1 << UInt64(i & 63)) == 0 { kept2.append(d); droppedHistogram[Int(d)] += 1 } else { kept2.append(0xFFFF); droppedCount += 1 }
                 }
             }
             let kernels: [Kernels.HammingKernel?] = [nil] + Kernels.HammingKernel.allCases.filter(\.isAvailable)
@@ -47,6 +53,13 @@ extension KernelTests {
                                                  query: query, keeping: keep, from: keepFirst, into: &d, histogram: &h, kernel: kernel)
                 XCTAssertEqual(d, kept, "kept, \(kernel.map(String.init(describing:)) ?? "auto"), words \(words)")
                 XCTAssertEqual(h, keptHistogram)
+                d = [UInt16](repeating: 0, count: scanned); h = [UInt32](repeating: 0, count: words * 64 + 1)
+                let left = Kernels.hammingHistogramSegments(codes: codes, starts: starts, counts: counts, segments: starts.count,
+                                                            words: words, query: query, dropping: dropped, into: &d, histogram: &h,
+                                                            kernel: kernel)
+                XCTAssertEqual(d, kept2, "dropped, \(kernel.map(String.init(describing:)) ?? "auto"), words \(words)")
+                XCTAssertEqual(h, droppedHistogram)
+                XCTAssertEqual(left, droppedCount)
             }
         }
     }
@@ -159,8 +172,8 @@ extension KernelTests {
         let starts = [0, 100, 390], counts = [50, 120, 10]
         var viewed = [UInt16](repeating: 0, count: 180), raw = viewed
         var hv = [UInt32](repeating: 0, count: words * 64 + 1), hr = hv
-        Kernels.hammingHistogramSegments(codes, starts: starts, counts: counts, segments: 3, query: query, keeping: nil, from: 0,
-                                         into: &viewed, histogram: &hv)
+        _ = Kernels.hammingHistogramSegments(codes, starts: starts, counts: counts, segments: 3, query: query, keeping: nil,
+                                             from: 0, dropping: nil, into: &viewed, histogram: &hv)
         Kernels.hammingHistogramSegments(codes: copied, starts: starts, counts: counts, segments: 3, words: words, query: query,
                                          into: &raw, histogram: &hr)
         XCTAssertEqual(viewed, raw)

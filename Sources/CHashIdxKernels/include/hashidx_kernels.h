@@ -55,6 +55,14 @@ void hidx_hamming_histogram_segments_kept(int kernel, const uint64_t *codes, con
                                           const uint64_t *query, const uint64_t *keep, size_t keep_first,
                                           uint16_t *out, uint32_t *histogram);
 
+/// `hidx_hamming_histogram_segments` leaving out the codes whose position is set in
+/// `dropped` (bit `p % 64` of word `p / 64` is code number `p`: a shard's deleted rows); they
+/// get 0xFFFF. Returns how many it left out.
+size_t hidx_hamming_histogram_segments_dropping(int kernel, const uint64_t *codes, const size_t *starts,
+                                                const size_t *counts, size_t segments, size_t words,
+                                                const uint64_t *query, const uint64_t *dropped,
+                                                uint16_t *out, uint32_t *histogram);
+
 /// The set bits of the bitmap `bits` (bit `p % 64` of word `p / 64` is position `p`) among
 /// positions `start ..< end`.
 size_t hidx_bits_count(const uint64_t *bits, size_t start, size_t end);

@@ -89,6 +89,20 @@ public enum Kernels {
                                              distances, histogram)
     }
 
+    /// ``hammingHistogramSegments(codes:starts:counts:segments:words:query:into:histogram:kernel:)``
+    /// leaving out the codes whose number is set in the bitmap `dropped` (bit `p % 64` of word
+    /// `p / 64` is code `p`: a shard's deleted rows): they get distance 0xFFFF and stay out of
+    /// the histogram. Returns how many it left out.
+    @inline(__always)
+    public static func hammingHistogramSegments(codes: UnsafePointer<UInt64>, starts: UnsafePointer<Int>,
+                                                counts: UnsafePointer<Int>, segments: Int, words: Int,
+                                                query: UnsafePointer<UInt64>, dropping dropped: UnsafePointer<UInt64>,
+                                                into distances: UnsafeMutablePointer<UInt16>,
+                                                histogram: UnsafeMutablePointer<UInt32>, kernel: HammingKernel? = nil) -> Int {
+        hidx_hamming_histogram_segments_dropping(id(kernel), codes, starts, counts, segments, words, query, dropped,
+                                                 distances, histogram)
+    }
+
     /// The gather of a filtered query's matching rows: the Hamming distance between `query`
     /// and the code at each of `count` listed `positions` of `codes` (`words` words each),
     /// written to `distances` in list order and added to `histogram`.
@@ -217,20 +231,52 @@ public enum Kernels {
 /// (`ArchitectureTests`).
 extension Kernels {
     /// ``hammingHistogramSegments(codes:starts:counts:segments:words:query:into:histogram:kernel:)``
-    /// on a shard's codes, counting only the rows set in `keep` when given (from bit `keepFirst`).
+    /// on a shard's codes, counting only the rows set in `keep` when given (from bit
+    /// `keepFirst`), else only the rows `deletions` does not hold. Returns the rows left out.
     @inline(__always)
     static func hammingHistogramSegments(_ codes: ShardCodes, starts: UnsafePointer<Int>, counts: UnsafePointer<Int>,
                                          segments: Int, query: UnsafePointer<UInt64>, keeping keep: UnsafePointer<UInt64>?,
-                                         from keepFirst: Int, into distances: UnsafeMutablePointer<UInt16>,
-                                         histogram: UnsafeMutablePointer<UInt32>) {
+                                         from keepFirst: Int, dropping deletions: Deletions?,
+                                         into distances: UnsafeMutablePointer<UInt16>,
+                                         histogram: UnsafeMutablePointer<UInt32>) -> Int {
         codes.withUnsafeStoredWords { c in
             if let keep {
                 hammingHistogramSegments(codes: c, starts: starts, counts: counts, segments: segments, words: codes.words,
                                          query: query, keeping: keep, from: keepFirst, into: distances, histogram: histogram)
+                return 0   // (the caller counts what `keep` leaves out)
+            } else if let deletions, deletions.count > 0 {
+                return deletions.withUnsafeWords { d in
+                    hammingHistogramSegments(codes: c, starts: starts, counts: counts, segments: segments,
+                                             words: codes.words, query: query, dropping: d, into: distances,
+                                             histogram: histogram)
+                }
             } else {
                 hammingHistogramSegments(codes: c, starts: starts, counts: counts, segments: segments, words: codes.words,
                                          query: query, into: distances, histogram: histogram)
+                return 0
             }
+        }
+    }
+
+    /// ``hammingHistogramSegments(codes:starts:counts:segments:words:query:into:histogram:kernel:)``
+    /// on a partition arena's codes, leaving out the positions set in `dropped` when given.
+    /// Returns the rows left out.
+    @inline(__always)
+    static func hammingHistogramSegments(_ arena: PartitionArena, starts: UnsafePointer<Int>, counts: UnsafePointer<Int>,
+                                         segments: Int, query: UnsafePointer<UInt64>, dropping dropped: [UInt64]?,
+                                         into distances: UnsafeMutablePointer<UInt16>,
+                                         histogram: UnsafeMutablePointer<UInt32>) -> Int {
+        arena.withUnsafeCodes { c in
+            if let dropped {
+                return dropped.withUnsafeBufferPointer { d in
+                    hammingHistogramSegments(codes: c, starts: starts, counts: counts, segments: segments,
+                                             words: arena.words, query: query, dropping: d.baseAddress!,
+                                             into: distances, histogram: histogram)
+                }
+            }
+            hammingHistogramSegments(codes: c, starts: starts, counts: counts, segments: segments, words: arena.words,
+                                     query: query, into: distances, histogram: histogram)
+            return 0
         }
     }
 

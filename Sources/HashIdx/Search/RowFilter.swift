@@ -4,7 +4,7 @@
 /// than asked for, or need guesses at how many extra to fetch).
 ///
 /// It holds explicit rows ("more like this" leaves the item itself out) and an attribute
-/// filter; deleted rows are left out beside them (`Searcher.applyDeletions`).
+/// filter; deleted rows are left out beside them (by the scan kernel, `Searcher.scanSegments`).
 struct RowFilter: Sendable {
     /// No row excluded.
     static let none = RowFilter(excluding: [])

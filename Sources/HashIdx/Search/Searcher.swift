@@ -23,6 +23,10 @@ final class Searcher: Sendable {
     let shards: [Shard]
     /// The partition centroids, laid out for scoring (`nil` without partitions).
     let partitions: CentroidScorer?
+    /// The codes of its smaller shards, partition by partition (`nil` with one shard, or
+    /// without partitions), and the arena positions of their deleted rows.
+    let arena: PartitionArena?
+    let arenaDropped: [UInt64]?
     private let scratchPool = Locked<[SearchScratch]>([])
 
     /// Row numbers in use, deleted rows included: rows are `0..<count`.
@@ -33,28 +37,37 @@ final class Searcher: Sendable {
     var dimension: Int { manifest.model.dimension }
     var bits: Int { manifest.model.bits }
 
-    /// Whether any shard has deleted rows.
-    let hasDeletions: Bool
-
     /// The type of every attribute any shard stores.
     let attributeSchema: [String: AttributeType]
 
-    init(manifest: Manifest, shards: [Shard], attributeSchema: [String: AttributeType] = [:]) {
+    /// `arenaBudget`: most bytes of codes its ``PartitionArena`` copies (0: none).
+    init(manifest: Manifest, shards: [Shard], attributeSchema: [String: AttributeType] = [:],
+         arenaBudget: Int = PartitionArena.budgetBytes) {
         self.attributeSchema = attributeSchema
         self.manifest = manifest
         self.shards = shards
-        hasDeletions = shards.contains { $0.deletions != nil }
         partitions = manifest.centroids.map { CentroidScorer($0, model: manifest.model) }
+        arena = manifest.centroids.flatMap {
+            PartitionArena(shards: shards, partitions: $0.count, words: manifest.model.words, budgetBytes: arenaBudget)
+        }
+        arenaDropped = arena?.droppedBits(shards: shards)
     }
 
     /// `other` with `manifest` and `shards` in place of its own (the same generation, other
-    /// deletions: a write buffer's view), sharing its laid-out centroids.
+    /// deletions: a write buffer's view), sharing its laid-out centroids and its arena.
     init(_ other: Searcher, manifest: Manifest, shards: [Shard]) {
         attributeSchema = other.attributeSchema
         self.manifest = manifest
         self.shards = shards
-        hasDeletions = shards.contains { $0.deletions != nil }
         partitions = other.partitions
+        if let shared = other.arena, shared.serves(shards) {
+            arena = shared
+        } else {
+            arena = manifest.centroids.flatMap {
+                PartitionArena(shards: shards, partitions: $0.count, words: manifest.model.words)
+            }
+        }
+        arenaDropped = arena?.droppedBits(shards: shards)
     }
 
     /// The shard holding global row `row`, and the row's local number in it.

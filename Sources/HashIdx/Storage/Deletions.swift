@@ -62,6 +62,12 @@ struct Deletions: Equatable, Sendable {
         }
     }
 
+    /// Calls `body` with the bitmap's words (bit `p % 64` of word `p / 64` is position `p`),
+    /// for the scan kernels.
+    func withUnsafeWords<R>(_ body: (UnsafePointer<UInt64>) -> R) -> R {
+        words.withUnsafeBufferPointer { body($0.baseAddress!) }
+    }
+
     // MARK: File
 
     /// Magic of a deletion file.

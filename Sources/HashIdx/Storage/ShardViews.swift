@@ -25,7 +25,14 @@ struct ShardCodes {
     /// Copies the code at `position` (``words`` words) to `out`.
     @inline(__always)
     func copy(_ position: Int, into out: UnsafeMutablePointer<UInt64>) {
-        out.update(from: base + position * words, count: words)
+        let from = base + position * words
+        for w in 0..<words { out[w] = from[w] }   // (a few words: no call to memmove)
+    }
+
+    /// Copies the codes at `positions` to `out`, back to back.
+    @inline(__always)
+    func copy(_ positions: Range<Int>, into out: UnsafeMutablePointer<UInt64>) {
+        out.update(from: base + positions.lowerBound * words, count: positions.count * words)
     }
 
     /// The code at `position`, as an array (for tools and tests, not hot loops).
