@@ -10,6 +10,7 @@ single-thread QPS (best of 3 `hashidx eval` runs), and the ratios.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import shutil
@@ -29,11 +30,34 @@ def shape(index: str) -> tuple[str, str]:
     return (p.group(1) if p else "?"), (s.group(1) if s else "?")
 
 
+def recall_by_id(index: str, queries: str, gt_ids: list[list[str]]) -> float:
+    """Recall@10 of `index` at its default settings, by ids."""
+    out, _ = bench.run("query", index, "--queries", queries, "--k", "10", "--threads", "1", "--format", "jsonl")
+    found = sum(len({r["id"] for r in json.loads(line)["results"]} & set(truth))
+                for line, truth in zip(out.splitlines(), gt_ids))
+    return found / (10 * len(gt_ids))
+
+
+def paired_qps(indexes: list[str], queries: str, work: str, runs: int) -> list[float]:
+    """Single-thread QPS of each of `indexes` at its default settings: the best of `runs`
+    `hashidx eval` runs, the indexes taking turns."""
+    placeholder = os.path.join(work, "placeholder-gt.npy")
+    np.save(placeholder, np.zeros((len(np.load(queries)), 10), dtype=np.int64))
+    best = [0.0] * len(indexes)
+    for _ in range(runs):
+        for i, index in enumerate(indexes):
+            out, _ = bench.run("eval", index, "--queries", queries, "--ground-truth", placeholder, "--threads", "1",
+                               "--format", "json")
+            best[i] = max(best[i], json.loads(out)["settings"][0]["qps"])
+    return best
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("data")
     parser.add_argument("--rounds", type=int, default=20)
-    parser.add_argument("--queries", type=int, default=2000)
+    parser.add_argument("--queries", type=int, default=5000)
+    parser.add_argument("--runs", type=int, default=5, help="QPS: best of this many runs of each index")
     parser.add_argument("--no-maintain", action="store_true", help="adds and deletes with --no-maintain")
     parser.add_argument("--keep", metavar="DIR", help="copy the churned index of every round to DIR/round-N.hidx")
     args = parser.parse_args()
@@ -62,10 +86,12 @@ def main() -> None:
         print(f"# Churn on {os.path.basename(os.path.abspath(args.data))}: {args.rounds} rounds of +5 % (new clusters) / "
               f"−5 % (random){' with --no-maintain' if args.no_maintain else ''}\n")
         print(f"Start: {len(initial):,} rows of {len(seen)} of {k} k-means clusters; each round adds {step:,} rows of the "
-              f"other clusters and deletes {step:,} live rows at random. Default search settings; {args.queries} queries.\n")
+              f"other clusters and deletes {step:,} live rows at random. Default search settings; {args.queries} queries; QPS best of {args.runs} runs, "
+              f"the two indexes in turn.\n")
         print("| round | live | new-cluster rows | partitions (churned / fresh) | shards (churned) | recall churned | "
               "recall fresh | QPS churned | QPS fresh | recall ÷ | QPS ÷ |")
         print("|---|---|---|---|---|---|---|---|---|---|---|", flush=True)
+        ratios = []
         for r in range(args.rounds):
             new = pool[r * step:(r + 1) * step]
             if len(new) < step:
@@ -90,12 +116,17 @@ def main() -> None:
             npy, txt = bench.write_rows(os.path.join(work, "live"), base, rows)
             bench.run("build", npy, "--ids", txt, "-o", fresh)
             gt_ids = [[f"w{b}" for b in row] for row in rows[bench.exact_gt(unit, rows, qunit)]]
-            rc, qc = bench.evaluate_by_id(idx, qpath, gt_ids, work)
-            rf, qf = bench.evaluate_by_id(fresh, qpath, gt_ids, work)
+            rc, rf = recall_by_id(idx, qpath, gt_ids), recall_by_id(fresh, qpath, gt_ids)
+            qc, qf = paired_qps([idx, fresh], qpath, work, args.runs)
             outside = int(np.sum(~inside[rows]))
             (pc, sc), (pf, _) = shape(idx), shape(fresh)
             print(f"| {r + 1} | {len(rows):,} | {outside / len(rows):.0%} | {pc} / {pf} | {sc} | "
                   f"{rc:.4f} | {rf:.4f} | {qc:,.0f} | {qf:,.0f} | {rc / rf:.3f} | {qc / qf:.2f} |", flush=True)
+            ratios.append((rc / rf, qc / qf, int(sc) if sc.isdigit() else 0))
+        if ratios:
+            q = [x[1] for x in ratios]
+            print(f"\nQPS ÷ fresh: mean {np.mean(q):.2f} (min {min(q):.2f}, max {max(q):.2f}); shards on average "
+                  f"{np.mean([x[2] for x in ratios]):.1f}; recall ÷ fresh ≥ {min(x[0] for x in ratios):.3f}.")
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

@@ -51,7 +51,7 @@ final class PartitionArenaTests: XCTestCase {
         var seen = Set<[Int]>()
         for p in 0..<partitions {
             for offset in 0..<(arena.listStarts[p + 1] - arena.listStarts[p]) {
-                let (shard, position) = arena.locate(list: p, offset: offset)
+                let (shard, position) = arena.locate(arena.listStarts[p] + offset)
                 let offsets = try XCTUnwrap(s.shards[shard].partitionOffsets)
                 XCTAssertTrue(offsets[p] <= position && position < offsets[p + 1], "partition \(p)")
                 XCTAssertFalse(s.shards[shard].isDeleted(position: position))
@@ -134,13 +134,17 @@ final class PartitionArenaTests: XCTestCase {
         try writer.close()
     }
 
-    /// One shard, or shards over the budget: no arena (their partitions are runs already).
-    func testNoArenaForOneShardOrWhenOnlyOneShardFitsTheBudget() throws {
+    /// One shard with few deletions, or shards over the budget: no arena (their partitions
+    /// are runs already); one shard with many deletions: an arena of its live rows.
+    func testArenaForSeveralShardsOrOneWithManyDeletionsWithinTheBudget() throws {
         let rows = clusteredVectors(count: 900, dim: dim, clusters: 5, seed: 2)
-        let s = try Index(path: try index(rows, deleting: [])).searcher
+        let s = try Index(path: try index(rows, deleting: ["r1", "r2", "r3"])).searcher
         XCTAssertEqual(s.shards.count, 3)
         XCTAssertNotNil(s.arena)
-        XCTAssertNil(PartitionArena(shards: [s.shards[0]], partitions: partitions, words: 1))
+        XCTAssertNil(PartitionArena(shards: [s.shards[0]], partitions: partitions, words: 1), "3 of 400 deleted")
+        let half = try Index(path: try index(rows, deleting: (0..<450).map { "r\($0 * 2)" })).searcher
+        let one = try XCTUnwrap(PartitionArena(shards: [half.shards[0]], partitions: partitions, words: 1), "200 of 400 deleted")
+        XCTAssertEqual(one.count, 200)
         // A budget for one shard's codes (400 rows of one word, 100 for the smallest): the two
         // smallest fit together only with 500 rows' worth.
         let small = s.shards.map(\.rows).sorted()
@@ -148,6 +152,6 @@ final class PartitionArenaTests: XCTestCase {
         let two = try XCTUnwrap(PartitionArena(shards: s.shards, partitions: partitions, words: 1,
                                                budgetBytes: (small[0] + small[1]) * 8))
         XCTAssertEqual(two.covered.count, 2)
-        XCTAssertEqual(two.count, small[0] + small[1])
+        XCTAssertEqual(two.count, small[0] + small[1] - 3)
     }
 }

@@ -12,19 +12,22 @@
 /// small shards until the merge policy merges them.
 ///
 /// Partition `p` of the arena is the live rows of shard `covered[0]`'s partition `p`, then
-/// `covered[1]`'s, and so on (its cells), in position order; ``locate(list:offset:)`` maps a
-/// row of it back to (shard, position). A scan segment (`Searcher+Candidates`) of arena
+/// `covered[1]`'s, and so on (its cells), in position order; ``locate(_:)`` maps a row of it
+/// back to (shard, position). A scan segment (`Searcher+Candidates`) of arena
 /// partition `p` carries ``tag(list:)`` in place of a shard index. Rows deleted after the
 /// arena was made (a write buffer's views of the same generation share it) are left out by a
 /// bitmap of arena positions each searcher keeps (``droppedBits(shards:)``).
 ///
 /// It covers the smallest shards whose codes fit ``budgetBytes`` (the rest are scanned in
-/// place), and exists only when it covers two shards or more.
+/// place), and exists only when it covers two shards or more, or one with at least
+/// ``deletedShare`` of its rows deleted (a delete without compaction: a query scans its live
+/// rows only).
 final class PartitionArena: Sendable {
     /// The codes copied: live rows of the `covered` shards, partition by partition.
     private let codes: AlignedWords
-    /// The shard position of each arena row.
-    private let origins: [UInt32]
+    /// Where each arena row comes from: the shard's index (into the searcher's shards) in the
+    /// high 32 bits, its position in the low 32 bits (one load per picked candidate).
+    private let origins: [UInt64]
     /// Partition `p` is arena rows `listStarts[p] ..< listStarts[p + 1]`.
     let listStarts: [Int]
     /// The shards it holds (indexes into the searcher's shards), ascending: their order
@@ -45,10 +48,14 @@ final class PartitionArena: Sendable {
     /// memory maps (their partitions are long runs already).
     static let budgetBytes = 256 << 20
 
+    /// The share of deleted rows from which one shard alone gets an arena.
+    static let deletedShare = 1.0 / 16
+
     /// The arena of `shards` (their codes of `words` words, partitioned in `partitions`), or
-    /// `nil` when fewer than two shards fit the budget.
+    /// `nil` when fewer than two shards fit the budget and no one shard that does has
+    /// ``deletedShare`` of its rows deleted.
     init?(shards: [Shard], partitions: Int, words: Int, budgetBytes: Int = PartitionArena.budgetBytes) {
-        guard shards.count > 1, partitions > 0, shards.allSatisfy({ $0.partitionOffsets != nil }) else { return nil }
+        guard !shards.isEmpty, partitions > 0, shards.allSatisfy({ $0.partitionOffsets != nil }) else { return nil }
         var chosen: [Int] = []
         var bytes = 0
         for i in shards.indices.sorted(by: { (shards[$0].rows, $0) < (shards[$1].rows, $1) }) {
@@ -57,7 +64,11 @@ final class PartitionArena: Sendable {
             bytes += b
             chosen.append(i)
         }
-        guard chosen.count > 1 else { return nil }
+        let deleted = chosen.reduce(0) { $0 + (shards[$1].deletions?.count ?? 0) }
+        let rows = chosen.reduce(0) { $0 + shards[$1].rows }
+        guard chosen.count > 1 || (chosen.count == 1 && Double(deleted) >= Self.deletedShare * Double(rows)) else {
+            return nil
+        }
         chosen.sort()
         let c = chosen.count
         // The cells' live rows, then where each starts.
@@ -75,7 +86,7 @@ final class PartitionArena: Sendable {
         }
         cells[partitions * (c + 1)] = at   // (the end of the last partition, as a start)
         let total = at
-        var origins = [UInt32](repeating: 0, count: total)
+        var origins = [UInt64](repeating: 0, count: total)
         codes = AlignedWords(count: total * words) { out in
             var at = 0
             for p in 0..<partitions {
@@ -86,7 +97,7 @@ final class PartitionArena: Sendable {
                     func take(upTo end: Int) {
                         guard end > position else { return }
                         shards[i].codes.copy(position..<end, into: out + at * words)
-                        for q in position..<end { origins[at + q - position] = UInt32(q) }
+                        for q in position..<end { origins[at + q - position] = UInt64(i) << 32 | UInt64(q) }
                         at += end - position
                     }
                     shards[i].deletions?.forEach(in: o[p]..<o[p + 1]) { deleted in
@@ -111,8 +122,8 @@ final class PartitionArena: Sendable {
     /// Rows it holds.
     var count: Int { origins.count }
 
-    /// Bytes of memory its codes and their positions take.
-    var bytes: Int { count * (words * 8 + 4) }
+    /// Bytes of memory its codes and their origins take.
+    var bytes: Int { count * (words * 8 + 8) }
 
     /// The `shard` of a scan segment of arena partition `list` (negative: shards are not).
     @inline(__always)
@@ -122,15 +133,11 @@ final class PartitionArena: Sendable {
     @inline(__always)
     static func list(ofTag tag: Int) -> Int { -1 - tag }
 
-    /// The shard (an index into the searcher's shards) and position of the row `offset` rows
-    /// into arena partition `list`.
+    /// The shard (an index into the searcher's shards) and position of arena row `row`.
     @inline(__always)
-    func locate(list p: Int, offset: Int) -> (shard: Int, position: Int) {
-        let c = covered.count
-        let row = listStarts[p] + offset
-        var j = 0
-        while j + 1 < c && cellStarts[p * (c + 1) + j + 1] <= row { j += 1 }
-        return (covered[j], Int(origins[row]))
+    func locate(_ row: Int) -> (shard: Int, position: Int) {
+        let origin = origins[row]
+        return (Int(origin >> 32), Int(origin & 0xFFFF_FFFF))
     }
 
     /// The offset into arena partition `list` of shard `shard`'s `position`, or `nil` when
@@ -146,9 +153,9 @@ final class PartitionArena: Sendable {
         var lo = cellStarts[cell], hi = cellStarts[cell + 1]
         while lo < hi {
             let mid = (lo + hi) / 2
-            if Int(origins[mid]) < position { lo = mid + 1 } else { hi = mid }
+            if Int(origins[mid] & 0xFFFF_FFFF) < position { lo = mid + 1 } else { hi = mid }
         }
-        return lo < cellStarts[cell + 1] && Int(origins[lo]) == position ? lo : nil
+        return lo < cellStarts[cell + 1] && Int(origins[lo] & 0xFFFF_FFFF) == position ? lo : nil
     }
 
     /// Whether `shards` are those it was made of with the same deletions or more (a write

@@ -19,9 +19,6 @@ final class SearchScratch: @unchecked Sendable {
     var counts: [Int] = []
     /// Candidate codes gathered for the asymmetric pass.
     var gathered: [UInt64] = []
-    /// The arena position of each candidate the last unfiltered scan picked (−1: not in the
-    /// arena; empty: no arena), for the gather.
-    var arenaPositions: [Int] = []
     /// Filtered search: a filter's bitmap of one range of positions, and the bitmaps its
     /// evaluation needs on the way.
     var filterBits: [UInt64] = []

@@ -10,7 +10,8 @@ extension Searcher {
     /// The final score of each of `candidates` (sorted (shard, position) pairs) for the unit
     /// vector `q` (``Rerank``, the option's, else the index's): exact cosine on the stored unit
     /// vectors, the learned score of its code, or a blend; as (global row, score), in
-    /// candidate order. Candidates come sorted by shard and position, so each block is read
+    /// candidate order. Candidates come in scan order (by shard and position without a
+    /// ``PartitionArena``), so that rows of one block usually come together and it is read
     /// (and decoded) once through `cursor`. `scratch` holds the query's margins.
     func rerank(_ candidates: [(Int, Int)], query q: [Float], options: SearchOptions, scratch: SearchScratch,
                 cursor: inout BlockCursor) throws(HashIdxError) -> [(row: Int, score: Float)] {
