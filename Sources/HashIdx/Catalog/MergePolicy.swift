@@ -28,10 +28,10 @@ extension IndexWriter {
         /// The default: a fifth deleted (Lucene's `deletesPctAllowed`), more than 2 small
         /// shards of a size class, partitions fitted again when the rows ask for 1.15× more
         /// (they grew by a third) or 1.15²× fewer (they shrank to 57 %).
-        /// (Each shard costs a query its own pass over the probed partitions, and a deleted
-        /// row its scan: on GloVe-50 churn, 20 rounds of +5 %/−5 %, a query cost 0.78× a fresh
-        /// build's QPS on average with these, 0.67× with a third and 4 small shards, 2.8
-        /// shards against 4.0; `Benchmarks/results/catalog-churn.md`.)
+        /// (Without the searcher's ``PartitionArena`` each shard costs a query its own pass
+        /// over the probed partitions, and a deleted row its scan: on GloVe-50 churn, 20
+        /// rounds of +5 %/−5 %, 0.78× a fresh build's QPS on average with these, 0.67× with a
+        /// third and 4 small shards; with the arena 0.94×; `Benchmarks/results/catalog-churn.md`.)
         public init(deletedFraction: Double = 0.2, smallShards: Int = 2, partitionDrift: Double = 1.15) {
             self.deletedFraction = deletedFraction
             self.smallShards = smallShards
