@@ -28,7 +28,7 @@ extension IndexWriter {
         /// The default: a fifth deleted (Lucene's `deletesPctAllowed`), more than 2 small
         /// shards of a size class, partitions fitted again when the rows ask for 1.15× more
         /// (they grew by a third) or 1.15²× fewer (they shrank to 57 %).
-        /// (Without the searcher's ``PartitionArena`` each shard costs a query its own pass
+        /// (Without the searcher's partition arena each shard costs a query its own pass
         /// over the probed partitions, and a deleted row its scan: on GloVe-50 churn, 20
         /// rounds of +5 %/−5 %, 0.78× a fresh build's QPS on average with these, 0.67× with a
         /// third and 4 small shards; with the arena 0.94×; `Benchmarks/results/catalog-churn.md`.)
