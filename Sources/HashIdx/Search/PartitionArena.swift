@@ -119,11 +119,15 @@ final class PartitionArena: Sendable {
         self.words = words
     }
 
+    /// The arena of the shards of a generation described by `manifest`; `nil` without
+    /// partitions, and as ``init(shards:partitions:words:budgetBytes:)`` says.
+    convenience init?(_ manifest: Manifest, shards: [Shard], budgetBytes: Int = PartitionArena.budgetBytes) {
+        guard let centroids = manifest.centroids else { return nil }
+        self.init(shards: shards, partitions: centroids.count, words: manifest.model.words, budgetBytes: budgetBytes)
+    }
+
     /// Rows it holds.
     var count: Int { origins.count }
-
-    /// Bytes of memory its codes and their origins take.
-    var bytes: Int { count * (words * 8 + 8) }
 
     /// The `shard` of a scan segment of arena partition `list` (negative: shards are not).
     @inline(__always)

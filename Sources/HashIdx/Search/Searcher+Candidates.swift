@@ -69,7 +69,7 @@ extension Searcher {
         let (scanned, deleted) = scanSegments(segments, scratch: scratch)
         // 3. Rows the filter excludes leave the histogram and can no longer be picked.
         let excluded = deleted + (filter.isEmpty ? 0 : applyFilter(filter, segments: segments, scratch: scratch))
-        // 4. The best `want` (and where the arena holds their codes, for the shortlist).
+        // 4. The best `want`.
         return pick(want, segments: segments, scanned: scanned, excluded: excluded, scratch: scratch)
     }
 

@@ -47,9 +47,7 @@ final class Searcher: Sendable {
         self.manifest = manifest
         self.shards = shards
         partitions = manifest.centroids.map { CentroidScorer($0, model: manifest.model) }
-        arena = manifest.centroids.flatMap {
-            PartitionArena(shards: shards, partitions: $0.count, words: manifest.model.words, budgetBytes: arenaBudget)
-        }
+        arena = PartitionArena(manifest, shards: shards, budgetBytes: arenaBudget)
         arenaDropped = arena?.droppedBits(shards: shards)
     }
 
@@ -63,9 +61,7 @@ final class Searcher: Sendable {
         if let shared = other.arena, shared.serves(shards) {
             arena = shared
         } else {
-            arena = manifest.centroids.flatMap {
-                PartitionArena(shards: shards, partitions: $0.count, words: manifest.model.words)
-            }
+            arena = PartitionArena(manifest, shards: shards)
         }
         arenaDropped = arena?.droppedBits(shards: shards)
     }
