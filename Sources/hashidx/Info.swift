@@ -66,6 +66,15 @@ struct Info: ParsableCommand {
                     : "fine (retraining advised above \(formatFixed(Index.Drift.retrainAbove, 2)))"
                 print("drift:            \(formatFixed(drift.ratio, 2)) — the \(drift.recentRows) rows written since training sit \(formatFixed(drift.ratio, 2))× as far from their centroids as the training rows (mean cosine \(formatFixed(drift.recentFit, 3)) against \(formatFixed(drift.trainingFit, 3))); \(advice)")
             }
+            if let balance = index.listBalance {
+                let due = IndexWriter.MergePolicy().partitionDrift * IndexWriter.MergePolicy().partitionDrift
+                let since = balance.atFit.map { "; \(formatFixed($0, 2)) when the partitions were fitted, \(formatFixed(balance.current / $0, 2))× since" } ?? ""
+                let advice = balance.ratio.map {
+                    $0 >= due ? "lists crowded since the fit; `hashidx compact --maintain` fits the partitions again"
+                              : "fine (the merge policy fits the partitions again from \(formatFixed(due, 2))× the fit's)"
+                } ?? "not recorded at the fit (an index written before the figure)"
+                print("list balance:     \(formatFixed(balance.current, 2)) (items a one-list probe scans over the mean list\(since)); \(advice)")
+            }
             if let growth = index.growth, growth != 1 {
                 let advice = growth >= Index.growthRetrainAbove
                     ? "each probe scans \(formatFixed(growth, 1))× the rows it did; `hashidx compact --retrain` re-partitions for this size"

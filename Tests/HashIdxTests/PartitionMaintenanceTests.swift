@@ -102,6 +102,83 @@ final class PartitionMaintenanceTests: XCTestCase {
         try check(path, live: live, queries: [new[0], new[599], old[5]])
     }
 
+    /// Rows crowding one list (near copies of items the partitions know: no drift, a
+    /// quarter more rows, under the growth that splits lists) raise the lists' balance; once
+    /// it is `partitionDrift`² times the fit's, the merge policy refits, and the refit
+    /// records its own balance.
+    func testRowsCrowdingOneListRefitThePartitions() throws {
+        let path = makeTemporaryDirectory(self) + "/b.hidx"
+        let old = clusteredVectors(count: 2400, dim: dim, clusters: 8, seed: 28)
+        try build(path, rows: old, partitions: 24)
+        let built = try Index(path: path)
+        let atBuild = try XCTUnwrap(built.listBalance)
+        XCTAssertEqual(try XCTUnwrap(atBuild.atFit), atBuild.current, accuracy: 1e-4, "a build records its lists' balance")
+        XCTAssertGreaterThanOrEqual(atBuild.current, 1)
+        XCTAssertLessThan(atBuild.current, 2)
+        // 600 near copies of the item that best fits its list.
+        let centroids = try XCTUnwrap(built.manifest.centroids)
+        func unit(_ v: [Float]) -> [Float] { let n = v.reduce(0) { $0 + $1 * $1 }.squareRoot(); return v.map { $0 / n } }
+        func fit(_ v: [Float]) -> Float {
+            let u = unit(v)
+            return (0..<centroids.count).map { j in (0..<dim).reduce(Float(0)) { $0 + u[$1] * centroids.rows[j * dim + $1] } }.max()!
+        }
+        let seedRow = old.indices.max { fit(old[$0]) < fit(old[$1]) }!
+        var rng = TestRandom(seed: 29)
+        let crowd = (0..<600).map { _ in old[seedRow].map { $0 + 0.25 * Float(rng.nextGaussian()) } }
+        let writer = try IndexWriter(path: path)
+        writer.mergePolicy = nil
+        try writer.add(try InMemoryVectors(rows: crowd), ids: crowd.indices.map { "c\($0)" })
+        try writer.commit()
+        let crowded = try Index(path: path)
+        let balance = try XCTUnwrap(crowded.listBalance)
+        XCTAssertEqual(balance.atFit, atBuild.atFit, "a commit keeps the fit's balance")
+        XCTAssertGreaterThanOrEqual(try XCTUnwrap(balance.ratio), 1.15 * 1.15)
+        XCTAssertLessThan(try XCTUnwrap(crowded.drift).ratio, Index.Drift.retrainAbove, "not the drift")
+        XCTAssertLessThan(try XCTUnwrap(crowded.growth), 1.15 * 1.15, "nor the growth")
+        XCTAssertFalse(PartitionMaintainer.isDue(crowded, ratio: 1.01 * balance.ratio!.squareRoot()), "a looser policy waits")
+        XCTAssertTrue(PartitionMaintainer.isDue(crowded, ratio: 1.15))
+        let refit = try XCTUnwrap(try writer.merge(policy: IndexWriter.MergePolicy())?.partitions, "the balance did not refit")
+        XCTAssertEqual(refit.before, 24)
+        try writer.close()
+        let index = try Index(path: path)
+        let after = try XCTUnwrap(index.listBalance)
+        XCTAssertEqual(try XCTUnwrap(after.atFit), after.current, accuracy: 1e-4, "the refit records its lists' balance")
+        XCTAssertLessThan(after.current, balance.current)
+        var live: [String: [Float]] = [:]
+        for (i, v) in old.enumerated() { live["r\(i)"] = v }
+        for (i, v) in crowd.enumerated() { live["c\(i)"] = v }
+        try check(path, live: live, queries: [crowd[0], old[7]])
+    }
+
+    /// The manifest keeps the balance of its lists at the fit; a version-5 manifest has a
+    /// reserved word there, and values no list counts could give are refused.
+    func testTheManifestKeepsTheListBalanceAndRefusesAnImplausibleOne() throws {
+        let path = makeTemporaryDirectory(self) + "/m.hidx"
+        try build(path, rows: clusteredVectors(count: 600, dim: dim, clusters: 8, seed: 30), partitions: 8)
+        let index = try Index(path: path)
+        let file = path + "/" + Format.manifestName(index.generation)
+        var manifest = index.manifest
+        manifest.listBalance = 2.5
+        XCTAssertEqual(try manifest.encoded().withUnsafeBytes { try Manifest.decode($0, path: file) }.listBalance, 2.5)
+        for bad: Float in [.nan, .infinity, -1, 0.5, 8.5] {
+            manifest.listBalance = bad
+            XCTAssertThrowsError(try manifest.encoded().withUnsafeBytes { try Manifest.decode($0, path: file) }, "\(bad)") {
+                XCTAssertTrue("\($0)".contains("list balance"), "\($0)")
+            }
+        }
+        manifest.listBalance = 2.5
+        manifest.formatVersion = 5
+        XCTAssertEqual(try manifest.encoded().withUnsafeBytes { try Manifest.decode($0, path: file) }.listBalance, 0,
+                       "version 5 writes and reads the reserved word")
+        var bytes = manifest.encoded()
+        bytes[92] = 1
+        let crc = crc32c(Array(bytes[0..<(bytes.count - 4)]))
+        for i in 0..<4 { bytes[bytes.count - 4 + i] = UInt8(truncatingIfNeeded: crc >> (8 * UInt32(i))) }
+        XCTAssertThrowsError(try bytes.withUnsafeBytes { try Manifest.decode($0, path: file) }) {
+            XCTAssertTrue("\($0)".contains("reserved"), "\($0)")
+        }
+    }
+
     /// An index whose ids are its row numbers is maintained too while nothing is deleted:
     /// every shard is rewritten in order, so every row keeps its number (its id).
     func testRowNumberIDsSurviveMaintenance() throws {

@@ -79,6 +79,16 @@ enum Partitioning {
         return (out, scores)
     }
 
+    /// The balance of lists holding `rows` rows each: P·Σnₚ²/N², the rows a query probing
+    /// one list scans on average (queries distributed as the rows) over the mean list —
+    /// 1 when every list is as long, up to P when one list holds every row; 0 for no rows.
+    static func balance(_ rows: [Int]) -> Float {
+        let n = rows.reduce(0, +)
+        guard n > 0 else { return 0 }
+        let squares = rows.reduce(0.0) { $0 + Double($1) * Double($1) }
+        return Float(Double(rows.count) * squares / (Double(n) * Double(n)))
+    }
+
     /// The mean of `scores` (rows' cosines to their centroids), 0 for none.
     static func fit(_ scores: ArraySlice<Float>) -> Float {
         scores.isEmpty ? 0 : Float(scores.reduce(0.0) { $0 + Double($1) } / Double(scores.count))

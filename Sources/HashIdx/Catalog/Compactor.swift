@@ -92,8 +92,21 @@ struct Compactor {
             next.trainedRows = next.rows
             let rows = next.shards.reduce(0.0) { $0 + Double($1.rows) }
             next.trainingFit = rows > 0 ? Float(next.shards.reduce(0.0) { $0 + Double($1.fit) * Double($1.rows) } / rows) : 0
+            next.listBalance = try listBalance(of: next)
         }
         return next
+    }
+
+    /// The balance of the lists of `manifest`'s shards, just written (so without deletions):
+    /// each shard's partition offsets, read back.
+    private func listBalance(of manifest: Manifest) throws(HashIdxError) -> Float {
+        guard let centroids = manifest.centroids else { return 0 }
+        var lists = [Int](repeating: 0, count: centroids.count)
+        for record in manifest.shards {
+            let shard = try Shard(path: committer.directory.file(record.fileName), record: record, manifest: manifest)
+            shard.countLiveRows(perPartition: &lists)
+        }
+        return Partitioning.balance(lists)
     }
 
     /// The live items of the shards `indices` of the base, in row order: their stored vectors

@@ -103,6 +103,33 @@ extension Index.Drift {
 }
 
 extension Index {
+    /// How evenly the live items fill the partitions: P·Σnₚ²/N² over the P lists of nₚ live
+    /// items (N in all) — the items a query probing one list scans on average, queries
+    /// distributed as the items, over the mean list. 1 when every list is as long, P when
+    /// one list holds everything; k-means lists sit near 1.2–1.5. Rows of new clusters
+    /// crowd a few lists and raise it; the merge policy refits the partitions once it has
+    /// grown by ``IndexWriter/MergePolicy/partitionDrift``² since the last fit.
+    public struct ListBalance: Sendable, Equatable {
+        /// The balance of the live items now.
+        public var current: Double
+        /// The balance when the partitions were last fitted (a build, a retraining
+        /// compaction, partition maintenance); `nil` for an index that does not record it
+        /// (written before this figure).
+        public var atFit: Double?
+        /// ``current`` over ``atFit`` (`nil` when that is unknown).
+        public var ratio: Double? { atFit.map { current / max($0, 1e-9) } }
+    }
+
+    /// The balance of the partitions' lists (`nil` without partitions or without items).
+    /// Counts every shard's lists: cheap (the partition offsets and deletion bits in memory).
+    public var listBalance: ListBalance? {
+        guard let centroids = manifest.centroids else { return nil }
+        var lists = [Int](repeating: 0, count: centroids.count)
+        for shard in shards { shard.countLiveRows(perPartition: &lists) }
+        let current = Partitioning.balance(lists)
+        guard current > 0 else { return nil }
+        return ListBalance(current: Double(current), atFit: manifest.listBalance > 0 ? Double(manifest.listBalance) : nil)
+    }
 
     /// Items now over rows when the partitions were trained (`nil` when unknown or without
     /// partitions). Each probe scans about this many times the rows it did after training;

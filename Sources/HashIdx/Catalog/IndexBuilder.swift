@@ -189,6 +189,11 @@ public enum IndexBuilder {
         manifest.trainedGeneration = generation
         manifest.trainedRows = UInt64(source.count)
         manifest.trainingFit = scores.map { Partitioning.fit($0[...]) } ?? 0
+        if let partitionOf {
+            var lists = [Int](repeating: 0, count: partitionCount)
+            for p in partitionOf { lists[p] += 1 }
+            manifest.listBalance = Partitioning.balance(lists)
+        }
         return manifest
     }
 }

@@ -23,7 +23,7 @@ extension IndexWriterCore {
             prefix = log.length
         } else {
             let keepsIDs = base.hasStringIDs || !base.manifest.shards.contains { $0.deleted > 0 }
-            if keepsIDs && PartitionMaintainer.isDue(base.manifest, ratio: policy.partitionDrift),
+            if keepsIDs && PartitionMaintainer.isDue(base, ratio: policy.partitionDrift),
                let (_, wanted) = PartitionMaintainer.target(of: base.manifest) {
                 work = .refit(partitions: wanted)
             } else {

@@ -203,7 +203,7 @@ final class IndexWriterCore {
         try checkOpen()
         try flushBuffer(before: "merge")
         let keepsIDs = base.hasStringIDs || !base.manifest.shards.contains { $0.deleted > 0 }
-        if keepsIDs && PartitionMaintainer.isDue(base.manifest, ratio: policy.partitionDrift) {
+        if keepsIDs && PartitionMaintainer.isDue(base, ratio: policy.partitionDrift) {
             return try maintainPartitions(progress: { _ in })
         }
         guard base.hasStringIDs else { return nil }

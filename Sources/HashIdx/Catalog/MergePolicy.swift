@@ -22,12 +22,15 @@ extension IndexWriter {
         /// shrank to under its fourth power's inverse: shorter lists cost queries less, so
         /// lists merge later than they split); also once a tenth of the live rows were added
         /// since and fit their partitions worse by ``Index/Drift/retrainAbove`` (rows from
-        /// new clusters). `.infinity`: never after a commit.
+        /// new clusters); also once the lists' balance (``Index/ListBalance``) is this
+        /// ratio squared times its value at the last fit (rows crowding a few lists).
+        /// `.infinity`: never after a commit.
         public var partitionDrift: Double
 
         /// The default: a fifth deleted (Lucene's `deletesPctAllowed`), more than 2 small
         /// shards of a size class, partitions fitted again when the rows ask for 1.15× more
-        /// (they grew by a third) or 1.15²× fewer (they shrank to 57 %).
+        /// (they grew by a third) or 1.15²× fewer (they shrank to 57 %), or when the lists'
+        /// balance grew by a third.
         /// (Without the searcher's partition arena each shard costs a query its own pass
         /// over the probed partitions, and a deleted row its scan: on GloVe-50 churn, 20
         /// rounds of +5 %/−5 %, 0.78× a fresh build's QPS on average with these, 0.67× with a

@@ -35,9 +35,15 @@ struct PartitionMaintainer {
     /// 1/`ratio`² of it: shorter lists cost queries less than longer ones, so shrinking
     /// waits until the rows fell to 1/`ratio`⁴ (by default 57 %) before lists merge. Or
     /// whether the rows added since (a tenth of the live ones or more) drifted from the
-    /// partitions (``Index/Drift/retrainAbove``).
-    static func isDue(_ manifest: Manifest, ratio: Double) -> Bool {
+    /// partitions (``Index/Drift/retrainAbove``). Or whether the lists' balance
+    /// (``Index/ListBalance``) grew by `ratio`² since the fit: rows crowding a few lists
+    /// (new clusters, or deletes emptying others) that the drift of their cosines misses.
+    /// (K-means cannot part a list of near copies of one item; the refit records the
+    /// balance it reached, so it is not repeated until the lists crowd further.)
+    static func isDue(_ index: Index, ratio: Double) -> Bool {
+        let manifest = index.manifest
         guard ratio.isFinite, ratio > 1, manifest.centroids != nil, target(of: manifest) != nil else { return false }
+        if let balance = index.listBalance?.ratio, balance >= ratio * ratio { return true }
         let (live, fitted) = rows(of: manifest)
         let off = (Double(live) / Double(max(1, fitted))).squareRoot()
         if off >= ratio || off <= 1 / (ratio * ratio) { return true }

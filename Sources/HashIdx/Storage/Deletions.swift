@@ -53,6 +53,20 @@ struct Deletions: Equatable, Sendable {
         }
     }
 
+    /// The deleted positions in `range`.
+    func count(in range: Range<Int>) -> Int {
+        guard count > 0, !range.isEmpty else { return 0 }
+        let first = range.lowerBound >> 6, last = (range.upperBound - 1) >> 6
+        var n = 0
+        for w in first...last {
+            var bits = words[w]
+            if w == first { bits &= ~UInt64(0) << UInt64(range.lowerBound & 63) }
+            if w == last && range.upperBound & 63 != 0 { bits &= (1 << UInt64(range.upperBound & 63)) - 1 }
+            n += bits.nonzeroBitCount
+        }
+        return n
+    }
+
     /// Clears in `bits` (a bitmap of `range.count` positions: bit `i` is position
     /// `range.lowerBound + i`) the bit of every deleted position, leaving the live ones.
     func removeDeleted(from bits: UnsafeMutablePointer<UInt64>, range: Range<Int>) {

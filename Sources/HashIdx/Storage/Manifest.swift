@@ -22,6 +22,10 @@ struct Manifest: Equatable {
     var trainingFit: Float = 0
     /// Rows the training build indexed (0: unknown, version 2).
     var trainedRows: UInt64 = 0
+    /// The balance of the lists (``Partitioning/balance(_:)``) when the partitions were last
+    /// fitted — by a build, a retraining compaction or partition maintenance (version 6; 0:
+    /// unknown or no partitions). The merge policy refits once the lists drift far from it.
+    var listBalance: Float = 0
     /// How searches rank candidates unless they say otherwise (version 5; cosine before).
     var rerank: Rerank = .cosine
     /// The weight of the learned score in a ``Rerank/blend`` ranking (version 5).
@@ -50,7 +54,7 @@ struct Manifest: Equatable {
             w.u64(trainedGeneration)
             w.u64(trainedRows)
             w.f32(trainingFit)
-            w.u32(0)
+            w.f32(formatVersion >= 6 ? listBalance : 0)
         }
         if formatVersion >= 5 {
             let sup = training.supervision
@@ -132,12 +136,16 @@ struct Manifest: Equatable {
         var trainedGeneration: UInt64 = 0
         var trainingFit: Float = 0
         var trainedRows: UInt64 = 0
+        var listBalance: Float = 0
         if version >= 3 {
             trainedGeneration = try r.u64("trained generation")
             trainedRows = try r.u64("trained rows")
             trainingFit = try r.f32s(1, "training fit")[0]
-            guard try r.u32("reserved") == 0, trainingFit.isFinite, abs(trainingFit) <= 1,
+            guard trainingFit.isFinite, abs(trainingFit) <= 1,
                   trainedRows <= Manifest.maximumRows else { throw bad("implausible training fit or rows") }
+            // Reserved (0) before version 6; checked against the partition count below.
+            listBalance = try r.f32s(1, "list balance")[0]
+            guard version >= 6 || listBalance.bitPattern == 0 else { throw bad("reserved word after the training fit is not 0") }
         }
         var supervision: SupervisionInfo? = nil
         var hiddenUnits = 0
@@ -206,6 +214,10 @@ struct Manifest: Equatable {
             guard rows.allSatisfy(\.isFinite) else { throw bad("centroids contain NaN or infinite values") }
             centroids = Centroids(rows: rows, count: partitions, dimension: dim)
         }
+        // P·Σn²/N² lies in [1, P] (0: unknown or no partitions).
+        guard listBalance == 0 || (partitions > 0 && listBalance >= 0.999 && listBalance <= Float(partitions) * 1.001) else {
+            throw bad("implausible list balance \(listBalance) for \(partitions) partitions")
+        }
         let shardCount = Int(try r.u32("shard count"))
         // Version 2 indexes come from a build and hold at least one row; from version 3 on a
         // catalog whose every item was deleted and compacted away holds none.
@@ -232,7 +244,7 @@ struct Manifest: Equatable {
                         training: TrainingInfo(sampleSize: Int(sample), iterations: Int(iterations), seed: seed,
                                                supervision: supervision),
                         centroids: centroids, shards: shards, trainedGeneration: trainedGeneration, trainingFit: trainingFit,
-                        trainedRows: trainedRows, rerank: rerank, blendWeight: blendWeight, tunedSearch: tunedSearch)
+                        trainedRows: trainedRows, listBalance: listBalance, rerank: rerank, blendWeight: blendWeight, tunedSearch: tunedSearch)
     }
 }
 

@@ -65,6 +65,17 @@ final class Shard: @unchecked Sendable {
     /// Rows that are not deleted.
     var liveRows: Int { rows - (deletions?.count ?? 0) }
 
+    /// Adds the live rows of each partition to `lists` (one count per partition of the
+    /// index); nothing without partitions.
+    func countLiveRows(perPartition lists: inout [Int]) {
+        guard let offsets = partitionOffsets else { return }
+        precondition(lists.count == offsets.count - 1, "one count per partition")
+        for p in lists.indices {
+            let range = offsets[p]..<offsets[p + 1]
+            lists[p] += range.count - (deletions?.count(in: range) ?? 0)
+        }
+    }
+
     /// Whether the item at `position` is deleted.
     @inline(__always)
     func isDeleted(position: Int) -> Bool { deletions?.contains(position) ?? false }
