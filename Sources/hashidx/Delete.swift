@@ -37,7 +37,7 @@ struct Delete: ParsableCommand {
     @Flag(name: .customLong("no-merge"), help: "Do not compact after the commit, whatever the merge policy says (a fifth of a shard deleted, or more than 2 small shards of like size).")
     var noMerge = false
 
-    @Flag(name: .customLong("no-maintain"), help: "Do not fit the partitions again after the commit, even when the items grew or shrank well past what they were fitted to (`hashidx compact --maintain` does it later).")
+    @Flag(name: .customLong("no-maintain"), help: "Do not fit the partitions again after the commit, even when the items grew, shrank or crowded a few lists well past what they were fitted to (`hashidx compact --maintain` does it later).")
     var noMaintain = false
 
     func run() throws {

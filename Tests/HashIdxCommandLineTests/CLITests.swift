@@ -86,6 +86,12 @@ final class CLITests: XCTestCase {
                       "every block checked"] {
             XCTAssertTrue(r.out.contains(field), "info lacks \(field): \(r.out)")
         }
+        // With partitions, the lists' balance now and at the fit (the build).
+        let partitioned = dir + "/p.hidx"
+        XCTAssertEqual(try runCLI(["build", dir + "/v.npy", "-o", partitioned, "--partitions", "8"]).status, 0)
+        let p = try runCLI(["info", partitioned])
+        XCTAssertEqual(p.status, 0, p.err)
+        XCTAssertTrue(p.out.contains("list balance:") && p.out.contains("when the partitions were fitted, 1.00× since"), p.out)
     }
 
     /// `build --target-recall` reports the tuned setting, `info` shows it as the index's

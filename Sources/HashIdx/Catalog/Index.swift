@@ -128,6 +128,20 @@ public final class Index: Sendable {
         }
     }
 
+    /// Generation `generation` of the index at `path`, whose manifest `manifest` and files a
+    /// writer has written but not yet committed, opened without a log: its shards mapped
+    /// (those of `previous` whose records are unchanged taken as they are) and its searcher
+    /// made — the partition arena copied — so that the writer, which commits it under its
+    /// lock, does not do that work there. Valid as an index once committed as is.
+    static func uncommitted(_ manifest: Manifest, generation: UInt64, path: String,
+                            reusing previous: Index) throws(HashIdxError) -> Index {
+        let reusable = Dictionary(previous.ownShards.map { ($0.record.fileName, $0) }, uniquingKeysWith: { a, _ in a })
+        let searcher = try searcher(for: manifest, in: IndexDirectory(path: path), reusing: reusable)
+        return Index(path: path, searcher: searcher, buffer: nil, ownShards: searcher.shards,
+                     manifestName: Format.manifestName(generation), manifestBytes: manifest.encoded().count,
+                     generation: generation, logBytes: 0)
+    }
+
     /// A snapshot of `base` (opened without its log) with the changes of `buffer`; `logBytes`:
     /// the log's length holding them.
     convenience init(overlaying base: Index, buffer: WriteBuffer, logBytes: Int) {

@@ -284,8 +284,10 @@ public final class IndexWriter: Sendable {
     private func runInBackground(_ job: BackgroundCommit) throws(HashIdxError) -> Index {
         var written: [String] = []
         do throws(HashIdxError) {
-            let (manifest, _, _) = try job.write(written: &written)
-            return try core.withLock { (core) throws(HashIdxError) in try core.finishBackground(job, manifest: manifest, written: &written) }
+            let (manifest, opened) = try job.write(written: &written)
+            return try core.withLock { (core) throws(HashIdxError) in
+                try core.finishBackground(job, manifest: manifest, opened: opened, written: &written)
+            }
         } catch {
             let leftover = written
             core.withLock { $0.abandonBackground(job, written: leftover) }

@@ -39,10 +39,11 @@ extension IndexWriterCore {
                                 directory: directory, threads: threads)
     }
 
-    /// Commits the generation `job` wrote (`manifest`, its files `written`): the log records
-    /// appended since it began go into the new generation's log first, then `CURRENT` moves,
-    /// and the writer's changes are replayed on the new generation.
-    func finishBackground(_ job: BackgroundCommit, manifest: Manifest,
+    /// Commits the generation `job` wrote (`manifest`, its files `written`, `opened` on
+    /// them): the log records appended since it began go into the new generation's log
+    /// first, then `CURRENT` moves, and the writer's changes are replayed on the new
+    /// generation.
+    func finishBackground(_ job: BackgroundCommit, manifest: Manifest, opened: Index,
                           written: inout [String]) throws(HashIdxError) -> Index {
         try checkOpen()
         precondition(background == job.generation && base === job.base, "a background commit finished out of turn")
@@ -72,7 +73,7 @@ extension IndexWriterCore {
         let next: Index
         var rebased: ChangeLedger
         do throws(HashIdxError) {
-            next = try Index(path: path, reusing: base, readingLog: false)
+            next = opened
             rebased = ChangeLedger(base: next, idLookups: ledger.idLookups)
             if let carried {
                 let bytes = WriteLog.header(dimension: base.dimension, generation: job.generation) + tail
