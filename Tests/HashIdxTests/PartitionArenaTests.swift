@@ -142,6 +142,8 @@ final class PartitionArenaTests: XCTestCase {
         XCTAssertEqual(s.shards.count, 3)
         XCTAssertNotNil(s.arena)
         XCTAssertNil(PartitionArena(shards: [s.shards[0]], partitions: partitions, words: 1), "3 of 400 deleted")
+        let few = try Index(path: try index(rows, deleting: (1...7).map { "r\($0)" })).searcher
+        XCTAssertNotNil(PartitionArena(shards: [few.shards[0]], partitions: partitions, words: 1), "7 of 400 deleted: over a 64th")
         let half = try Index(path: try index(rows, deleting: (0..<450).map { "r\($0 * 2)" })).searcher
         let one = try XCTUnwrap(PartitionArena(shards: [half.shards[0]], partitions: partitions, words: 1), "200 of 400 deleted")
         XCTAssertEqual(one.count, 200)
