@@ -66,6 +66,9 @@ struct Info: ParsableCommand {
                     : "fine (retraining advised above \(formatFixed(Index.Drift.retrainAbove, 2)))"
                 print("drift:            \(formatFixed(drift.ratio, 2)) — the \(drift.recentRows) rows written since training sit \(formatFixed(drift.ratio, 2))× as far from their centroids as the training rows (mean cosine \(formatFixed(drift.recentFit, 3)) against \(formatFixed(drift.trainingFit, 3))); \(advice)")
             }
+            if index.partitionArenaBytes > 0 {
+                print("partition arena:  \(formatBytes(index.partitionArenaBytes)) in memory (the live codes of the smaller shards, copied at open: one run per probed partition)")
+            }
             if let balance = index.listBalance {
                 let due = IndexWriter.MergePolicy().partitionDrift * IndexWriter.MergePolicy().partitionDrift
                 let since = balance.atFit.map { "; \(formatFixed($0, 2)) when the partitions were fitted, \(formatFixed(balance.current / $0, 2))× since" } ?? ""

@@ -45,6 +45,8 @@ final class PartitionArenaTests: XCTestCase {
         XCTAssertEqual(arena.covered, Array(0..<5))
         XCTAssertNil(s.arenaDropped, "rows deleted before the arena was made are not in it")
         XCTAssertEqual(arena.count, 1900 - deleted.count)
+        XCTAssertGreaterThanOrEqual(index.partitionArenaBytes, arena.count * (index.manifest.model.words * 8 + 8), "codes and origins")
+        XCTAssertLessThan(index.partitionArenaBytes, arena.count * (index.manifest.model.words * 8 + 8) + (1 << 16))
 
         // Every arena row maps back to a live (shard, position) of its partition with the same
         // code, and every live row is there exactly once.
@@ -142,6 +144,7 @@ final class PartitionArenaTests: XCTestCase {
         XCTAssertEqual(s.shards.count, 3)
         XCTAssertNotNil(s.arena)
         XCTAssertNil(PartitionArena(shards: [s.shards[0]], partitions: partitions, words: 1), "3 of 400 deleted")
+        XCTAssertEqual(try Index(path: try index(Array(rows[0..<400]), deleting: [])).partitionArenaBytes, 0, "one shard, none deleted")
         let few = try Index(path: try index(rows, deleting: (1...7).map { "r\($0)" })).searcher
         XCTAssertNotNil(PartitionArena(shards: [few.shards[0]], partitions: partitions, words: 1), "7 of 400 deleted: over a 64th")
         let half = try Index(path: try index(rows, deleting: (0..<450).map { "r\($0 * 2)" })).searcher

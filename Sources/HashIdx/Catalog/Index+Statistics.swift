@@ -131,6 +131,13 @@ extension Index {
         return ListBalance(current: Double(current), atFit: manifest.listBalance > 0 ? Double(manifest.listBalance) : nil)
     }
 
+    /// Bytes of memory this snapshot's partition arena holds (0 without one): the codes of
+    /// the index's smaller shards (up to 256 MiB of them; of one shard once a 64th of its
+    /// rows is deleted) copied partition by partition when it was opened, without their
+    /// deleted rows, and 8 bytes per row to find each one's shard. Snapshots of one
+    /// generation (a writer's, `reopen()` while the log grows) share it.
+    public var partitionArenaBytes: Int { searcher.arena?.bytes ?? 0 }
+
     /// Items now over rows when the partitions were trained (`nil` when unknown or without
     /// partitions). Each probe scans about this many times the rows it did after training;
     /// above ``growthRetrainAbove`` retraining is advised.

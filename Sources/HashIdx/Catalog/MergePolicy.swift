@@ -34,7 +34,8 @@ extension IndexWriter {
         /// (Without the searcher's partition arena each shard costs a query its own pass
         /// over the probed partitions, and a deleted row its scan: on GloVe-50 churn, 20
         /// rounds of +5 %/−5 %, 0.78× a fresh build's QPS on average with these, 0.67× with a
-        /// third and 4 small shards; with the arena 0.94×; `Benchmarks/results/catalog-churn.md`.)
+        /// third and 4 small shards; with the arena 0.94×, and 0.96× with refits on the lists'
+        /// balance too; `Benchmarks/results/catalog-churn.md`.)
         public init(deletedFraction: Double = 0.2, smallShards: Int = 2, partitionDrift: Double = 1.15) {
             self.deletedFraction = deletedFraction
             self.smallShards = smallShards

@@ -132,6 +132,10 @@ final class PartitionArena: Sendable {
     /// Rows it holds.
     var count: Int { origins.count }
 
+    /// Bytes of memory it holds: the codes and an origin (8 bytes) per row, and the
+    /// partition and cell starts.
+    var bytes: Int { codes.count * 8 + origins.count * 8 + (listStarts.count + cellStarts.count) * 8 }
+
     /// The `shard` of a scan segment of arena partition `list` (negative: shards are not).
     @inline(__always)
     static func tag(list: Int) -> Int { -1 - list }
