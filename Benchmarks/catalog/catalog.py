@@ -27,7 +27,8 @@ Experiments (--only picks some):
            figure of `hashidx info`. Two variants: new rows drawn like the training rows
            ("uniform"), and new rows from k-means clusters absent at training ("drifting").
 
-It writes a Markdown report (default Benchmarks/results/catalog-<data>.md).
+It prints a Markdown report (also to FILE with --out); add it to Benchmarks/results/ by hand,
+beside the earlier runs.
 """
 import argparse, json, os, re, shutil, subprocess, sys, tempfile, time
 import numpy as np
@@ -248,9 +249,11 @@ def main():
         report += ["Recall by ids (`hashidx query`, as the merge policy's compactions renumber rows); QPS from "
                    "`hashidx eval`. Drift above 1.25 is where `hashidx info` advises `hashidx compact --retrain`.", ""]
 
-    out = a.out or os.path.join(ROOT, "Benchmarks", "results", f"catalog-{name}.md")
-    with open(out, "w") as f:
-        f.write("\n".join(report))
+    # (Printed; written to a file only with --out: the results folder keeps earlier runs,
+    # which a report of one section would overwrite.)
+    if a.out:
+        with open(a.out, "w") as f:
+            f.write("\n".join(report))
     print("\n".join(report))
     shutil.rmtree(work)
 

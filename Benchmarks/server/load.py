@@ -15,7 +15,8 @@ Steps, all on this machine, one after the other:
   4. with 2 threads, the same wrk load while a writer upserts 1,000 items per second
      (10 requests of 100 items each second, new ids), once per --buffer-items value, --runs
      times each: errors, write latency, and the search p99 against the read-only run.
-Writes Benchmarks/results/server-glove.md. Needs wrk (Debian: apt-get install wrk) and the
+Prints a Markdown report (also to FILE with --out; Benchmarks/results/server-glove.md keeps the
+runs so far as sections). Needs wrk (Debian: apt-get install wrk) and the
 release server package, hashidx beside hashidx-serve (what `hashidx serve` runs):
     swift build -c release --package-path Server
     swift build -c release --package-path Server --product hashidx
@@ -136,6 +137,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("data")
     ap.add_argument("--work", default="/tmp/hashidx-serve-bench")
+    ap.add_argument("--out", metavar="FILE", help="also write the report to FILE (it is printed either way)")
     ap.add_argument("--duration", type=int, default=20)
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--connections", type=int, default=64)
@@ -296,8 +298,10 @@ def main():
                          f"{r['shards']} | {r['info']['items']:,} ({r['info']['generation']}) |")
     errors = [e for runs in write_runs.values() for r in runs for e in r["errors"]]
     lines += ["", f"Write errors: {errors[:3] if errors else 'none'}."]
-    out = os.path.join(ROOT, "Benchmarks/results/server-glove.md")
-    open(out, "w").write("\n".join(lines) + "\n")
+    # (Printed; written to a file only with --out: Benchmarks/results/server-glove.md keeps
+    # earlier runs as sections, which one run's report would overwrite.)
+    if args.out:
+        open(args.out, "w").write("\n".join(lines) + "\n")
     print("\n".join(lines))
 
 if __name__ == "__main__":
