@@ -68,6 +68,12 @@ func infoJSON(_ index: Index) -> String {
         ("buffered", String(index.bufferedCount)),
         ("log_bytes", String(index.logLength)),
         ("format_version", String(index.formatVersion)),
+        // How far the partitions fit the items now (null where there is no figure).
+        ("list_balance", number(index.listBalance?.current)),
+        ("list_balance_at_fit", number(index.listBalance?.atFit)),
+        ("drift", number(index.drift?.ratio)),
+        ("growth", number(index.growth)),
+        ("partition_arena_bytes", String(index.partitionArenaBytes)),
         ("bytes_on_disk", String(index.bytesOnDisk)),
         ("string_ids", index.hasStringIDs ? "true" : "false"),
         ("default_probes", String(index.defaultProbes)),
@@ -81,6 +87,12 @@ func infoJSON(_ index: Index) -> String {
         ("attributes", "{" + attributes.joined(separator: ",") + "}"),
     ]
     return "{" + fields.map { "\"\($0.0)\":\($0.1)" }.joined(separator: ",") + "}"
+}
+
+/// A JSON number, or `null` for none (or a value JSON cannot hold).
+private func number(_ value: Double?) -> String {
+    guard let value, value.isFinite else { return "null" }
+    return String(value)
 }
 
 /// An attribute type's name in `hashidx_info_json`: string, tags, integer, float, boolean.

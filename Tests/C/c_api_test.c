@@ -92,6 +92,7 @@ int main(void) {
     char *info = malloc(needed);
     OK(hashidx_info_json(index, info, needed, NULL, &e_));
     CHECK(strstr(info, "\"count\":3000") && strstr(info, "\"colour\":\"string\""), "info %s", info);
+    CHECK(strstr(info, "\"drift\":null") && strstr(info, "\"partition_arena_bytes\":0"), "info %s", info);
     free(info);
 
     /* Verify: every shard, then a list naming one that is not in the index (skipped). */

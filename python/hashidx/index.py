@@ -175,7 +175,10 @@ class Index:
     @property
     def info(self) -> dict:
         """What ``hashidx info`` shows, as a dict: count, dimension, bits, partitions,
-        shards, default_probes, default_candidates, attributes (name → type), …"""
+        shards, default_probes, default_candidates, attributes (name → type), and how well
+        the partitions fit the items now — list_balance and list_balance_at_fit (the merge
+        policy refits once the first is 1.32× the second), drift, growth (``None`` where
+        unknown) — and partition_arena_bytes, …"""
         return json.loads(self._string_call(lambda p, buf, cap, needed, err: lib.hashidx_info_json(p, buf, cap, needed, err)))
 
     def verify(self, files: Optional[Iterable[str]] = None) -> None:

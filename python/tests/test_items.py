@@ -13,6 +13,10 @@ def test_info(index):
     assert info["count"] == ROWS and info["dimension"] == DIM and info["bits"] == 256
     assert info["string_ids"] is True and info["attributes"] == {"colour": "string", "price": "integer", "tags": "tags"}
     assert len(index) == ROWS and index.dimension == DIM and index.string_ids
+    # A fresh build: its lists as balanced as when fitted, nothing drifted, no arena (one shard).
+    assert info["partitions"] > 0 and 1 <= info["list_balance"] < 3
+    assert info["list_balance_at_fit"] == pytest.approx(info["list_balance"], rel=1e-4)
+    assert info["drift"] is None and info["growth"] == 1.0 and info["partition_arena_bytes"] == 0
 
 
 def test_items(index, data, attributes):

@@ -159,7 +159,10 @@ int32_t hashidx_has_string_ids(const hashidx_index *index);
 
 /* A JSON object describing the index (path, generation, count, rows, dimension, bits,
    partitions, shards, buffered (items in the write log, searched from memory), log_bytes,
-   format_version, bytes_on_disk, string_ids, default_probes,
+   format_version, list_balance and list_balance_at_fit (P·Σn²/N² of the partitions' lists now
+   and when they were fitted; null without partitions or when not recorded), drift and growth
+   (as `hashidx info` shows them; null when unknown), partition_arena_bytes (memory of the
+   searcher's copy of the smaller shards' codes), bytes_on_disk, string_ids, default_probes,
    default_candidates, tuned, rerank, vector_type, attributes: {name: type}), written to
    `buffer` (`capacity` bytes, NUL-terminated). `*needed` (may be NULL) gets its length plus
    one; HASHIDX_ERR_BUFFER_TOO_SMALL when that exceeds `capacity`. */
