@@ -24,9 +24,10 @@ struct Committer {
                                              dimension: base.dimension, name: "added rows")
             let ids = base.hasStringIDs ? keep.map { changes.addedIDs[$0] } : nil
             let firstNew = manifest.shards.count
+            var uncounted: [Int] = []
             var records = try writeShards(source, ids: ids, attributes: changes.addedAttributes.gathering(keep),
                                           manifest: manifest, generation: generation,
-                                          firstShardNumber: 0, written: &written) { done in
+                                          firstShardNumber: 0, written: &written, countingLists: &uncounted) { done in
                 progress(WorkProgress(phase: .encoding, done: done, total: keep.count))
             }
             for i in records.indices { records[i].addedRows = records[i].rows; records[i].addedFit = records[i].fit }
@@ -73,13 +74,18 @@ struct Committer {
 
     /// Writes `source` (with `ids`, or row-number ids) as new shards of `generation`, hashed
     /// with the manifest's model and assigned to its partitions, placed after its last row.
-    /// `progress` hears the rows written so far.
+    /// Adds to `lists`, when it holds one count per partition, the rows written into each
+    /// (empty: not counted). `progress` hears the rows written so far.
     func writeShards(_ source: any VectorSource, ids: [String]?, attributes: AttributeTable,
                      manifest: Manifest, generation: UInt64,
                      firstShardNumber: Int, shardRows: Int = BuildOptions.defaultShardSize,
-                     written: inout [String], progress: (Int) -> Void = { _ in }) throws(HashIdxError) -> [ShardRecord] {
+                     written: inout [String], countingLists lists: inout [Int],
+                     progress: (Int) -> Void = { _ in }) throws(HashIdxError) -> [ShardRecord] {
         let assigned = try manifest.centroids.map { (c) throws(HashIdxError) in try Partitioning.assignScoring(source, to: c) }
         let partitions = assigned?.partitions
+        if let partitions, lists.count == manifest.centroids?.count {
+            for p in partitions { lists[p] += 1 }
+        }
         let builder = ShardBuilder(encoder: RowEncoder(model: manifest.model, threads: threads ?? System.processorCount),
                                    rowsPerBlock: manifest.rowsPerBlock, vectorType: manifest.vectorType,
                                    vectorCodec: .auto, idCodec: .auto)

@@ -50,6 +50,9 @@ struct Compactor {
         // Live rows of the rewritten shards, a shard's worth at a time.
         var shardNumber = 0
         var pending: [Int] = []
+        // Rows written into each partition (the new centroids' when refitting), for the
+        // lists' balance at the fit.
+        var lists = [Int](repeating: 0, count: next.centroids?.count ?? 0)
         var pendingRows = 0
         func flush() throws(HashIdxError) {
             guard pendingRows > 0 else { return }
@@ -59,7 +62,7 @@ struct Compactor {
             }
             var records = try committer.writeShards(source, ids: ids, attributes: attributes, manifest: next, generation: generation,
                                                     firstShardNumber: shardNumber, shardRows: options.shardSize,
-                                                    written: &written) { done in
+                                                    written: &written, countingLists: &lists) { done in
                 progress(WorkProgress(phase: .encoding, done: before + done, total: total))
             }
             encoded += source.count
@@ -92,21 +95,9 @@ struct Compactor {
             next.trainedRows = next.rows
             let rows = next.shards.reduce(0.0) { $0 + Double($1.rows) }
             next.trainingFit = rows > 0 ? Float(next.shards.reduce(0.0) { $0 + Double($1.fit) * Double($1.rows) } / rows) : 0
-            next.listBalance = try listBalance(of: next)
+            next.listBalance = Partitioning.balance(lists)   // (every shard was rewritten)
         }
         return next
-    }
-
-    /// The balance of the lists of `manifest`'s shards, just written (so without deletions):
-    /// each shard's partition offsets, read back.
-    private func listBalance(of manifest: Manifest) throws(HashIdxError) -> Float {
-        guard let centroids = manifest.centroids else { return 0 }
-        var lists = [Int](repeating: 0, count: centroids.count)
-        for record in manifest.shards {
-            let shard = try Shard(path: committer.directory.file(record.fileName), record: record, manifest: manifest)
-            shard.countLiveRows(perPartition: &lists)
-        }
-        return Partitioning.balance(lists)
     }
 
     /// The live items of the shards `indices` of the base, in row order: their stored vectors
