@@ -70,7 +70,7 @@ struct Info: ParsableCommand {
                 print("partition arena:  \(formatBytes(index.partitionArenaBytes)) in memory (the live codes of the smaller shards, copied at open: one run per probed partition)")
             }
             if let balance = index.listBalance {
-                let due = IndexWriter.MergePolicy().partitionDrift * IndexWriter.MergePolicy().partitionDrift
+                let drift = IndexWriter.MergePolicy().partitionDrift, due = drift * drift
                 let since = balance.atFit.map { "; \(formatFixed($0, 2)) when the partitions were fitted, \(formatFixed(balance.current / $0, 2))× since" } ?? ""
                 let advice = balance.ratio.map {
                     $0 >= due ? "lists crowded since the fit; `hashidx compact --maintain` fits the partitions again"

@@ -91,7 +91,7 @@ public final class Index: Sendable {
     /// opens its base without, and replays the log into its own changes).
     init(path: String, reusing previous: Index?, readingLog: Bool = true) throws(HashIdxError) {
         self.path = path
-        let reusable = Dictionary((previous?.ownShards ?? []).map { ($0.record.fileName, $0) }, uniquingKeysWith: { a, _ in a })
+        let reusable = Self.reusableShards(of: previous)
         let directory = IndexDirectory(path: path)
         // A writer may commit, and remove the generation `CURRENT` named, while this opens
         // it: when a file is missing and `CURRENT` has moved on, open the newer generation.
@@ -135,11 +135,16 @@ public final class Index: Sendable {
     /// lock, does not do that work there. Valid as an index once committed as is.
     static func uncommitted(_ manifest: Manifest, generation: UInt64, path: String,
                             reusing previous: Index) throws(HashIdxError) -> Index {
-        let reusable = Dictionary(previous.ownShards.map { ($0.record.fileName, $0) }, uniquingKeysWith: { a, _ in a })
-        let searcher = try searcher(for: manifest, in: IndexDirectory(path: path), reusing: reusable)
+        let searcher = try searcher(for: manifest, in: IndexDirectory(path: path), reusing: reusableShards(of: previous))
         return Index(path: path, searcher: searcher, buffer: nil, ownShards: searcher.shards,
                      manifestName: Format.manifestName(generation), manifestBytes: manifest.encoded().count,
                      generation: generation, logBytes: 0)
+    }
+
+    /// The shards of `previous` (its own, without a buffer's deletions) by file name: what a
+    /// later generation's searcher takes as they are where its records are unchanged.
+    private static func reusableShards(of previous: Index?) -> [String: Shard] {
+        Dictionary((previous?.ownShards ?? []).map { ($0.record.fileName, $0) }, uniquingKeysWith: { a, _ in a })
     }
 
     /// A snapshot of `base` (opened without its log) with the changes of `buffer`; `logBytes`:

@@ -81,9 +81,7 @@ final class PartitionArena: Sendable {
             for (j, i) in chosen.enumerated() {
                 cells[p * (c + 1) + j] = at
                 let o = shards[i].partitionOffsets!
-                var live = o[p + 1] - o[p]
-                shards[i].deletions?.forEach(in: o[p]..<o[p + 1]) { _ in live -= 1 }
-                at += live
+                at += o[p + 1] - o[p] - (shards[i].deletions?.count(in: o[p]..<o[p + 1]) ?? 0)
             }
             cells[p * (c + 1) + c] = at
         }

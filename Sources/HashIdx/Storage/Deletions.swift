@@ -39,32 +39,30 @@ struct Deletions: Equatable, Sendable {
     @inline(__always)
     func forEach(in range: Range<Int>, _ body: (Int) -> Void) {
         guard count > 0, !range.isEmpty else { return }
-        var w = range.lowerBound >> 6
-        let lastWord = (range.upperBound - 1) >> 6
-        while w <= lastWord {
-            var bits = words[w]
-            if w == range.lowerBound >> 6 { bits &= ~UInt64(0) << UInt64(range.lowerBound & 63) }
-            if w == lastWord && range.upperBound & 63 != 0 { bits &= (1 << UInt64(range.upperBound & 63)) - 1 }
+        for w in (range.lowerBound >> 6)...((range.upperBound - 1) >> 6) {
+            var bits = word(w, within: range)
             while bits != 0 {
                 body(w << 6 + bits.trailingZeroBitCount)
                 bits &= bits - 1
             }
-            w += 1
         }
     }
 
     /// The deleted positions in `range`.
     func count(in range: Range<Int>) -> Int {
         guard count > 0, !range.isEmpty else { return 0 }
-        let first = range.lowerBound >> 6, last = (range.upperBound - 1) >> 6
         var n = 0
-        for w in first...last {
-            var bits = words[w]
-            if w == first { bits &= ~UInt64(0) << UInt64(range.lowerBound & 63) }
-            if w == last && range.upperBound & 63 != 0 { bits &= (1 << UInt64(range.upperBound & 63)) - 1 }
-            n += bits.nonzeroBitCount
-        }
+        for w in (range.lowerBound >> 6)...((range.upperBound - 1) >> 6) { n += word(w, within: range).nonzeroBitCount }
         return n
+    }
+
+    /// Word `w` of the bitmap with the bits of positions outside `range` cleared.
+    @inline(__always)
+    private func word(_ w: Int, within range: Range<Int>) -> UInt64 {
+        var bits = words[w]
+        if w == range.lowerBound >> 6 { bits &= ~UInt64(0) << UInt64(range.lowerBound & 63) }
+        if w == (range.upperBound - 1) >> 6 && range.upperBound & 63 != 0 { bits &= (1 << UInt64(range.upperBound & 63)) - 1 }
+        return bits
     }
 
     /// Clears in `bits` (a bitmap of `range.count` positions: bit `i` is position
