@@ -106,7 +106,7 @@ def grow(base: np.ndarray, args: argparse.Namespace, work: str, q: str, gt: str)
         path = os.path.join(work, f"grown-{len(rows)}.hidx")
         _, t0 = run("build", os.path.join(work, "half.npy"), "-o", path)
         out, t1 = run("add", path, os.path.join(work, "rest.npy"), "--commit-every", batch, *flags)
-        fitted = [line.strip() for line in out.splitlines() if "partitions fitted again" in line]
+        fitted = [line.strip() for line in out.splitlines() if "partitions maintained" in line]
         rows.append((name + (f" ({fitted[0].split(': ', 1)[1]})" if fitted else ""), t0 + t1, path))
     report(f"Grow 50 % → 100 % in {args.batches} commits", rows, q, gt, args)
 

@@ -105,7 +105,7 @@ struct Add: ParsableCommand {
               added:    \(s.added)
               replaced: \(s.deleted)
               items:    \(s.count)
-              merges:   \(merges) (compactions the merge policy ran after a commit)\(partitions.isEmpty ? "" : "\n  partitions fitted again: " + partitions.joined(separator: ", "))
+              merges:   \(merges) (compactions the merge policy ran after a commit)\(partitions.isEmpty ? "" : "\n  partitions maintained: " + partitions.joined(separator: ", "))
               seconds:  \(formatFixed(elapsed, 3))
             """)
         }

@@ -13,6 +13,7 @@ struct Compact: ParsableCommand {
 
           hashidx compact words.hidx
           hashidx compact words.hidx --maintain    # partitions fitted to the items now
+          hashidx compact words.hidx --rebalance   # crowded lists split, list by list
           hashidx compact words.hidx --retrain     # new model and partitions
 
         --maintain fits the partitions again to the live items without retraining
@@ -21,6 +22,14 @@ struct Compact: ParsableCommand {
         sets their count; by default the index's, scaled with the square root of
         how much it grew or shrank). Commits do this on their own once the count
         is off by 1.15x (`hashidx add`/`delete` without --no-merge).
+
+        --rebalance splits the lists over twice the mean list in two, longest first
+        (the halves take the places of lists under half the mean, or, while the
+        items ask for more lists, new ones) and moves only the items that change
+        lists: deleted where they were, written as a new shard. Each step reads at
+        most --max-rows items and is its own generation; steps run until no list is
+        due. Commits run such steps on their own as lists grow or crowd. Needs
+        string ids (built with --ids).
 
         --retrain trains a new hash function and new partitions on the live items
         and rewrites every shard: use it when `hashidx info` reports drift. It holds
@@ -44,6 +53,15 @@ struct Compact: ParsableCommand {
     @Option(help: "With --maintain: the partition count (default: scaled with the square root of the growth).")
     var partitions: Int?
 
+    @Flag(help: "Split crowded lists a bounded step at a time, moving only the items that change lists.")
+    var rebalance = false
+
+    @Option(name: .customLong("max-rows"), help: "With --rebalance: items one step reads at most.")
+    var maxRows: Int = IndexWriter.MergePolicy.defaultRebalanceRows
+
+    /// Rebalancing steps stop after this many, whatever is left (each is a commit).
+    static let maximumSteps = 100_000
+
     @Option(name: .customLong("shard-size"), help: "Rows per rewritten shard.")
     var shardSize: Int = BuildOptions.defaultShardSize
 
@@ -65,6 +83,13 @@ struct Compact: ParsableCommand {
             guard partitions == nil || maintain else {
                 throw .invalidArgument(name: "partitions", reason: "--partitions goes with --maintain")
             }
+            guard !(rebalance && (maintain || retrain)) else {
+                throw .invalidArgument(name: "rebalance", reason: "--rebalance excludes --maintain and --retrain (they refit the partitions as a whole)")
+            }
+            guard maxRows == IndexWriter.MergePolicy.defaultRebalanceRows || rebalance else {
+                throw .invalidArgument(name: "max-rows", reason: "--max-rows goes with --rebalance")
+            }
+            if rebalance { return try runRebalance(writer) }
             let progress = ProgressReporter()
             let s = maintain ? try writer.maintainPartitions(partitions: partitions) { progress.report($0) }
                              : try writer.compact(retrain: retrain, options: options) { progress.report($0) }
@@ -82,5 +107,34 @@ struct Compact: ParsableCommand {
               seconds:          \(formatFixed(s.seconds, 2))
             """)
         }
+    }
+}
+
+extension Compact {
+    /// `--rebalance`: steps until no list is due, each committed and reported.
+    private func runRebalance(_ writer: IndexWriter) throws(HashIdxError) {
+        guard maxRows >= 1 else { throw .invalidArgument(name: "max-rows", reason: "must be at least 1, got \(maxRows)") }
+        let before = try Index(path: index)
+        var steps = 0, seconds = 0.0
+        while steps < Self.maximumSteps, let s = try writer.rebalancePartitions(maxRows: maxRows) {
+            steps += 1
+            seconds += s.seconds
+            let p = s.partitions.map { "\($0.before) -> \($0.after)" } ?? "-"
+            print("step \(steps): generation \(s.generation), partitions \(p), shards \(s.shards), \(formatFixed(s.seconds, 2)) s")
+        }
+        guard steps > 0 else {
+            print("nothing to rebalance in \(index): no list is over twice the mean list")
+            return
+        }
+        let after = try Index(path: index)
+        let balance = { (i: Index) in i.listBalance.map { formatFixed($0.current, 2) } ?? "-" }
+        print("""
+        committed \(steps) rebalancing step\(steps == 1 ? "" : "s") of \(index), up to generation \(after.generation)
+          partitions:       \(before.partitionCount) -> \(after.partitionCount)
+          list balance:     \(balance(before)) -> \(balance(after))
+          bytes before:     \(formatBytes(before.bytesOnDisk))
+          bytes after:      \(formatBytes(after.bytesOnDisk))
+          seconds:          \(formatFixed(seconds, 2))
+        """)
     }
 }

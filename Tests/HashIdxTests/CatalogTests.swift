@@ -13,12 +13,6 @@ final class CatalogTests: XCTestCase {
         (0..<dim).map { _ in Float(rng.nextGaussian()) }
     }
 
-    private func cosine(_ a: [Float], _ b: [Float]) -> Double {
-        var d = 0.0, na = 0.0, nb = 0.0
-        for i in a.indices { d += Double(a[i]) * Double(b[i]); na += Double(a[i]) * Double(a[i]); nb += Double(b[i]) * Double(b[i]) }
-        return d / (na.squareRoot() * nb.squareRoot())
-    }
-
     /// Builds an index of `rows` with ids (float32 vectors: exact re-rank scores).
     private func build(_ path: String, rows: [[Float]], ids: [String]?, partitions: Int = 6, shardSize: Int = 150) throws {
         try IndexBuilder.build(source: try InMemoryVectors(rows: rows), ids: ids, to: path,

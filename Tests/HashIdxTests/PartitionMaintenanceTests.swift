@@ -7,59 +7,13 @@ import HashIdxTestSupport
 final class PartitionMaintenanceTests: XCTestCase {
     private let dim = 12
 
-    private func build(_ path: String, rows: [[Float]], partitions: Int) throws {
-        try IndexBuilder.build(source: try InMemoryVectors(rows: rows), ids: rows.indices.map { "r\($0)" }, to: path,
-                               options: BuildOptions(training: TrainingOptions(bits: 64), shardSize: 1500, rowsPerBlock: 16,
-                                                     partitions: partitions, threads: 2, vectorType: .float32))
-    }
-
-    private func cosine(_ a: [Float], _ b: [Float]) -> Double {
-        var d = 0.0, na = 0.0, nb = 0.0
-        for i in a.indices { d += Double(a[i]) * Double(b[i]); na += Double(a[i]) * Double(a[i]); nb += Double(b[i]) * Double(b[i]) }
-        return d / (na.squareRoot() * nb.squareRoot())
-    }
-
-    /// Every live item sits in the partition whose centroid is nearest to it; every id of
-    /// `live` is found with its vector; exhaustive searches are the exact top 10.
-    private func check(_ path: String, live: [String: [Float]], queries: [[Float]],
-                       file: StaticString = #filePath, line: UInt = #line) throws {
-        let index = try Index(path: path)
-        XCTAssertEqual(index.count, live.count, "items", file: file, line: line)
-        let centroids = try XCTUnwrap(index.manifest.centroids)
-        let misplaced = Locked(0)
-        try LiveRows(index).forEach(threads: 2) { (_, item, reader) throws(HashIdxError) in
-            var unit = [Float](repeating: 0, count: centroids.dimension)
-            try unit.withUnsafeMutableBufferPointer { (u) throws(HashIdxError) in try reader.unitVector(of: item, into: u.baseAddress!) }
-            var best = 0, bestScore = -Float.infinity
-            for j in 0..<centroids.count {
-                var s: Float = 0
-                for i in 0..<centroids.dimension { s += unit[i] * centroids.rows[j * centroids.dimension + i] }
-                if s > bestScore + 1e-5 { best = j; bestScore = s }
-            }
-            if best != item.partition { misplaced.withLock { $0 += 1 } }
-        }
-        // (Rows within 1e-5 of two centroids may go either way: float rounding.)
-        XCTAssertLessThanOrEqual(misplaced.withLock { $0 }, live.count / 1000, "rows not in their nearest partition", file: file, line: line)
-        for (id, v) in live.prefix(50) {
-            let row = try XCTUnwrap(try index.row(forID: id), "id \(id)", file: file, line: line)
-            let stored = try index.vector(ofRow: row)
-            for i in v.indices { XCTAssertEqual(stored[i], v[i], accuracy: 1e-4 * max(1, abs(v[i])), file: file, line: line) }
-        }
-        let items = live.sorted { $0.key < $1.key }
-        for q in queries {
-            let got = try index.search(q, options: SearchOptions(k: 10, candidates: index.rowCount, probes: 1 << 20))
-            let exact = items.map { ($0.key, cosine(q, $0.value)) }.sorted { $0.1 > $1.1 }.prefix(10)
-            XCTAssertEqual(got.map(\.id), exact.map(\.0), file: file, line: line)
-        }
-    }
-
     /// An index built on 2,000 rows and grown to 5,000 by commits: the merge policy splits
     /// its lists as the rows pass 1.15² of what they were fitted to, lists keep about their
     /// built length, and nothing is lost.
     func testAGrowingIndexSplitsItsListsAndLosesNothing() throws {
         let path = makeTemporaryDirectory(self) + "/g.hidx"
         let rows = clusteredVectors(count: 5000, dim: dim, clusters: 30, seed: 21)
-        try build(path, rows: Array(rows[0..<2000]), partitions: 16)
+        try buildPartitioned(path, rows: Array(rows[0..<2000]), partitions: 16)
         let writer = try IndexWriter(path: path)
         var maintained: [(before: Int, after: Int)] = []
         for batch in 0..<6 {
@@ -78,7 +32,7 @@ final class PartitionMaintenanceTests: XCTestCase {
         XCTAssertEqual(try XCTUnwrap(index.growth), 5000.0 / Double(index.manifest.trainedRows), accuracy: 1e-9)
         var live: [String: [Float]] = [:]
         for i in 0..<5000 { live["r\(i)"] = rows[i] }
-        try check(path, live: live, queries: [rows[3], rows[2700], rows[4999]])
+        try checkPartitions(path, live: live, queries: [rows[3], rows[2700], rows[4999]])
     }
 
     /// Rows from clusters the partitions never saw (a fifth of the items, fitting their lists
@@ -88,7 +42,7 @@ final class PartitionMaintenanceTests: XCTestCase {
         let path = makeTemporaryDirectory(self) + "/c.hidx"
         let old = clusteredVectors(count: 2400, dim: dim, clusters: 8, seed: 26)
         let new = clusteredVectors(count: 600, dim: dim, clusters: 4, spread: 0.3, seed: 27)
-        try build(path, rows: old, partitions: 16)
+        try buildPartitioned(path, rows: old, partitions: 16)
         let writer = try IndexWriter(path: path)
         try writer.add(try InMemoryVectors(rows: new), ids: new.indices.map { "n\($0)" })
         let refit = try XCTUnwrap(try writer.commit().merged?.partitions, "the drift did not refit the partitions")
@@ -99,7 +53,7 @@ final class PartitionMaintenanceTests: XCTestCase {
         var live: [String: [Float]] = [:]
         for (i, v) in old.enumerated() { live["r\(i)"] = v }
         for (i, v) in new.enumerated() { live["n\(i)"] = v }
-        try check(path, live: live, queries: [new[0], new[599], old[5]])
+        try checkPartitions(path, live: live, queries: [new[0], new[599], old[5]])
     }
 
     /// Rows crowding one list (near copies of items the partitions know: no drift, a
@@ -109,7 +63,7 @@ final class PartitionMaintenanceTests: XCTestCase {
     func testRowsCrowdingOneListRefitThePartitions() throws {
         let path = makeTemporaryDirectory(self) + "/b.hidx"
         let old = clusteredVectors(count: 2400, dim: dim, clusters: 8, seed: 28)
-        try build(path, rows: old, partitions: 24)
+        try buildPartitioned(path, rows: old, partitions: 24)
         let built = try Index(path: path)
         let atBuild = try XCTUnwrap(built.listBalance)
         XCTAssertEqual(try XCTUnwrap(atBuild.atFit), atBuild.current, accuracy: 1e-4, "a build records its lists' balance")
@@ -147,14 +101,14 @@ final class PartitionMaintenanceTests: XCTestCase {
         var live: [String: [Float]] = [:]
         for (i, v) in old.enumerated() { live["r\(i)"] = v }
         for (i, v) in crowd.enumerated() { live["c\(i)"] = v }
-        try check(path, live: live, queries: [crowd[0], old[7]])
+        try checkPartitions(path, live: live, queries: [crowd[0], old[7]])
     }
 
     /// The manifest keeps the balance of its lists at the fit; a version-5 manifest has a
     /// reserved word there, and values no list counts could give are refused.
     func testTheManifestKeepsTheListBalanceAndRefusesAnImplausibleOne() throws {
         let path = makeTemporaryDirectory(self) + "/m.hidx"
-        try build(path, rows: clusteredVectors(count: 600, dim: dim, clusters: 8, seed: 30), partitions: 8)
+        try buildPartitioned(path, rows: clusteredVectors(count: 600, dim: dim, clusters: 8, seed: 30), partitions: 8)
         let index = try Index(path: path)
         let file = path + "/" + Format.manifestName(index.generation)
         var manifest = index.manifest
@@ -201,7 +155,7 @@ final class PartitionMaintenanceTests: XCTestCase {
         }
         var live: [String: [Float]] = [:]
         for i in 0..<4000 { live[String(i)] = rows[i] }
-        try check(path, live: live, queries: [rows[10], rows[3999]])
+        try checkPartitions(path, live: live, queries: [rows[10], rows[3999]])
     }
 
     /// `maintainPartitions` after two thirds are deleted: fewer, merged lists; the deleted
@@ -209,7 +163,7 @@ final class PartitionMaintenanceTests: XCTestCase {
     func testMaintainingAfterDeletesMergesLists() throws {
         let path = makeTemporaryDirectory(self) + "/d.hidx"
         let rows = clusteredVectors(count: 3000, dim: dim, clusters: 30, seed: 22)
-        try build(path, rows: rows, partitions: 24)
+        try buildPartitioned(path, rows: rows, partitions: 24)
         let writer = try IndexWriter(path: path)
         writer.mergePolicy = nil
         try writer.delete(ids: (0..<3000).filter { $0 % 3 != 0 }.map { "r\($0)" })
@@ -220,10 +174,10 @@ final class PartitionMaintenanceTests: XCTestCase {
         XCTAssertEqual(try Index(path: path).deletedCount, 0)
         var live: [String: [Float]] = [:]
         for i in stride(from: 0, to: 3000, by: 3) { live["r\(i)"] = rows[i] }
-        try check(path, live: live, queries: [rows[0], rows[1500]])
+        try checkPartitions(path, live: live, queries: [rows[0], rows[1500]])
         XCTAssertEqual(try writer.maintainPartitions(partitions: 40).partitions?.after, 40)
         XCTAssertEqual(try Index(path: path).partitionCount, 40)
-        try check(path, live: live, queries: [rows[2]])
+        try checkPartitions(path, live: live, queries: [rows[2]])
         try writer.close()
     }
 
@@ -231,13 +185,13 @@ final class PartitionMaintenanceTests: XCTestCase {
     func testBadMaintenanceIsRefused() throws {
         let dir = makeTemporaryDirectory(self)
         let rows = clusteredVectors(count: 600, dim: dim, clusters: 10, seed: 23)
-        try build(dir + "/flat.hidx", rows: rows, partitions: 0)
+        try buildPartitioned(dir + "/flat.hidx", rows: rows, partitions: 0)
         let flat = try IndexWriter(path: dir + "/flat.hidx")
         XCTAssertThrowsError(try flat.maintainPartitions()) {
             guard case .invalidArgument(name: "maintain", _) = $0 as? HashIdxError else { return XCTFail("\($0)") }
         }
         try flat.close()
-        try build(dir + "/p.hidx", rows: rows, partitions: 8)
+        try buildPartitioned(dir + "/p.hidx", rows: rows, partitions: 8)
         let writer = try IndexWriter(path: dir + "/p.hidx")
         for bad in [1, 301, 1 << 21] {
             XCTAssertThrowsError(try writer.maintainPartitions(partitions: bad)) {

@@ -14,12 +14,6 @@ final class WriteLogTests: XCTestCase {
                                                      partitions: 8, threads: 2, vectorType: .float32))
     }
 
-    private func cosine(_ a: [Float], _ b: [Float]) -> Double {
-        var d = 0.0, na = 0.0, nb = 0.0
-        for i in a.indices { d += Double(a[i]) * Double(b[i]); na += Double(a[i]) * Double(a[i]); nb += Double(b[i]) * Double(b[i]) }
-        return d / (na.squareRoot() * nb.squareRoot())
-    }
-
     private func files(_ path: String) throws -> Set<String> { Set(try FileManager.default.contentsOfDirectory(atPath: path)) }
 
     /// `index` holds exactly `live` (id → vector, attributes): counts, look-ups, vectors,

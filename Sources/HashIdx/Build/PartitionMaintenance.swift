@@ -83,7 +83,7 @@ enum PartitionMaintenance {
 
     /// The two halves of a list by 2-means on its rows, from its two rows least alike of a
     /// few drawn; nil when its rows do not part.
-    private static func split(_ rows: [Int], sample: [Float], d: Int, rng: inout SplitMix64,
+    static func split(_ rows: [Int], sample: [Float], d: Int, rng: inout SplitMix64,
                               threads: Int) -> ((centre: [Float], rows: [Int]), (centre: [Float], rows: [Int]))? {
         var local = [Float](repeating: 0, count: rows.count * d)
         for (i, r) in rows.enumerated() { for j in 0..<d { local[i * d + j] = sample[r * d + j] } }

@@ -14,8 +14,9 @@ struct BackgroundCommit: @unchecked Sendable {
         case writeLog
         /// These shards of the base rewritten (the merge policy's merges).
         case merge([Int])
-        /// Every shard rewritten into partitions fitted again to the live rows.
-        case refit(partitions: Int)
+        /// Partition maintenance: a bounded rebalancing step, or every shard rewritten into
+        /// partitions fitted again to the live rows.
+        case maintain(PartitionMaintainer.Work)
     }
 
     let work: Work
@@ -62,12 +63,9 @@ struct BackgroundCommit: @unchecked Sendable {
             let manifest = try Compactor(base: base, committer: committer)
                 .write(rewrite: shards, retrain: false, options: BuildOptions(), generation: generation, written: &written, progress: { _ in })
             return manifest
-        case let .refit(partitions):
-            let centroids = try PartitionMaintainer(base: base, threads: threads ?? System.processorCount).refit(partitions: partitions)
-            let manifest = try Compactor(base: base, committer: committer)
-                .write(rewrite: Array(base.manifest.shards.indices), retrain: false, centroids: centroids, options: BuildOptions(),
-                       generation: generation, written: &written, progress: { _ in })
-            return manifest
+        case let .maintain(maintenance):
+            return try PartitionMaintainer(base: base, threads: threads ?? System.processorCount)
+                .write(maintenance, committer: committer, generation: generation, written: &written, progress: { _ in }).manifest
         }
     }
 }

@@ -52,7 +52,7 @@ struct Committer {
 
     /// Writes a deletion file for every shard in `deletions` (its earlier bits and the new
     /// positions) and names it in `manifest`. Returns the rows newly deleted.
-    private func writeDeletions(_ deletions: [Int: Set<Int>], base: Index, manifest: inout Manifest,
+    func writeDeletions(_ deletions: [Int: Set<Int>], base: Index, manifest: inout Manifest,
                                 generation: UInt64, written: inout [String]) throws(HashIdxError) -> Int {
         var deletedNow = 0
         var fileNumber = 0

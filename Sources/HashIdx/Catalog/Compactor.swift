@@ -39,6 +39,7 @@ struct Compactor {
         if let centroids {
             precondition(rewrite == Array(manifest.shards.indices), "new partitions need every shard rewritten")
             next.centroids = centroids
+            next.partitionTarget = 0   // (a rebalancing under way is done)
         }
         let rewriting = Set(rewrite)
         next.shards = manifest.shards.indices.filter { !rewriting.contains($0) }.map { manifest.shards[$0] }

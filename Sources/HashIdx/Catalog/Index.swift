@@ -201,7 +201,13 @@ public final class Index: Sendable {
         var shards: [Shard] = []
         for record in manifest.shards {
             if let old = reusable[record.fileName], old.record == record {
-                shards.append(old)
+                // (Lists added since it opened are empty in it.)
+                let partitions = manifest.centroids?.count ?? 0
+                if let offsets = old.partitionOffsets, offsets.count < partitions + 1 {
+                    shards.append(Shard(old, deletions: old.deletions, partitions: partitions))
+                } else {
+                    shards.append(old)
+                }
                 continue
             }
             shards.append(try Shard(path: directory.file(record.fileName), record: record, manifest: manifest,

@@ -251,8 +251,8 @@ public final class IndexWriter: Sendable {
                                         seconds: System.monotonicSeconds() - start)
         switch job.work {
         case let .merge(shards): summary.rewrittenShards = shards.count
-        case .refit:
-            summary.rewrittenShards = before.shardCount
+        case let .maintain(maintenance):
+            if case .refit = maintenance { summary.rewrittenShards = before.shardCount }
             summary.partitions = (before.partitionCount, next.partitionCount)
         case .writeLog: break
         }
@@ -306,6 +306,29 @@ public final class IndexWriter: Sendable {
     /// of every shard; readers keep their snapshots; a crash leaves the previous generation.
     /// Changes in the write log are written to a shard first (a commit of their own).
     /// Throws when there are uncommitted changes or the index has no partitions.
+    /// One bounded step of online partition maintenance, and its commit; `nil` when no list
+    /// is due. The lists over twice the mean list (for the partition count the live items
+    /// ask for: the index's, scaled with √(items now ÷ items it was fitted to)) split in two
+    /// by a local 2-means on their rows, longest first; each second half takes the place of
+    /// a list under half the mean (its items join their nearest remaining lists) or, while
+    /// the items ask for more lists, a new one. The items of those lists and of each split
+    /// list's 4 nearest lists go to their nearest partition again, and only those that
+    /// change lists are rewritten: deleted where they were, added as a new shard. A step
+    /// reads at most `maxRows` items (at least one split's), however large the index, so
+    /// its cost is bounded; what is left is the next step's. The ``mergePolicy`` runs steps
+    /// after commits while lists grow or crowd (``MergePolicy/rebalanceRows``). Readers keep
+    /// their snapshots; a crash leaves the previous generation. Needs string ids (items
+    /// that move get new row numbers) and no uncommitted changes; changes in the write log
+    /// are written to a shard first.
+    @discardableResult
+    public func rebalancePartitions(maxRows: Int = MergePolicy.defaultRebalanceRows,
+                                    progress: @escaping @Sendable (WorkProgress) -> Void = { _ in }) throws(HashIdxError) -> CompactionSummary? {
+        try core.withLock { (core) throws(HashIdxError) in
+            try core.rebalancePartitions(maxRows: maxRows, partitionDrift: core.mergePolicy?.partitionDrift ?? MergePolicy().partitionDrift,
+                                         progress: progress)
+        }
+    }
+
     @discardableResult
     public func maintainPartitions(partitions: Int? = nil,
                                    progress: @escaping @Sendable (WorkProgress) -> Void = { _ in }) throws(HashIdxError) -> CompactionSummary {

@@ -22,10 +22,8 @@ extension IndexWriterCore {
             work = .writeLog
             prefix = log.length
         } else {
-            let keepsIDs = base.hasStringIDs || !base.manifest.shards.contains { $0.deleted > 0 }
-            if keepsIDs && PartitionMaintainer.isDue(base, ratio: policy.partitionDrift),
-               let (_, wanted) = PartitionMaintainer.target(of: base.manifest) {
-                work = .refit(partitions: wanted)
+            if let maintenance = PartitionMaintainer.work(base, policy: policy) {
+                work = .maintain(maintenance)
             } else {
                 guard base.hasStringIDs else { return nil }
                 let shards = policy.shardsToMerge(in: base.manifest, shardSize: BuildOptions.defaultShardSize)

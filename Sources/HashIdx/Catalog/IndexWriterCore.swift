@@ -202,9 +202,8 @@ final class IndexWriterCore {
     func merge(policy: IndexWriter.MergePolicy) throws(HashIdxError) -> IndexWriter.CompactionSummary? {
         try checkOpen()
         try flushBuffer(before: "merge")
-        let keepsIDs = base.hasStringIDs || !base.manifest.shards.contains { $0.deleted > 0 }
-        if keepsIDs && PartitionMaintainer.isDue(base, ratio: policy.partitionDrift) {
-            return try maintainPartitions(progress: { _ in })
+        if let work = PartitionMaintainer.work(base, policy: policy) {
+            return try maintain(work, progress: { _ in })
         }
         guard base.hasStringIDs else { return nil }
         let merge = try compact(rewrite: policy.shardsToMerge(in: base.manifest, shardSize: BuildOptions.defaultShardSize),
@@ -231,6 +230,49 @@ final class IndexWriterCore {
                                   options: BuildOptions(), progress: progress)
         summary.partitions = (before, centroids.count)
         return summary
+    }
+
+    /// One bounded rebalancing step (``PartitionRebalancer``) toward the partition count the
+    /// live rows ask for, reading at most `maxRows` rows; nil when no list is due.
+    func rebalancePartitions(maxRows: Int, partitionDrift: Double,
+                             progress: @escaping @Sendable (WorkProgress) -> Void) throws(HashIdxError) -> IndexWriter.CompactionSummary? {
+        try checkOpen()
+        try flushBuffer(before: "rebalance")
+        guard maxRows >= 1 else { throw .invalidArgument(name: "maxRows", reason: "must be at least 1, got \(maxRows)") }
+        guard base.manifest.centroids != nil, let (_, wanted) = PartitionMaintainer.target(of: base.manifest) else {
+            throw .invalidArgument(name: "rebalance", reason: "the index has no partitions, or too few live items to fit them to (at least \(2 * PartitionMaintenance.minimumRowsPerList))")
+        }
+        guard base.hasStringIDs else {
+            throw .invalidArgument(name: "rebalance", reason: "the index's ids are its row numbers, which rows that change lists would lose; use maintainPartitions (`hashidx compact --maintain`), which keeps them while no row is deleted")
+        }
+        let limit = max(wanted, Int((Double(wanted) * partitionDrift).rounded(.down)))
+        guard PartitionRebalancer.plan(base, target: wanted, limit: limit, maxRows: maxRows) != nil else { return nil }
+        return try maintain(.rebalance(target: wanted, limit: limit, maxRows: maxRows), progress: progress)
+    }
+
+    /// Writes and commits partition maintenance `work`.
+    private func maintain(_ work: PartitionMaintainer.Work,
+                          progress: @escaping @Sendable (WorkProgress) -> Void) throws(HashIdxError) -> IndexWriter.CompactionSummary {
+        let start = System.monotonicSeconds()
+        let before = base.bytesOnDisk, partitions = base.partitionCount
+        let generation = try directory.nextGeneration()
+        var written: [String] = []
+        do throws(HashIdxError) {
+            let (next, rewritten) = try PartitionMaintainer(base: base, threads: threads ?? System.processorCount)
+                .write(work, committer: Committer(directory: directory, threads: threads), generation: generation,
+                       written: &written, progress: progress)
+            progress(WorkProgress(phase: .finishing, done: 0, total: 1))
+            try commit(next, generation: generation, written: &written)
+            progress(WorkProgress(phase: .finishing, done: 1, total: 1))
+            var summary = IndexWriter.CompactionSummary(generation: generation, rewrittenShards: rewritten, shards: base.shardCount,
+                                                        bytesBefore: before, bytesAfter: base.bytesOnDisk,
+                                                        seconds: System.monotonicSeconds() - start)
+            summary.partitions = (partitions, base.partitionCount)
+            return summary
+        } catch {
+            directory.remove(written)
+            throw error
+        }
     }
 
     /// Rewrites the shards `rewrite` (nothing when empty), into `centroids` when given, and commits.

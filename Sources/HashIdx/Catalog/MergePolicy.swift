@@ -24,8 +24,22 @@ extension IndexWriter {
         /// since and fit their partitions worse by ``Index/Drift/retrainAbove`` (rows from
         /// new clusters); also once the lists' balance (``Index/ListBalance``) is this
         /// ratio squared times its value at the last fit (rows crowding a few lists).
-        /// `.infinity`: never after a commit.
+        /// `.infinity`: never after a commit. Lists that grew or crowd are rebalanced a
+        /// bounded step at a time (``IndexWriter/rebalancePartitions(maxRows:progress:)``:
+        /// the longest lists split, their halves take the places of lists that shrank, and
+        /// only the rows that change lists are rewritten); rows that drifted and lists that
+        /// shrank get a whole refit (``IndexWriter/maintainPartitions(partitions:progress:)``),
+        /// as do indexes whose ids are row numbers.
         public var partitionDrift: Double
+        /// The rows one rebalancing step reads at most (the lists it splits, the lists whose
+        /// places their halves take and their nearest neighbours; at least one split's): the
+        /// bound on a step's work, whatever the index's size. The rows it rewrites are those
+        /// that change lists, fewer.
+        public var rebalanceRows: Int
+
+        /// The default bound of a rebalancing step: 65,536 rows read (GloVe-50, 186k rows:
+        /// about 20 lists split, in 0.1 s).
+        public static let defaultRebalanceRows = 65_536
 
         /// The default: a fifth deleted (Lucene's `deletesPctAllowed`), more than 2 small
         /// shards of a size class, partitions fitted again when the rows ask for 1.15× more
@@ -36,10 +50,12 @@ extension IndexWriter {
         /// rounds of +5 %/−5 %, 0.78× a fresh build's QPS on average with these, 0.67× with a
         /// third and 4 small shards; with the arena 0.94×, and 0.96× with refits on the lists'
         /// balance too; `Benchmarks/results/catalog-churn.md`.)
-        public init(deletedFraction: Double = 0.2, smallShards: Int = 2, partitionDrift: Double = 1.15) {
+        public init(deletedFraction: Double = 0.2, smallShards: Int = 2, partitionDrift: Double = 1.15,
+                    rebalanceRows: Int = MergePolicy.defaultRebalanceRows) {
             self.deletedFraction = deletedFraction
             self.smallShards = smallShards
             self.partitionDrift = partitionDrift
+            self.rebalanceRows = rebalanceRows
         }
 
         /// The shards of `manifest` (by index, ascending) this policy rewrites now; empty

@@ -23,11 +23,36 @@ struct PartitionMaintainer {
     /// The live rows of `manifest` and the rows its partitions were fitted to: the build's
     /// (or the last maintenance's); for an index that does not record them, the rows not
     /// added since.
-    private static func rows(of manifest: Manifest) -> (live: Int, fitted: Int) {
+    static func rows(of manifest: Manifest) -> (live: Int, fitted: Int) {
         let live = manifest.shards.reduce(0) { $0 + Int($1.rows - $1.deleted) }
         let fitted = manifest.trainedRows > 0 ? Int(manifest.trainedRows)
                                               : manifest.shards.reduce(0) { $0 + Int($1.rows - $1.addedRows) }
         return (live, fitted)
+    }
+
+    /// Why the partitions are due for maintenance.
+    enum Reason: Equatable {
+        /// The live rows ask for `ratio` times the partitions or more (they grew by `ratio`²).
+        case grown
+        /// A rebalancing that adds lists toward the count the rows ask for is under way
+        /// (``Manifest/partitionTarget``).
+        case growing
+        /// The live rows ask for under 1/`ratio`² of the partitions.
+        case shrunk
+        /// A tenth of the live rows came since the fit and fit their lists worse by
+        /// ``Index/Drift/retrainAbove``.
+        case drifted
+        /// The lists' balance grew by `ratio`² since the fit.
+        case crowded
+    }
+
+    /// What maintenance the partitions are due for.
+    enum Work: Equatable {
+        /// Bounded rebalancing steps (``PartitionRebalancer``) toward `target` partitions,
+        /// never past `limit`, each reading at most `maxRows` rows.
+        case rebalance(target: Int, limit: Int, maxRows: Int)
+        /// The partitions fitted again as a whole (`partitions` of them), every shard rewritten.
+        case refit(partitions: Int)
     }
 
     /// Whether the partition count the live rows ask for (√(live ÷ fitted) times the
@@ -38,22 +63,72 @@ struct PartitionMaintainer {
     /// partitions (``Index/Drift/retrainAbove``). Or whether the lists' balance
     /// (``Index/ListBalance``) grew by `ratio`² since the fit: rows crowding a few lists
     /// (new clusters, or deletes emptying others) that the drift of their cosines misses.
-    /// (K-means cannot part a list of near copies of one item; the refit records the
-    /// balance it reached, so it is not repeated until the lists crowd further.)
-    static func isDue(_ index: Index, ratio: Double) -> Bool {
+    /// Or whether rebalancing steps are still adding lists toward the count the rows asked
+    /// for. (K-means cannot part a list of near copies of one item; a refit or a complete
+    /// step records the balance it reached, so it is not repeated until the lists crowd
+    /// further.)
+    static func due(_ index: Index, ratio: Double) -> Reason? {
         let manifest = index.manifest
-        guard ratio.isFinite, ratio > 1, manifest.centroids != nil, target(of: manifest) != nil else { return false }
-        if let balance = index.listBalance?.ratio, balance >= ratio * ratio { return true }
+        guard ratio.isFinite, ratio > 1, let centroids = manifest.centroids, let (_, wanted) = target(of: manifest) else { return nil }
         let (live, fitted) = rows(of: manifest)
         let off = (Double(live) / Double(max(1, fitted))).squareRoot()
-        if off >= ratio || off <= 1 / (ratio * ratio) { return true }
+        if off >= ratio { return .grown }
+        if off <= 1 / (ratio * ratio) { return .shrunk }
         // Rows unlike those the partitions were fitted to (new clusters): once a tenth of
         // the live rows came since and fit their lists worse by the drift that makes `hashidx
         // info` advise retraining, the lists are refitted (new clusters get lists of their own).
         if let drift = Index.Drift.of(manifest), drift.recentRows * 10 >= live, drift.ratio >= Index.Drift.retrainAbove {
-            return true
+            return .drifted
         }
-        return false
+        if let balance = index.listBalance?.ratio, balance >= ratio * ratio { return .crowded }
+        if manifest.partitionTarget > centroids.count && wanted > centroids.count { return .growing }
+        return nil
+    }
+
+    /// Whether the partitions are due for maintenance (``due(_:ratio:)``).
+    static func isDue(_ index: Index, ratio: Double) -> Bool { due(index, ratio: ratio) != nil }
+
+    /// The maintenance `policy` asks for now, or nil. Lists that grew or crowd are
+    /// rebalanced a bounded step at a time (in an index with string ids: rows that move get
+    /// new row numbers); rows that drifted, lists that shrank, and indexes whose ids are row
+    /// numbers get a whole refit — the latter only while no row is deleted (every shard is
+    /// then rewritten in order, and the rows keep their numbers).
+    static func work(_ index: Index, policy: IndexWriter.MergePolicy) -> Work? {
+        let keepsIDs = index.hasStringIDs || !index.manifest.shards.contains { $0.deleted > 0 }
+        guard keepsIDs, let reason = due(index, ratio: policy.partitionDrift),
+              let (_, wanted) = target(of: index.manifest) else { return nil }
+        guard index.hasStringIDs, [.grown, .growing, .crowded].contains(reason) else { return .refit(partitions: wanted) }
+        let limit = max(wanted, Int((Double(wanted) * policy.partitionDrift).rounded(.down)))
+        return .rebalance(target: wanted, limit: limit, maxRows: policy.rebalanceRows)
+    }
+
+    /// Writes `work` as `generation` (each file added to `written` before it is created):
+    /// the manifest to commit, and the shards the base had that it rewrote (all of them for
+    /// a refit, none for a rebalancing step, which writes the rows it moves as a new shard).
+    /// A rebalancing step that finds no list to split refits the partitions as a whole.
+    func write(_ work: Work, committer: Committer, generation: UInt64, written: inout [String],
+               progress: @escaping @Sendable (WorkProgress) -> Void) throws(HashIdxError) -> (manifest: Manifest, rewritten: Int) {
+        var partitions: Int
+        switch work {
+        case let .rebalance(target, limit, maxRows):
+            if let plan = PartitionRebalancer.plan(base, target: target, limit: limit, maxRows: maxRows) {
+                progress(WorkProgress(phase: .partitioning, done: 0, total: 1))
+                let manifest = try PartitionRebalancer(base: base, threads: threads)
+                    .write(plan, committer: committer, generation: generation, written: &written)
+                progress(WorkProgress(phase: .partitioning, done: 1, total: 1))
+                return (manifest, 0)
+            }
+            partitions = target
+        case let .refit(count):
+            partitions = count
+        }
+        progress(WorkProgress(phase: .partitioning, done: 0, total: 1))
+        let centroids = try refit(partitions: partitions)
+        progress(WorkProgress(phase: .partitioning, done: 1, total: 1))
+        let manifest = try Compactor(base: base, committer: committer)
+            .write(rewrite: Array(base.manifest.shards.indices), retrain: false, centroids: centroids, options: BuildOptions(),
+                   generation: generation, written: &written, progress: progress)
+        return (manifest, base.manifest.shards.count)
     }
 
     /// Centroids fitted to the live rows for `partitions` partitions.

@@ -32,6 +32,10 @@ struct Manifest: Equatable {
     var blendWeight: Float = Rerank.defaultBlendWeight
     /// The search settings a build with a target recall chose (version 6; `nil`: none).
     var tunedSearch: TunedSearch? = nil
+    /// The partition count that bounded rebalancing steps (``PartitionRebalancer``) are
+    /// growing the index's toward, list by list (version 6; 0: none under way). Above the
+    /// partition count when set.
+    var partitionTarget: Int = 0
 
     /// Serialises the manifest (see `docs/FORMAT.md`), ending with its CRC-32C.
     func encoded() -> [UInt8] {
@@ -74,7 +78,7 @@ struct Manifest: Equatable {
             w.f32(Float(tunedSearch?.targetRecall ?? 0))
             w.f32(Float(tunedSearch?.measuredRecall ?? 0))
             w.u32(UInt32(tunedSearch?.sampleQueries ?? 0))
-            w.u32(0)
+            w.u32(UInt32(partitionTarget))
         }
         for v in model.mean { w.f32(v) }
         if let hidden = model.hidden {
@@ -174,11 +178,12 @@ struct Manifest: Equatable {
             }
         }
         var tunedSearch: TunedSearch? = nil
+        var partitionTarget = 0
         if version >= 6 {
             let probes = try r.u32("tuned probes"), candidates = try r.u32("tuned candidates")
             let target = try r.f32s(1, "target recall")[0], measured = try r.f32s(1, "measured recall")[0]
             let queries = try r.u32("tuning queries")
-            guard try r.u32("reserved") == 0 else { throw bad("reserved word after the tuned search is not 0") }
+            partitionTarget = Int(try r.u32("partition target"))
             if probes != 0 || candidates != 0 || target != 0 || measured != 0 || queries != 0 {
                 guard probes >= 1, probes <= 1 << 20, candidates >= 1, candidates <= TunedSearch.maximumCandidates,
                       target > 0, target <= 1, measured >= 0, measured <= 1, queries >= 1, queries <= 1 << 20 else {
@@ -218,6 +223,9 @@ struct Manifest: Equatable {
         guard listBalance == 0 || (partitions > 0 && listBalance >= 0.999 && listBalance <= Float(partitions) * 1.001) else {
             throw bad("implausible list balance \(listBalance) for \(partitions) partitions")
         }
+        guard partitionTarget == 0 || (partitions > 0 && partitionTarget > partitions && partitionTarget <= 1 << 20) else {
+            throw bad("implausible partition target \(partitionTarget) for \(partitions) partitions")
+        }
         let shardCount = Int(try r.u32("shard count"))
         // Version 2 indexes come from a build and hold at least one row; from version 3 on a
         // catalog whose every item was deleted and compacted away holds none.
@@ -244,7 +252,8 @@ struct Manifest: Equatable {
                         training: TrainingInfo(sampleSize: Int(sample), iterations: Int(iterations), seed: seed,
                                                supervision: supervision),
                         centroids: centroids, shards: shards, trainedGeneration: trainedGeneration, trainingFit: trainingFit,
-                        trainedRows: trainedRows, listBalance: listBalance, rerank: rerank, blendWeight: blendWeight, tunedSearch: tunedSearch)
+                        trainedRows: trainedRows, listBalance: listBalance, rerank: rerank, blendWeight: blendWeight, tunedSearch: tunedSearch,
+                        partitionTarget: partitionTarget)
     }
 }
 

@@ -177,15 +177,25 @@ final class Shard: @unchecked Sendable {
         } else {
             idOrder = nil; idIndex = nil; idData = nil; idCodec = nil; idDataCRC = 0
         }
+        var ownPartitions = 0
         if let centroids = manifest.centroids {
+            // A shard covers the partitions the index had when it was written: lists added
+            // since (a rebalancing step appends them) are empty in it.
             let p = centroids.count
-            let offsets = try section(.partitionOffsets, length: (p + 1) * 4, checked: true).bytes
+            let offsets = try section(.partitionOffsets, length: nil, checked: true).bytes
+            let own = offsets.count / 4 - 1
+            guard offsets.count % 4 == 0, own >= 1, own <= p else {
+                throw bad("partition offsets cover \(offsets.count / 4 - 1) partitions, expected 1…\(p)")
+            }
+            guard header.version >= 6 || own == p else { throw bad("a version-\(header.version) shard covers \(own) of \(p) partitions") }
             var starts: [Int] = []
             starts.reserveCapacity(p + 1)
-            for i in 0...p { starts.append(Int(offsets.le(UInt32.self, at: 4 * i))) }
+            for i in 0...own { starts.append(Int(offsets.le(UInt32.self, at: 4 * i))) }
             guard starts.first == 0, starts.last == rows, zip(starts, starts.dropFirst()).allSatisfy({ $0 <= $1 }) else {
                 throw bad("partition offsets do not tile the rows")
             }
+            starts += repeatElement(rows, count: p - own)
+            ownPartitions = own
             let numbers = try section(.rowNumbers, length: rows * 4, checked: true).bytes
             let inverse = try section(.positions, length: rows * 4, checked: true).bytes
             for position in 0..<rows {
@@ -204,7 +214,7 @@ final class Shard: @unchecked Sendable {
             guard header.version >= 4 else { throw bad("a version-\(header.version) shard has an attribute section") }
             let section = try section(.attributes, length: nil, checked: true)
             guard section.entry.codec == SectionCodec.none.rawValue else { throw bad("attribute section has a codec") }
-            attributes = try AttributeColumns.decode(section.bytes, rows: rows, zones: max(1, manifest.centroids?.count ?? 0), path: path)
+            attributes = try AttributeColumns.decode(section.bytes, rows: rows, zones: max(1, ownPartitions), path: path)
         } else {
             attributes = AttributeColumns(rows: rows)
         }
@@ -227,18 +237,25 @@ final class Shard: @unchecked Sendable {
     /// A view of `shard` whose deleted positions are `deletions` instead of its own: what a
     /// snapshot with buffered deletes (``WriteBuffer``) searches. It shares the shard's
     /// mapping and the blocks already verified; `record` stays the file's own, and only
-    /// the snapshot that made the view holds it (reopens reuse the shard itself).
-    init(_ shard: Shard, deletions: Deletions?) {
+    /// the snapshot that made the view holds it (reopens reuse the shard itself). With
+    /// `partitions`, more than the shard's, the partitions past its own are empty in the
+    /// view (a generation that added lists reuses the shards of the one before).
+    init(_ shard: Shard, deletions: Deletions?, partitions: Int? = nil) {
         file = shard.file; path = shard.path; record = shard.record; rows = shard.rows; firstRow = shard.firstRow
         dimension = shard.dimension; bits = shard.bits; rowsPerBlock = shard.rowsPerBlock
         vectorType = shard.vectorType; vectorCodec = shard.vectorCodec; idCodec = shard.idCodec
-        codes = shard.codes; partitionOffsets = shard.partitionOffsets; norms = shard.norms
+        codes = shard.codes; norms = shard.norms
         vectorIndex = shard.vectorIndex; vectorData = shard.vectorData; vectorDataCRC = shard.vectorDataCRC
         idOrder = shard.idOrder; idIndex = shard.idIndex; idData = shard.idData; idDataCRC = shard.idDataCRC
         rowNumbers = shard.rowNumbers; positions = shard.positions
         verifiedMarks = shard.verifiedMarks; verified = shard.verified
         attributes = shard.attributes
         self.deletions = deletions
+        if let partitions, let offsets = shard.partitionOffsets, partitions + 1 > offsets.count {
+            partitionOffsets = offsets + repeatElement(shard.rows, count: partitions + 1 - offsets.count)
+        } else {
+            partitionOffsets = shard.partitionOffsets
+        }
     }
 
     /// Checks that a block index tiles its data section exactly.
