@@ -10,6 +10,7 @@ interpolated at the target recalls):
   build of the live rows (in the same order, so with the same row numbers).
 
     python3 Benchmarks/catalog/grow.py /work/data/glove --queries 2000 --batches 10 --runs 3
+    python3 Benchmarks/catalog/grow.py /work/data/glove --only grow --ids --no-baseline   # rebalanced
 
 DATA_DIR holds base.npy, queries.npy and gt.npy (exact top-k row numbers of base), as
 ../shared/datasets/*.py write them. Single-thread QPS from `hashidx eval`; every setting is
@@ -56,6 +57,23 @@ def curve(index: str, queries: str, gt: str, runs: int) -> list[tuple[float, flo
     return sorted(best.values())
 
 
+def curve_by_id(index: str, queries: str, gt_ids: list[list[str]], runs: int, work: str) -> list[tuple[float, float, int, int]]:
+    """As `curve`, for indexes whose rows move (rebalancing writes the rows that change lists
+    anew, under new row numbers): recall@10 by ids from `hashidx query` at each setting, QPS
+    from `hashidx eval` against a placeholder ground truth (its recall ignored)."""
+    placeholder = os.path.join(work, "placeholder-gt.npy")
+    np.save(placeholder, np.zeros((len(gt_ids), 10), dtype=np.int64))
+    points = curve(index, queries, placeholder, runs)
+    out = []
+    for _, qps, probes, candidates in points:
+        text, _ = run("query", index, "--queries", queries, "--k", "10", "--probes", str(probes),
+                      "--candidates", str(candidates), "--threads", "1", "--format", "jsonl")
+        found = sum(len({r["id"] for r in json.loads(line)["results"]} & set(truth))
+                    for line, truth in zip(text.splitlines(), gt_ids))
+        out.append((found / (10 * len(gt_ids)), qps, probes, candidates))
+    return sorted(out)
+
+
 def qps_at(points: list, target: float) -> float | None:
     """QPS at `target` recall on the upper envelope (the fastest setting at or above each
     recall), interpolated linearly in recall between the two envelope points around it."""
@@ -77,9 +95,14 @@ def info(index: str) -> dict:
     return {k.strip(): v.strip() for k, v in fields.items()}
 
 
-def report(title: str, rows: list, q: str, gt: str, args: argparse.Namespace) -> None:
-    """Prints the table of `rows` (name, seconds, index path); ratios to the first."""
-    curves = {path: curve(path, q, gt, args.runs) for _, _, path in rows}
+def report(title: str, rows: list, q: str, gt: str, args: argparse.Namespace, work: str | None = None) -> None:
+    """Prints the table of `rows` (name, seconds, index path); ratios to the first. With
+    `--ids`, recall is counted by ids (`work` holds the placeholder ground truth)."""
+    if args.ids:
+        gt_ids = [[f"w{r}" for r in row] for row in np.load(gt)]
+        curves = {path: curve_by_id(path, q, gt_ids, args.runs, work) for _, _, path in rows}
+    else:
+        curves = {path: curve(path, q, gt, args.runs) for _, _, path in rows}
     reference = [qps_at(curves[rows[0][2]], t) for t in TARGETS]
     print(f"## {title}: {args.queries} queries, best of {args.runs}\n")
     print("| index | seconds | partitions | shards | " + " | ".join(f"QPS @ {t}" for t in TARGETS) + " | "
@@ -99,16 +122,29 @@ def grow(base: np.ndarray, args: argparse.Namespace, work: str, q: str, gt: str)
     np.save(os.path.join(work, "half.npy"), np.ascontiguousarray(base[:half]))
     np.save(os.path.join(work, "rest.npy"), np.ascontiguousarray(base[half:]))
     batch = str(-(-(len(base) - half) // args.batches))
+    # With --ids the items are named w<row>: string ids, so the merge policy rebalances the
+    # lists a bounded step at a time (without, row-number ids get whole refits).
+    ids = {}
+    if args.ids:
+        for name, rows_of in [("half", range(half)), ("rest", range(half, len(base))), ("all", range(len(base)))]:
+            ids[name] = os.path.join(work, f"{name}.txt")
+            with open(ids[name], "w") as f:
+                f.write("".join(f"w{r}\n" for r in rows_of))
+    def named(part: str) -> list[str]:
+        return ["--ids", ids[part]] if args.ids else []
     full = os.path.join(work, "full.hidx")
-    _, t = run("build", os.path.join(args.data, "base.npy"), "-o", full)
+    _, t = run("build", os.path.join(args.data, "base.npy"), *named("all"), "-o", full)
     rows = [("full build", t, full)]
     for name, flags in [("50 % + adds, partitions maintained", []), ("50 % + adds, --no-maintain", ["--no-maintain"])]:
+        if args.no_baseline and flags:
+            continue
         path = os.path.join(work, f"grown-{len(rows)}.hidx")
-        _, t0 = run("build", os.path.join(work, "half.npy"), "-o", path)
-        out, t1 = run("add", path, os.path.join(work, "rest.npy"), "--commit-every", batch, *flags)
+        _, t0 = run("build", os.path.join(work, "half.npy"), *named("half"), "-o", path)
+        out, t1 = run("add", path, os.path.join(work, "rest.npy"), *named("rest"), "--commit-every", batch, *flags)
         fitted = [line.strip() for line in out.splitlines() if "partitions maintained" in line]
         rows.append((name + (f" ({fitted[0].split(': ', 1)[1]})" if fitted else ""), t0 + t1, path))
-    report(f"Grow 50 % → 100 % in {args.batches} commits", rows, q, gt, args)
+    report(f"Grow 50 % → 100 % in {args.batches} commits{' (string ids: rebalanced list by list)' if args.ids else ''}",
+           rows, q, gt, args, work)
 
 
 def shrink(base: np.ndarray, args: argparse.Namespace, work: str, q: str) -> None:
@@ -142,6 +178,10 @@ def main() -> None:
     parser.add_argument("--batches", type=int, default=10)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--only", choices=["grow", "shrink"], help="run one of the two scenarios")
+    parser.add_argument("--ids", action="store_true",
+                        help="grow: items with string ids (the merge policy then rebalances lists a bounded step at a "
+                             "time; recall by ids)")
+    parser.add_argument("--no-baseline", action="store_true", help="grow: leave out the --no-maintain index")
     args = parser.parse_args()
     base = np.load(os.path.join(args.data, "base.npy"), mmap_mode="r")
     work = tempfile.mkdtemp(prefix="hashidx-grow-")

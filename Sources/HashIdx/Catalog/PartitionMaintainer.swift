@@ -82,6 +82,10 @@ struct PartitionMaintainer {
         }
         if let balance = index.listBalance?.ratio, balance >= ratio * ratio { return .crowded }
         if manifest.partitionTarget > centroids.count && wanted > centroids.count { return .growing }
+        // Indexes with string ids are rebalanced a bounded step at a time, which need not
+        // wait for the rows to grow by `ratio`²: their lists split as soon as the rows ask
+        // for a 32nd more of them.
+        if index.hasStringIDs && Double(wanted) >= Double(centroids.count) * (1 + 1.0 / 32) { return .growing }
         return nil
     }
 
