@@ -23,11 +23,12 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import catalog as bench  # noqa: E402  (run, write_rows, exact_gt, evaluate_by_id)
 
 
-def shape(index: str) -> tuple[str, str]:
-    """The index's partitions and shards, as `hashidx info` shows them."""
+def shape(index: str) -> tuple[str, str, str]:
+    """The index's partitions, shards and list balance, as `hashidx info` shows them."""
     out, _ = bench.run("info", index)
     p, s = re.search(r"partitions:\s+(\d+)", out), re.search(r"shards:\s+(\d+)", out)
-    return (p.group(1) if p else "?"), (s.group(1) if s else "?")
+    b = re.search(r"list balance:\s+([\d.]+)", out)
+    return (p.group(1) if p else "?"), (s.group(1) if s else "?"), (b.group(1) if b else "?")
 
 
 def recall_by_id(index: str, queries: str, gt_ids: list[list[str]]) -> float:
@@ -88,9 +89,9 @@ def main() -> None:
         print(f"Start: {len(initial):,} rows of {len(seen)} of {k} k-means clusters; each round adds {step:,} rows of the "
               f"other clusters and deletes {step:,} live rows at random. Default search settings; {args.queries} queries; QPS best of {args.runs} runs, "
               f"the two indexes in turn.\n")
-        print("| round | live | new-cluster rows | partitions (churned / fresh) | shards (churned) | recall churned | "
-              "recall fresh | QPS churned | QPS fresh | recall ÷ | QPS ÷ |")
-        print("|---|---|---|---|---|---|---|---|---|---|---|", flush=True)
+        print("| round | live | new-cluster rows | partitions (churned / fresh) | list balance (churned / fresh) | "
+              "shards (churned) | recall churned | recall fresh | QPS churned | QPS fresh | recall ÷ | QPS ÷ |")
+        print("|---|---|---|---|---|---|---|---|---|---|---|---|", flush=True)
         ratios = []
         for r in range(args.rounds):
             new = pool[r * step:(r + 1) * step]
@@ -119,8 +120,8 @@ def main() -> None:
             rc, rf = recall_by_id(idx, qpath, gt_ids), recall_by_id(fresh, qpath, gt_ids)
             qc, qf = paired_qps([idx, fresh], qpath, work, args.runs)
             outside = int(np.sum(~inside[rows]))
-            (pc, sc), (pf, _) = shape(idx), shape(fresh)
-            print(f"| {r + 1} | {len(rows):,} | {outside / len(rows):.0%} | {pc} / {pf} | {sc} | "
+            (pc, sc, bc), (pf, _, bf) = shape(idx), shape(fresh)
+            print(f"| {r + 1} | {len(rows):,} | {outside / len(rows):.0%} | {pc} / {pf} | {bc} / {bf} | {sc} | "
                   f"{rc:.4f} | {rf:.4f} | {qc:,.0f} | {qf:,.0f} | {rc / rf:.3f} | {qc / qf:.2f} |", flush=True)
             ratios.append((rc / rf, qc / qf, int(sc) if sc.isdigit() else 0))
         if ratios:

@@ -59,6 +59,9 @@ struct Compact: ParsableCommand {
     @Option(name: .customLong("max-rows"), help: "With --rebalance: items one step reads at most.")
     var maxRows: Int = IndexWriter.MergePolicy.defaultRebalanceRows
 
+    @Option(help: "With --rebalance: steps at most (default: until no list is due).")
+    var steps: Int?
+
     /// Rebalancing steps stop after this many, whatever is left (each is a commit).
     static let maximumSteps = 100_000
 
@@ -86,8 +89,9 @@ struct Compact: ParsableCommand {
             guard !(rebalance && (maintain || retrain)) else {
                 throw .invalidArgument(name: "rebalance", reason: "--rebalance excludes --maintain and --retrain (they refit the partitions as a whole)")
             }
-            guard maxRows == IndexWriter.MergePolicy.defaultRebalanceRows || rebalance else {
-                throw .invalidArgument(name: "max-rows", reason: "--max-rows goes with --rebalance")
+            guard (maxRows == IndexWriter.MergePolicy.defaultRebalanceRows && steps == nil) || rebalance else {
+                throw .invalidArgument(name: maxRows == IndexWriter.MergePolicy.defaultRebalanceRows ? "steps" : "max-rows",
+                                       reason: "--max-rows and --steps go with --rebalance")
             }
             if rebalance { return try runRebalance(writer) }
             let progress = ProgressReporter()
@@ -114,16 +118,26 @@ extension Compact {
     /// `--rebalance`: steps until no list is due, each committed and reported.
     private func runRebalance(_ writer: IndexWriter) throws(HashIdxError) {
         guard maxRows >= 1 else { throw .invalidArgument(name: "max-rows", reason: "must be at least 1, got \(maxRows)") }
+        if let limit = self.steps, !(1...Self.maximumSteps).contains(limit) {
+            throw .invalidArgument(name: "steps", reason: "must be 1…\(Self.maximumSteps), got \(limit)")
+        }
+        let limit = self.steps ?? Self.maximumSteps
         let before = try Index(path: index)
         var steps = 0, seconds = 0.0
-        while steps < Self.maximumSteps, let s = try writer.rebalancePartitions(maxRows: maxRows) {
+        var shape = (partitions: before.partitionCount, balance: before.listBalance?.current ?? 0)
+        while steps < limit, let s = try writer.rebalancePartitions(maxRows: maxRows) {
             steps += 1
             seconds += s.seconds
             let p = s.partitions.map { "\($0.before) -> \($0.after)" } ?? "-"
             print("step \(steps): generation \(s.generation), partitions \(p), shards \(s.shards), \(formatFixed(s.seconds, 2)) s")
+            // A step that neither added a list nor evened them (rows that do not part) ends it.
+            let now = try Index(path: index)
+            let next = (partitions: now.partitionCount, balance: now.listBalance?.current ?? 0)
+            if next.partitions == shape.partitions && next.balance >= shape.balance - 1e-6 { break }
+            shape = next
         }
         guard steps > 0 else {
-            print("nothing to rebalance in \(index): no list is over twice the mean list")
+            print("nothing to rebalance in \(index): no list is over twice the mean list, and the lists are as many as the items ask for")
             return
         }
         let after = try Index(path: index)

@@ -72,9 +72,14 @@ struct Info: ParsableCommand {
             if let balance = index.listBalance {
                 let drift = IndexWriter.MergePolicy().partitionDrift, due = drift * drift
                 let since = balance.atFit.map { "; \(formatFixed($0, 2)) when the partitions were fitted, \(formatFixed(balance.current / $0, 2))× since" } ?? ""
+                // (Indexes with string ids get bounded rebalancing steps as well as refits.)
                 let advice = balance.ratio.map {
-                    $0 >= due ? "lists crowded since the fit; `hashidx compact --maintain` fits the partitions again"
-                              : "fine (the merge policy fits the partitions again from \(formatFixed(due, 2))× the fit's)"
+                    switch ($0 >= due, index.hasStringIDs) {
+                    case (true, true): "lists crowded since the fit; `hashidx compact --rebalance` splits the long ones (`--maintain` refits all)"
+                    case (true, false): "lists crowded since the fit; `hashidx compact --maintain` fits the partitions again"
+                    case (false, true): "fine (the merge policy splits lists over twice the mean from \(formatFixed(drift, 2))× the fit's)"
+                    case (false, false): "fine (the merge policy fits the partitions again from \(formatFixed(due, 2))× the fit's)"
+                    }
                 } ?? "not recorded at the fit (an index written before the figure)"
                 print("list balance:     \(formatFixed(balance.current, 2)) (items a one-list probe scans over the mean list\(since)); \(advice)")
             }

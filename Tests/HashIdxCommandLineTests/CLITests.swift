@@ -194,6 +194,42 @@ final class CLITests: XCTestCase {
         XCTAssertEqual(r.status, 1)
     }
 
+    /// `compact --rebalance`: bounded steps until no list is due, each a generation; its
+    /// options are checked, and an index whose ids are row numbers is told what to do.
+    func testCompactRebalance() throws {
+        let grown = dir + "/g.hidx"
+        var r = try runCLI(["build", dir + "/v.npy", "--ids", dir + "/ids.txt", "-o", grown, "--partitions", "4"])
+        XCTAssertEqual(r.status, 0, r.err)
+        let more = clusteredVectors(count: 1200, dim: 12, seed: 77)
+        writeNpy(dir + "/more.npy", rows: more)
+        writeFile(dir + "/more.txt", Array((0..<1200).map { "m\($0)\n" }.joined().utf8))
+        r = try runCLI(["add", grown, dir + "/more.npy", "--ids", dir + "/more.txt", "--no-merge"])
+        XCTAssertEqual(r.status, 0, r.err)
+        for (arguments, name) in [(["--rebalance", "--maintain"], "rebalance"), (["--max-rows", "10"], "max-rows"),
+                                  (["--steps", "2"], "steps"), (["--rebalance", "--steps", "0"], "steps"),
+                                  (["--rebalance", "--max-rows", "0"], "max-rows")] {
+            r = try runCLI(["compact", grown] + arguments)
+            XCTAssertEqual(r.status, 1, "\(arguments)")
+            XCTAssertTrue(r.err.contains(name), "\(arguments): \(r.err)")
+        }
+        r = try runCLI(["compact", grown, "--rebalance", "--max-rows", "300"])
+        XCTAssertEqual(r.status, 0, r.err)
+        XCTAssertTrue(r.out.contains("step 2:") && r.out.contains("rebalancing steps of"), r.out)
+        XCTAssertTrue(r.out.contains("partitions:       4 -> 8"), "4·√(1600/400) lists: \(r.out)")
+        r = try runCLI(["info", grown, "--verify"])
+        XCTAssertEqual(r.status, 0, r.err)
+        XCTAssertTrue(r.out.contains("items:            1600 live"), r.out)
+        r = try runCLI(["compact", grown, "--rebalance"])
+        XCTAssertTrue(r.out.contains("nothing to rebalance"), r.out)
+
+        let numbered = dir + "/n.hidx"
+        r = try runCLI(["build", dir + "/v.npy", "-o", numbered, "--partitions", "4"])
+        XCTAssertEqual(r.status, 0, r.err)
+        r = try runCLI(["compact", numbered, "--rebalance"])
+        XCTAssertEqual(r.status, 1)
+        XCTAssertTrue(r.err.contains("--maintain"), r.err)
+    }
+
     func testAttributesWhereFieldsGetAndFilteredGroundTruth() throws {
         let lines = (0..<400).map { i in
             "{\"kind\": \"k\(i % 4)\", \"price\": \(i % 100), \"ok\": \(i % 2 == 0), \"tags\": [\"t\(i % 3)\"]}\n"

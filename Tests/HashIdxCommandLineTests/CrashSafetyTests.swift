@@ -89,8 +89,9 @@ final class CrashSafetyTests: XCTestCase {
         XCTAssertTrue(files.allSatisfy { $0 == "CURRENT" || $0 == "LOCK" || Format.generation(ofFile: $0) != nil }, "\(files.sorted())")
     }
 
-    /// `hashidx add`, `delete`, `compact` and `compact --maintain` (partitions split or
-    /// merged, every shard rewritten: issue 27), and `add --log` and `delete --log` (a record
+    /// `hashidx add`, `delete`, `compact`, `compact --maintain` (partitions split or
+    /// merged, every shard rewritten: issue 27) and `compact --rebalance` (one bounded step:
+    /// lists split, the rows that move deleted and written as a new shard), and `add --log` and `delete --log` (a record
     /// appended to the write log, issue 27), killed with SIGKILL at random moments, 20 times
     /// each (issue 11): the index then opens at the previous state or the new one, verifies,
     /// and answers exactly like one of them; the next writer cleans up (and cuts off a log
@@ -127,10 +128,10 @@ final class CrashSafetyTests: XCTestCase {
 
         var live = Set((0..<1200).map { "b\($0)" })
         var nextID = 0
-        var outcome = ["add": [0, 0], "delete": [0, 0], "compact": [0, 0], "maintain": [0, 0],
+        var outcome = ["add": [0, 0], "delete": [0, 0], "compact": [0, 0], "maintain": [0, 0], "rebalance": [0, 0],
                        "add --log": [0, 0], "delete --log": [0, 0]]   // [kept the old, had the new]
         let kinds = ["add --log", "add", "delete --log", "delete", "add --log", "compact", "delete --log", "maintain",
-                     "add --log", "add", "add --log", "delete --log"]
+                     "add --log", "add", "rebalance", "add --log", "delete --log"]
         var runs = 0
         while outcome.values.contains(where: { $0[0] + $0[1] < 20 }) {
             let run = runs
@@ -151,6 +152,8 @@ final class CrashSafetyTests: XCTestCase {
                 arguments = ["delete", path, "--ids", dir + "/delete.txt", "--no-merge"]
             case "maintain":
                 arguments = ["compact", path, "--maintain", "--partitions", String(6 + run % 7)]
+            case "rebalance":   // one bounded step: lists split, only the rows that move rewritten
+                arguments = ["compact", path, "--rebalance", "--steps", "1", "--max-rows", "400"]
             default:
                 arguments = ["compact", path, "--shard-size", "500"]
             }
@@ -162,7 +165,7 @@ final class CrashSafetyTests: XCTestCase {
             // A compaction first writes a non-empty write log to a shard, as a commit of its
             // own (the same items): a kill may leave that generation.
             var flushed: [[SearchResult]]? = nil
-            if try (kind == "compact" || kind == "maintain") && Index(path: path).logLength > 0 {
+            if try (kind == "compact" || kind == "maintain" || kind == "rebalance") && Index(path: path).logLength > 0 {
                 let copy = dir + "/flushed-\(run).hidx"
                 try FileManager.default.copyItem(atPath: path, toPath: copy)
                 let writer = try IndexWriter(path: copy)

@@ -44,6 +44,10 @@ struct PartitionMaintainer {
         case drifted
         /// The lists' balance grew by `ratio`² since the fit.
         case crowded
+        /// In an index with string ids, the lists' balance grew by `ratio` since the fit and
+        /// a list is over twice the mean list: rebalancing steps are cheap, so they need not
+        /// wait for the crowding a whole refit waits for.
+        case uneven
     }
 
     /// What maintenance the partitions are due for.
@@ -83,9 +87,15 @@ struct PartitionMaintainer {
         if let balance = index.listBalance?.ratio, balance >= ratio * ratio { return .crowded }
         if manifest.partitionTarget > centroids.count && wanted > centroids.count { return .growing }
         // Indexes with string ids are rebalanced a bounded step at a time, which need not
-        // wait for the rows to grow by `ratio`²: their lists split as soon as the rows ask
-        // for a 32nd more of them.
-        if index.hasStringIDs && Double(wanted) >= Double(centroids.count) * (1 + 1.0 / 32) { return .growing }
+        // wait for the rows to grow by `ratio`² or the lists to crowd by `ratio`²: their
+        // lists split as soon as the rows ask for a 32nd more of them, or once the balance
+        // grew by `ratio` and a list is over twice the mean.
+        guard index.hasStringIDs else { return nil }
+        if Double(wanted) >= Double(centroids.count) * (1 + 1.0 / 32) { return .growing }
+        if let balance = index.listBalance?.ratio, balance >= ratio,
+           PartitionRebalancer.hasWork(PartitionRebalancer.listSizes(index), target: wanted, limit: limit(wanted, ratio: ratio)) {
+            return .uneven
+        }
         return nil
     }
 
@@ -101,9 +111,24 @@ struct PartitionMaintainer {
         let keepsIDs = index.hasStringIDs || !index.manifest.shards.contains { $0.deleted > 0 }
         guard keepsIDs, let reason = due(index, ratio: policy.partitionDrift),
               let (_, wanted) = target(of: index.manifest) else { return nil }
-        guard index.hasStringIDs, [.grown, .growing, .crowded].contains(reason) else { return .refit(partitions: wanted) }
-        let limit = max(wanted, Int((Double(wanted) * policy.partitionDrift).rounded(.down)))
-        return .rebalance(target: wanted, limit: limit, maxRows: policy.rebalanceRows)
+        let most = limit(wanted, ratio: policy.partitionDrift)
+        let rebalance = Work.rebalance(target: wanted, limit: most, maxRows: policy.rebalanceRows)
+        switch reason {
+        case .grown, .growing, .uneven:
+            return index.hasStringIDs ? rebalance : .refit(partitions: wanted)
+        case .crowded:   // (a refit when no list is long enough to split: the crowding is spread)
+            let splittable = PartitionRebalancer.hasWork(PartitionRebalancer.listSizes(index), target: wanted, limit: most)
+            return index.hasStringIDs && splittable ? rebalance : .refit(partitions: wanted)
+        case .shrunk, .drifted:
+            return .refit(partitions: wanted)
+        }
+    }
+
+    /// The most partitions rebalancing adds for `wanted`: `ratio` times as many (a split
+    /// list without a shrunk list's place to take adds one).
+    static func limit(_ wanted: Int, ratio: Double) -> Int {
+        let scaled = ratio.isFinite && ratio > 1 ? Double(wanted) * ratio : Double(wanted)
+        return max(wanted, Int(min(Double(1 << 20), scaled).rounded(.down)))
     }
 
     /// Writes `work` as `generation` (each file added to `written` before it is created):

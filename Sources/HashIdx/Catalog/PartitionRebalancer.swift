@@ -55,6 +55,19 @@ struct PartitionRebalancer {
         return lists
     }
 
+    /// Whether a step toward `target` partitions (never past `limit`) has a list to split:
+    /// one over ``splitAbove`` times the mean list with a place for its second half (a list
+    /// under ``donorBelow`` times the mean, or a new one below `limit`), or fewer partitions
+    /// than `target`.
+    static func hasWork(_ sizes: [Int], target: Int, limit: Int) -> Bool {
+        let live = sizes.reduce(0, +)
+        guard target >= 2, live > 0, let longest = sizes.max(), longest >= 2 * PartitionMaintenance.minimumRowsPerList else { return false }
+        if sizes.count < target { return true }
+        let mean = Double(live) / Double(target)
+        return Double(longest) > splitAbove * mean
+            && (sizes.count < limit || sizes.contains { Double($0) < donorBelow * mean })
+    }
+
     /// The step for `index`, reading at most `maxRows` rows (at least one list's), toward
     /// `target` partitions and never past `limit`; nil when no list is due (none over
     /// ``splitAbove`` times the mean list, and the count is the target's).
