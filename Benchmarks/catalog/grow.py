@@ -14,7 +14,7 @@ interpolated at the target recalls):
 
 DATA_DIR holds base.npy, queries.npy and gt.npy (exact top-k row numbers of base), as
 ../shared/datasets/*.py write them. Single-thread QPS from `hashidx eval`; every setting is
-the best of --runs evaluations.
+the best of --runs evaluations, the indexes taking turns.
 """
 from __future__ import annotations
 
@@ -43,35 +43,44 @@ def run(*args: str) -> tuple[str, float]:
     return done.stdout, time.perf_counter() - start
 
 
-def curve(index: str, queries: str, gt: str, runs: int) -> list[tuple[float, float, int, int]]:
-    """(recall, qps, probes, candidates) per setting, the best QPS of `runs` evaluations."""
+def sweep(index: str, queries: str, gt: str) -> list[dict]:
+    """One `hashidx eval` over the probes × candidates grid, single-threaded."""
+    out, _ = run("eval", index, "--queries", queries, "--ground-truth", gt, "--k", "10",
+                 "--probes", ",".join(map(str, PROBES)), "--candidates", ",".join(map(str, CANDIDATES)),
+                 "--threads", "1", "--format", "json")
+    return json.loads(out)["settings"]
+
+
+def recall_by_id(index: str, queries: str, gt_ids: list[set[str]], probes: int, candidates: int) -> float:
+    """Recall@10 by ids at one setting (`hashidx query`): rebalancing writes the rows that
+    change lists anew, under new row numbers, so rows cannot be compared."""
+    text, _ = run("query", index, "--queries", queries, "--k", "10", "--probes", str(probes),
+                  "--candidates", str(candidates), "--threads", "1", "--format", "jsonl")
+    found = sum(len({r["id"] for r in json.loads(line)["results"]} & truth)
+                for line, truth in zip(text.splitlines(), gt_ids))
+    return found / (10 * len(gt_ids))
+
+
+def curves(indexes: list[str], queries: str, gt: str, runs: int, work: str,
+           ids: bool) -> dict[str, list[tuple[float, float, int, int]]]:
+    """(recall, qps, probes, candidates) per setting of each index: the best QPS of `runs`
+    sweeps, the indexes taking turns (so that a slow moment of the machine does not fall on
+    one index alone). With `ids`, recall is counted by ids (items named w<row>) and the
+    sweeps run against a placeholder ground truth."""
+    if ids:
+        gt_ids = [{f"w{r}" for r in row} for row in np.load(gt)]
+        placeholder = os.path.join(work, "placeholder-gt.npy")
+        np.save(placeholder, np.zeros((len(gt_ids), 10), dtype=np.int64))
+        recall = {(i, p, c): recall_by_id(i, queries, gt_ids, p, c) for i in indexes for p in PROBES for c in CANDIDATES}
     best: dict = {}
     for _ in range(runs):
-        out, _ = run("eval", index, "--queries", queries, "--ground-truth", gt, "--k", "10",
-                     "--probes", ",".join(map(str, PROBES)), "--candidates", ",".join(map(str, CANDIDATES)),
-                     "--threads", "1", "--format", "json")
-        for s in json.loads(out)["settings"]:
-            key = (s["probes"], s["candidates"])
-            if key not in best or s["qps"] > best[key][1]:
-                best[key] = (s["recall"], s["qps"], *key)
-    return sorted(best.values())
-
-
-def curve_by_id(index: str, queries: str, gt_ids: list[list[str]], runs: int, work: str) -> list[tuple[float, float, int, int]]:
-    """As `curve`, for indexes whose rows move (rebalancing writes the rows that change lists
-    anew, under new row numbers): recall@10 by ids from `hashidx query` at each setting, QPS
-    from `hashidx eval` against a placeholder ground truth (its recall ignored)."""
-    placeholder = os.path.join(work, "placeholder-gt.npy")
-    np.save(placeholder, np.zeros((len(gt_ids), 10), dtype=np.int64))
-    points = curve(index, queries, placeholder, runs)
-    out = []
-    for _, qps, probes, candidates in points:
-        text, _ = run("query", index, "--queries", queries, "--k", "10", "--probes", str(probes),
-                      "--candidates", str(candidates), "--threads", "1", "--format", "jsonl")
-        found = sum(len({r["id"] for r in json.loads(line)["results"]} & set(truth))
-                    for line, truth in zip(text.splitlines(), gt_ids))
-        out.append((found / (10 * len(gt_ids)), qps, probes, candidates))
-    return sorted(out)
+        for index in indexes:
+            for s in sweep(index, queries, placeholder if ids else gt):
+                key = (index, s["probes"], s["candidates"])
+                r = recall[key] if ids else s["recall"]
+                if key not in best or s["qps"] > best[key][1]:
+                    best[key] = (r, s["qps"], s["probes"], s["candidates"])
+    return {i: sorted(v for k, v in best.items() if k[0] == i) for i in indexes}
 
 
 def qps_at(points: list, target: float) -> float | None:
@@ -95,22 +104,18 @@ def info(index: str) -> dict:
     return {k.strip(): v.strip() for k, v in fields.items()}
 
 
-def report(title: str, rows: list, q: str, gt: str, args: argparse.Namespace, work: str | None = None) -> None:
+def report(title: str, rows: list, q: str, gt: str, args: argparse.Namespace, work: str) -> None:
     """Prints the table of `rows` (name, seconds, index path); ratios to the first. With
     `--ids`, recall is counted by ids (`work` holds the placeholder ground truth)."""
-    if args.ids:
-        gt_ids = [[f"w{r}" for r in row] for row in np.load(gt)]
-        curves = {path: curve_by_id(path, q, gt_ids, args.runs, work) for _, _, path in rows}
-    else:
-        curves = {path: curve(path, q, gt, args.runs) for _, _, path in rows}
-    reference = [qps_at(curves[rows[0][2]], t) for t in TARGETS]
-    print(f"## {title}: {args.queries} queries, best of {args.runs}\n")
+    found = curves([path for _, _, path in rows], q, gt, args.runs, work, args.ids)
+    reference = [qps_at(found[rows[0][2]], t) for t in TARGETS]
+    print(f"## {title}: {args.queries} queries, best of {args.runs} (interleaved)\n")
     print("| index | seconds | partitions | shards | " + " | ".join(f"QPS @ {t}" for t in TARGETS) + " | "
           + " | ".join(f"÷ first @ {t}" for t in TARGETS) + " |")
     print("|---|---|---|---|" + "---|" * (2 * len(TARGETS)))
     for name, seconds, path in rows:
         i = info(path)
-        at = [qps_at(curves[path], t) for t in TARGETS]
+        at = [qps_at(found[path], t) for t in TARGETS]
         ratios = [f"{a / f:.2f}" if a and f else "–" for a, f in zip(at, reference)]
         print(f"| {name} | {seconds:.1f} | {i.get('partitions')} | {i.get('shards')} | "
               + " | ".join(f"{a:,.0f}" if a else "–" for a in at) + " | " + " | ".join(ratios) + " |")
@@ -168,7 +173,7 @@ def shrink(base: np.ndarray, args: argparse.Namespace, work: str, q: str) -> Non
     _, t1 = run("delete", shrunk, "--ids", os.path.join(work, "gone.txt"))
     report("Delete a random 50 % (no explicit compaction)",
            [("fresh build of the live rows", t, fresh), ("full build, then `hashidx delete` of half", t0 + t1, shrunk)],
-           q, gt, args)
+           q, gt, args, work)
 
 
 def main() -> None:
