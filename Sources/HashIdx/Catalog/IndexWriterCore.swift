@@ -217,19 +217,13 @@ final class IndexWriterCore {
                             progress: @escaping @Sendable (WorkProgress) -> Void) throws(HashIdxError) -> IndexWriter.CompactionSummary {
         try checkOpen()
         try flushBuffer(before: "maintain")
-        guard let before = base.manifest.centroids?.count, let (live, wanted) = PartitionMaintainer.target(of: base.manifest) else {
+        guard base.manifest.centroids != nil, let (live, wanted) = PartitionMaintainer.target(of: base.manifest) else {
             throw .invalidArgument(name: "maintain", reason: "the index has no partitions, or too few live items to fit them to (at least \(2 * PartitionMaintenance.minimumRowsPerList))")
         }
         if let partitions, !(2...min(1 << 20, live / 2)).contains(partitions) {
             throw .invalidArgument(name: "partitions", reason: "must be 2…\(min(1 << 20, live / 2)) for \(live) live items, got \(partitions)")
         }
-        progress(WorkProgress(phase: .partitioning, done: 0, total: 1))
-        let centroids = try PartitionMaintainer(base: base, threads: threads ?? System.processorCount).refit(partitions: partitions ?? wanted)
-        progress(WorkProgress(phase: .partitioning, done: 1, total: 1))
-        var summary = try compact(rewrite: Array(base.manifest.shards.indices), retrain: false, centroids: centroids,
-                                  options: BuildOptions(), progress: progress)
-        summary.partitions = (before, centroids.count)
-        return summary
+        return try maintain(.refit(partitions: partitions ?? wanted), progress: progress)
     }
 
     /// One bounded rebalancing step (``PartitionRebalancer``) toward the partition count the
@@ -275,8 +269,8 @@ final class IndexWriterCore {
         }
     }
 
-    /// Rewrites the shards `rewrite` (nothing when empty), into `centroids` when given, and commits.
-    private func compact(rewrite: [Int], retrain: Bool, centroids: Centroids? = nil, options: BuildOptions,
+    /// Rewrites the shards `rewrite` (nothing when empty) and commits.
+    private func compact(rewrite: [Int], retrain: Bool, options: BuildOptions,
                          progress: @escaping @Sendable (WorkProgress) -> Void) throws(HashIdxError) -> IndexWriter.CompactionSummary {
         let start = System.monotonicSeconds()
         let before = base.bytesOnDisk
@@ -288,7 +282,7 @@ final class IndexWriterCore {
         var written: [String] = []
         do throws(HashIdxError) {
             let compactor = Compactor(base: base, committer: Committer(directory: directory, threads: threads))
-            let next = try compactor.write(rewrite: rewrite, retrain: retrain, centroids: centroids, options: options,
+            let next = try compactor.write(rewrite: rewrite, retrain: retrain, options: options,
                                            generation: generation,
                                            written: &written, progress: progress)
             progress(WorkProgress(phase: .finishing, done: 0, total: 1))

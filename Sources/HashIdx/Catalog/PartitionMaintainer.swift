@@ -137,7 +137,7 @@ struct PartitionMaintainer {
     /// A rebalancing step that finds no list to split refits the partitions as a whole.
     func write(_ work: Work, committer: Committer, generation: UInt64, written: inout [String],
                progress: @escaping @Sendable (WorkProgress) -> Void) throws(HashIdxError) -> (manifest: Manifest, rewritten: Int) {
-        var partitions: Int
+        let partitions: Int
         switch work {
         case let .rebalance(target, limit, maxRows):
             if let plan = PartitionRebalancer.plan(base, target: target, limit: limit, maxRows: maxRows) {
