@@ -66,4 +66,18 @@ extension XCTestCase {
             XCTAssertEqual(got.map(\.id), exact.map(\.0), file: file, line: line)
         }
     }
+
+    /// `manifest` encoded and decoded again (as read from `path`).
+    func reencoded(_ manifest: Manifest, path: String) throws -> Manifest {
+        try manifest.encoded().withUnsafeBytes { try Manifest.decode($0, path: path) }
+    }
+
+    /// Decoding `manifest` fails as a corrupt index, with a reason that names `field`.
+    func assertRefused(_ manifest: Manifest, path: String, naming field: String, _ message: String = "",
+                       file: StaticString = #filePath, line: UInt = #line) {
+        XCTAssertThrowsError(try reencoded(manifest, path: path), message, file: file, line: line) {
+            guard case .corruptIndex(_, let reason) = $0 as? HashIdxError else { return XCTFail("\($0)", file: file, line: line) }
+            XCTAssertTrue(reason.contains(field), reason, file: file, line: line)
+        }
+    }
 }

@@ -22,7 +22,7 @@ final class PartitionRebalanceTests: XCTestCase {
 
     /// The rows a plan reads: the live rows of its lists.
     private func rowsRead(_ plan: PartitionRebalancer.Plan, in index: Index) -> Int {
-        let sizes = PartitionRebalancer.listSizes(index)
+        let sizes = index.listLengths
         return plan.lists.reduce(0) { $0 + sizes[$1] }
     }
 
@@ -94,7 +94,7 @@ final class PartitionRebalanceTests: XCTestCase {
         let old = clusteredVectors(count: 2400, dim: dim, clusters: 8, seed: 42)
         try buildPartitioned(path, rows: old, partitions: 24)
         let built = try Index(path: path)
-        let sizes = PartitionRebalancer.listSizes(built)
+        let sizes = built.listLengths
         // Empty the three smallest lists, and crowd the largest with 500 near copies of its rows.
         let smallest = sizes.indices.sorted { sizes[$0] < sizes[$1] }.prefix(3)
         let goneIDs = Locked<[String]>([])
@@ -183,14 +183,11 @@ final class PartitionRebalanceTests: XCTestCase {
         let file = path + "/" + Format.manifestName(index.generation)
         var manifest = index.manifest
         manifest.partitionTarget = 11
-        let decoded = try manifest.encoded().withUnsafeBytes { try Manifest.decode($0, path: file) }
+        let decoded = try reencoded(manifest, path: file)
         XCTAssertEqual(decoded.partitionTarget, 11)
         for bad in [8, 3, (1 << 20) + 1] {
             manifest.partitionTarget = bad
-            XCTAssertThrowsError(try manifest.encoded().withUnsafeBytes { try Manifest.decode($0, path: file) }, "target \(bad)") {
-                guard case .corruptIndex(_, let reason) = $0 as? HashIdxError else { return XCTFail("\($0)") }
-                XCTAssertTrue(reason.contains("partition target"), reason)
-            }
+            assertRefused(manifest, path: file, naming: "partition target", "target \(bad)")
         }
         // The same shard under a manifest of fewer partitions: its offsets cover too many.
         var fewer = index.manifest

@@ -122,11 +122,19 @@ extension Index {
 
     /// The balance of the partitions' lists (`nil` without partitions or without items).
     /// Counts every shard's lists: cheap (the partition offsets and deletion bits in memory).
-    public var listBalance: ListBalance? {
-        guard let centroids = manifest.centroids else { return nil }
-        var lists = [Int](repeating: 0, count: centroids.count)
+    public var listBalance: ListBalance? { listBalance(of: listLengths) }
+
+    /// The live rows of each partition (empty without partitions).
+    var listLengths: [Int] {
+        var lists = [Int](repeating: 0, count: partitionCount)
         for shard in shards { shard.countLiveRows(perPartition: &lists) }
-        let current = Partitioning.balance(lists)
+        return lists
+    }
+
+    /// The balance of lists of `lengths` live rows against this generation's fit (`nil`
+    /// without partitions or rows).
+    func listBalance(of lengths: [Int]) -> ListBalance? {
+        let current = Partitioning.balance(lengths)
         guard current > 0 else { return nil }
         return ListBalance(current: Double(current), atFit: manifest.listBalance > 0 ? Double(manifest.listBalance) : nil)
     }

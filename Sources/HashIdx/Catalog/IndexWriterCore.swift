@@ -240,7 +240,7 @@ final class IndexWriterCore {
             throw .invalidArgument(name: "rebalance", reason: "the index's ids are its row numbers, which rows that change lists would lose; use maintainPartitions (`hashidx compact --maintain`), which keeps them while no row is deleted")
         }
         let limit = PartitionMaintainer.limit(wanted, ratio: partitionDrift)
-        guard PartitionRebalancer.plan(base, target: wanted, limit: limit, maxRows: maxRows) != nil else { return nil }
+        guard PartitionRebalancer.hasWork(base.listLengths, target: wanted, limit: limit) else { return nil }
         return try maintain(.rebalance(target: wanted, limit: limit, maxRows: maxRows), progress: progress)
     }
 

@@ -71,7 +71,10 @@ struct PartitionMaintainer {
     /// for. (K-means cannot part a list of near copies of one item; a refit or a complete
     /// step records the balance it reached, so it is not repeated until the lists crowd
     /// further.)
-    static func due(_ index: Index, ratio: Double) -> Reason? {
+    static func due(_ index: Index, ratio: Double) -> Reason? { due(index, lengths: index.listLengths, ratio: ratio) }
+
+    /// ``due(_:ratio:)`` for an index whose lists hold `lengths` live rows.
+    private static func due(_ index: Index, lengths: [Int], ratio: Double) -> Reason? {
         let manifest = index.manifest
         guard ratio.isFinite, ratio > 1, let centroids = manifest.centroids, let (_, wanted) = target(of: manifest) else { return nil }
         let (live, fitted) = rows(of: manifest)
@@ -84,7 +87,8 @@ struct PartitionMaintainer {
         if let drift = Index.Drift.of(manifest), drift.recentRows * 10 >= live, drift.ratio >= Index.Drift.retrainAbove {
             return .drifted
         }
-        if let balance = index.listBalance?.ratio, balance >= ratio * ratio { return .crowded }
+        let balance = index.listBalance(of: lengths)?.ratio ?? 0
+        if balance >= ratio * ratio { return .crowded }
         if manifest.partitionTarget > centroids.count && wanted > centroids.count { return .growing }
         // Indexes with string ids are rebalanced a bounded step at a time, which need not
         // wait for the rows to grow by `ratio`² or the lists to crowd by `ratio`²: their
@@ -92,8 +96,7 @@ struct PartitionMaintainer {
         // grew by `ratio` and a list is over twice the mean.
         guard index.hasStringIDs else { return nil }
         if Double(wanted) >= Double(centroids.count) * (1 + 1.0 / 32) { return .growing }
-        if let balance = index.listBalance?.ratio, balance >= ratio,
-           PartitionRebalancer.hasWork(PartitionRebalancer.listSizes(index), target: wanted, limit: limit(wanted, ratio: ratio)) {
+        if balance >= ratio, PartitionRebalancer.hasWork(lengths, target: wanted, limit: limit(wanted, ratio: ratio)) {
             return .uneven
         }
         return nil
@@ -109,7 +112,8 @@ struct PartitionMaintainer {
     /// then rewritten in order, and the rows keep their numbers).
     static func work(_ index: Index, policy: IndexWriter.MergePolicy) -> Work? {
         let keepsIDs = index.hasStringIDs || !index.manifest.shards.contains { $0.deleted > 0 }
-        guard keepsIDs, let reason = due(index, ratio: policy.partitionDrift),
+        let lengths = index.listLengths
+        guard keepsIDs, let reason = due(index, lengths: lengths, ratio: policy.partitionDrift),
               let (_, wanted) = target(of: index.manifest) else { return nil }
         let most = limit(wanted, ratio: policy.partitionDrift)
         let rebalance = Work.rebalance(target: wanted, limit: most, maxRows: policy.rebalanceRows)
@@ -117,7 +121,7 @@ struct PartitionMaintainer {
         case .grown, .growing, .uneven:
             return index.hasStringIDs ? rebalance : .refit(partitions: wanted)
         case .crowded:   // (a refit when no list is long enough to split: the crowding is spread)
-            let splittable = PartitionRebalancer.hasWork(PartitionRebalancer.listSizes(index), target: wanted, limit: most)
+            let splittable = PartitionRebalancer.hasWork(lengths, target: wanted, limit: most)
             return index.hasStringIDs && splittable ? rebalance : .refit(partitions: wanted)
         case .shrunk, .drifted:
             return .refit(partitions: wanted)

@@ -38,6 +38,8 @@ struct PartitionRebalancer {
         var partitions: Int
         /// The partition count the live rows ask for.
         var target: Int
+        /// The live rows of each list before the step.
+        var lengths: [Int]
         /// Whether the step takes every list due (none was left for a later step by the
         /// row bound).
         var complete: Bool
@@ -48,17 +50,11 @@ struct PartitionRebalancer {
         }
     }
 
-    /// The live rows of each partition of `index`.
-    static func listSizes(_ index: Index) -> [Int] {
-        var lists = [Int](repeating: 0, count: index.partitionCount)
-        for shard in index.shards { shard.countLiveRows(perPartition: &lists) }
-        return lists
-    }
-
     /// Whether a step toward `target` partitions (never past `limit`) has a list to split:
     /// one over ``splitAbove`` times the mean list with a place for its second half (a list
     /// under ``donorBelow`` times the mean, or a new one below `limit`), or fewer partitions
-    /// than `target`.
+    /// than `target`: exactly when ``plan(_:target:limit:maxRows:)`` finds a step, without
+    /// its neighbour search.
     static func hasWork(_ sizes: [Int], target: Int, limit: Int) -> Bool {
         let live = sizes.reduce(0, +)
         guard target >= 2, live > 0, let longest = sizes.max(), longest >= 2 * PartitionMaintenance.minimumRowsPerList else { return false }
@@ -73,7 +69,7 @@ struct PartitionRebalancer {
     /// ``splitAbove`` times the mean list, and the count is the target's).
     static func plan(_ index: Index, target: Int, limit: Int, maxRows: Int) -> Plan? {
         guard let centroids = index.manifest.centroids else { return nil }
-        let sizes = listSizes(index)
+        let sizes = index.listLengths
         let count = sizes.count, live = sizes.reduce(0, +)
         guard live > 0, target >= 2 else { return nil }
         let mean = Double(live) / Double(target)
@@ -113,7 +109,8 @@ struct PartitionRebalancer {
             rows += cost
         }
         guard !splits.isEmpty else { return nil }
-        return Plan(splits: splits, lists: read.sorted(), partitions: partitions, target: target, complete: complete)
+        return Plan(splits: splits, lists: read.sorted(), partitions: partitions, target: target, lengths: sizes,
+                    complete: complete)
     }
 
     /// The rows a step reads: where each is and its unit vector.
@@ -216,7 +213,7 @@ struct PartitionRebalancer {
         let moved = (0..<rows.count).filter { assignment[$0] != Int(rows.partition[$0]) }
         var deletions: [Int: Set<Int>] = [:]
         for r in moved { deletions[Int(rows.shard[r]), default: []].insert(Int(rows.position[r])) }
-        var lists = Self.listSizes(base) + [Int](repeating: 0, count: plan.partitions - manifest.centroids!.count)
+        var lists = plan.lengths + [Int](repeating: 0, count: plan.partitions - plan.lengths.count)
         for r in moved { lists[Int(rows.partition[r])] -= 1 }
         if !moved.isEmpty {
             let (source, ids, attributes) = try items(moved, of: rows)
